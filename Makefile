@@ -1,0 +1,34 @@
+# The few verbs a newcomer needs. Everything runs from a local virtual environment that the
+# first target creates, so a fresh machine needs only Python 3.11+.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p build
+	$(BIN)/jsonvec encode samples/people.jsonl --id-field id -o build/people.parquet
+	$(BIN)/python samples/demo.py build/people.parquet samples/people.jsonl
+
+lint: $(STAMP)
+	$(BIN)/ruff check jsonvec tests bench samples
+	$(BIN)/ruff format --check jsonvec tests bench samples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

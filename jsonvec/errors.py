@@ -1,0 +1,51 @@
+"""The exception hierarchy: every error jsonvec raises on purpose is a :class:`JsonvecError`.
+
+The command line maps these to a one-line ``Error: ...`` message and exit status 1; anything
+else that escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class JsonvecError(Exception):
+    """Root of every error that jsonvec reports to a user."""
+
+
+class CodebookError(JsonvecError):
+    """A codebook file cannot be read, or a codebook parameter is invalid."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: {problem}" if source else problem)
+        self.source = source
+        self.problem = problem
+
+
+class InvalidLineError(JsonvecError):
+    """One line of JSON Lines input is not a record jsonvec can encode.
+
+    Carries the input's name, the 1-based line number and the raw bytes of the line, so a
+    caller can report it as ``FILE:LINE: reason`` or copy the line to a rejects file.
+    """
+
+    def __init__(self, source: str, lineno: int, reason: str, line: bytes = b"") -> None:
+        super().__init__(f"{source}:{lineno}: {reason}")
+        self.source = source
+        self.lineno = lineno
+        self.reason = reason
+        self.line = line
+
+
+class InputError(JsonvecError):
+    """An input cannot be opened or read (missing file, truncated gzip, I/O error)."""
+
+
+class EncodeError(JsonvecError):
+    """A JSON value cannot be encoded (for example a number jsonvec cannot represent)."""
+
+
+class OutputError(JsonvecError):
+    """An output cannot be written (unknown format, full disk, permission denied)."""
+
+
+class TooManyInvalidError(JsonvecError):
+    """A skipping run met more invalid lines than it was allowed."""

@@ -1,0 +1,193 @@
+"""The encoding run: numbered lines in, ids and vectors out, with a summary.
+
+This is what ``jsonvec encode`` calls; it is usable on its own from Python.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from jsonvec.encoder import Encoder
+from jsonvec.errors import EncodeError, InvalidLineError, OutputError
+from jsonvec.paths import MissingPathError, Segment, format_path, get_path, parse_path
+from jsonvec.reader import Line, parse_line
+from jsonvec.version import __version__
+from jsonvec.writers import IdKind, VectorSink
+
+#: Version of the metadata that describes a vectors file.
+VECTORS_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """How a run treats ids and bad lines.
+
+    Attributes
+    ----------
+    id_field : path of the record's id (``user.id``); None numbers records from 0.
+    skip_invalid : count and skip invalid lines instead of stopping at the first.
+    batch_size : records encoded and written together.
+    """
+
+    id_field: str | None = None
+    skip_invalid: bool = False
+    batch_size: int = 1024
+
+    @property
+    def id_kind(self) -> IdKind:
+        """Positions are integers; ids read from a field are strings."""
+        return "int" if self.id_field is None else "string"
+
+
+@dataclass
+class EncodeSummary:
+    """What a run did."""
+
+    records: int = 0
+    invalid: int = 0
+    blank: int = 0
+    seconds: float = 0.0
+    first_invalid: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Records per second."""
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+def vectors_metadata(encoder: Encoder, id_kind: IdKind) -> dict[str, Any]:
+    """The description stored with every vectors output."""
+    codebook = encoder.codebook
+    return {
+        "format": VECTORS_FORMAT,
+        "dim": codebook.dim,
+        "dtype": "float32",
+        "codebook": codebook.fingerprint,
+        "codebook_params": codebook.params(),
+        "id_type": id_kind,
+        "jsonvec_version": __version__,
+    }
+
+
+def record_id(value: Any, path: tuple[Segment, ...], line: Line) -> str:
+    """The id at ``path`` in a record, as text; a missing or composite id is invalid."""
+    try:
+        found = get_path(value, path)
+    except MissingPathError as exc:
+        raise InvalidLineError(line.source, line.lineno, str(exc), line.raw) from exc
+    if isinstance(found, str):
+        return found
+    if isinstance(found, int) and not isinstance(found, bool):
+        return str(found)
+    raise InvalidLineError(
+        line.source,
+        line.lineno,
+        f"id field {format_path(path)!r} must be a string or an integer",
+        line.raw,
+    )
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.lines: list[Line] = []
+        self.values: list[Any] = []
+        self.ids: list[Any] = []
+
+    def add(self, line: Line, value: Any, rid: Any) -> None:
+        self.lines.append(line)
+        self.values.append(value)
+        self.ids.append(rid)
+
+
+def encode_lines(
+    lines: Iterable[Line],
+    encoder: Encoder,
+    sink: VectorSink,
+    options: EncodeOptions | None = None,
+    rejects: BinaryIO | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EncodeSummary:
+    """Encode every record in ``lines`` into ``sink``, in input order.
+
+    An invalid line raises :class:`InvalidLineError` unless ``options.skip_invalid``; then it
+    is counted and, if ``rejects`` is given, copied there byte for byte. Without
+    ``options.id_field`` the id of a record is its 0-based position among the input's
+    non-blank lines, so skipping a bad line never shifts the ids of the others.
+    ``progress`` is called with the byte count of each line read. The sink is not committed.
+    """
+    options = options or EncodeOptions()
+    id_path = parse_path(options.id_field) if options.id_field is not None else None
+    summary = EncodeSummary()
+    started = time.perf_counter()
+    batch = _Batch()
+    position = 0
+    for line in lines:
+        if progress is not None:
+            progress(len(line.raw))
+        if line.is_blank:
+            summary.blank += 1
+            continue
+        try:
+            value = parse_line(line)
+            rid: Any = position if id_path is None else record_id(value, id_path, line)
+            batch.add(line, value, rid)
+        except InvalidLineError as exc:
+            _reject(exc, options, summary, rejects)
+        position += 1
+        if len(batch.values) >= options.batch_size:
+            _flush(batch, encoder, sink, options, summary, rejects)
+            batch = _Batch()
+    _flush(batch, encoder, sink, options, summary, rejects)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _reject(
+    exc: InvalidLineError,
+    options: EncodeOptions,
+    summary: EncodeSummary,
+    rejects: BinaryIO | None,
+) -> None:
+    if not options.skip_invalid:
+        raise exc
+    summary.invalid += 1
+    if len(summary.first_invalid) < 5:
+        summary.first_invalid.append(str(exc))
+    if rejects is not None:
+        try:
+            rejects.write(exc.line)
+        except OSError as write_exc:
+            raise OutputError(f"rejects file: cannot write: {write_exc.strerror}") from write_exc
+
+
+def _flush(
+    batch: _Batch,
+    encoder: Encoder,
+    sink: VectorSink,
+    options: EncodeOptions,
+    summary: EncodeSummary,
+    rejects: BinaryIO | None,
+) -> None:
+    if not batch.values:
+        return
+    try:
+        vectors = encoder.encode_batch(batch.values)
+        ids = batch.ids
+    except EncodeError:
+        kept = _Batch()
+        for line, value, rid in zip(batch.lines, batch.values, batch.ids, strict=True):
+            try:
+                encoder.encode(value)
+            except EncodeError as exc:
+                bad = InvalidLineError(line.source, line.lineno, str(exc), line.raw)
+                _reject(bad, options, summary, rejects)
+                continue
+            kept.add(line, value, rid)
+        if not kept.values:
+            return
+        vectors, ids = encoder.encode_batch(kept.values), kept.ids
+    sink.write(ids, vectors)
+    summary.records += len(ids)

@@ -1,0 +1,108 @@
+"""Reading JSON Lines: files, gzip files and stdin, one numbered line at a time.
+
+Conventions (jsonlines.org): UTF-8, one JSON value per line, ``\\r\\n`` tolerated, last newline
+optional. Gzip input is recognised by its magic bytes, whatever the name. Chosen behaviours:
+a UTF-8 byte order mark at the start of an input is ignored; lines holding only whitespace are
+not records and are skipped (and counted); duplicate keys in an object keep the last value.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import orjson
+
+from jsonvec.errors import InputError, InvalidLineError
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+_BOM = b"\xef\xbb\xbf"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of input: where it came from and its bytes exactly as read.
+
+    ``raw`` keeps the line ending, so a rejected line can be copied byte for byte.
+    """
+
+    source: str
+    lineno: int
+    raw: bytes
+
+    @property
+    def text(self) -> bytes:
+        """The line without its line ending (and without a leading BOM on line 1)."""
+        body = self.raw.rstrip(b"\r\n") if self.raw.endswith(b"\n") else self.raw
+        if self.lineno == 1 and body.startswith(_BOM):
+            body = body[len(_BOM) :]
+        return body
+
+    @property
+    def is_blank(self) -> bool:
+        """True for a line of whitespace only, which holds no record."""
+        return not self.text.strip(b" \t\r\n")
+
+
+def display_name(path: str) -> str:
+    """How an input is named in messages."""
+    return STDIN_NAME if path == STDIN else path
+
+
+def _open(path: str) -> BinaryIO:
+    if path == STDIN:
+        raw: BinaryIO = sys.stdin.buffer
+    else:
+        try:
+            raw = open(path, "rb")  # noqa: SIM115 - closed by read_lines
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    peek = getattr(raw, "peek", None)
+    head = peek(2)[:2] if peek is not None else b""
+    if head == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return raw
+
+
+def read_lines(paths: Iterable[str]) -> Iterator[Line]:
+    """Every line of every input, in order, numbered from 1 within each input.
+
+    Raises :class:`InputError` when an input cannot be opened or its gzip data is damaged.
+    """
+    for path in paths:
+        name = display_name(path)
+        handle = _open(path)
+        lineno = 0
+        try:
+            for raw in handle:
+                lineno += 1
+                yield Line(name, lineno, raw)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise InputError(
+                f"{name}:{lineno + 1}: gzip data is truncated or corrupted ({exc})"
+            ) from exc
+        except OSError as exc:
+            raise InputError(f"{name}:{lineno + 1}: cannot read: {exc.strerror}") from exc
+        finally:
+            if path != STDIN:
+                handle.close()
+
+
+def parse_line(line: Line) -> Any:
+    """The JSON value on ``line``; :class:`InvalidLineError` if it is not valid JSON."""
+    try:
+        return orjson.loads(line.text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidLineError(line.source, line.lineno, _reason(exc), line.raw) from exc
+
+
+def _reason(exc: orjson.JSONDecodeError) -> str:
+    """orjson's message with its position reduced to a column number."""
+    message = exc.msg
+    return f"invalid JSON: {message} (column {exc.colno})"

@@ -1,0 +1,106 @@
+"""Encoder settings: every knob of the representation, stored in the codebook file."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonvec.errors import CodebookError
+from jsonvec.paths import PathError, parse_path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How JSON values become vectors. See ``docs/method.md`` for what each weight does.
+
+    Attributes
+    ----------
+    string_exact_weight : weight of the atom of the exact string.
+    string_ngram_weight : weight of the bundle of character n-grams (case-folded for ASCII).
+    string_word_weight : weight of the bundle of whitespace-separated words (case-folded).
+    ngram : n of the character n-grams.
+    ngram_max_chars : only the first this many characters of a string give n-grams.
+    number_exact_weight : weight of the atom of the exact number.
+    number_level_widths : widths, in octaves of magnitude, of the graded number codes.
+    number_level_weights : weight of each graded code, one per width.
+    leaf_bag_weight : weight of the MBAT additive terms (unbound leaf vectors) per record.
+    set_arrays : paths of arrays encoded as unordered sets (``tags``, ``items[].labels``).
+    """
+
+    string_exact_weight: float = 1.0
+    string_ngram_weight: float = 1.0
+    string_word_weight: float = 0.5
+    ngram: int = 3
+    ngram_max_chars: int = 1000
+    number_exact_weight: float = 0.5
+    number_level_widths: tuple[float, ...] = (1.0, 4.0, 16.0)
+    number_level_weights: tuple[float, ...] = (1.0, 0.5, 0.25)
+    leaf_bag_weight: float = 0.0
+    set_arrays: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith("_weight"):
+                _check(f.name, isinstance(value, float) and math.isfinite(value) and value >= 0)
+        _check("ngram", self.ngram >= 1)
+        _check("ngram_max_chars", self.ngram_max_chars >= 1)
+        widths, weights = self.number_level_widths, self.number_level_weights
+        _check("number_level_widths", all(math.isfinite(w) and w > 0 for w in widths))
+        _check("number_level_weights", all(math.isfinite(w) and w >= 0 for w in weights))
+        _check("number_level_weights", len(weights) == len(widths) and len(weights) > 0)
+        for path in self.set_arrays:
+            try:
+                parse_path(path)
+            except PathError as exc:
+                raise CodebookError("", f"set_arrays: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every setting (tuples become lists)."""
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+            for f in dataclasses.fields(self)
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        """Settings from :meth:`to_dict` output; missing keys take their defaults.
+
+        Raises :class:`CodebookError` for unknown keys and for values of the wrong type.
+        """
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in known:
+                raise CodebookError("", f"unknown setting {name!r}")
+            kwargs[name] = _coerce(name, known[name].default, value)
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed (validated like :meth:`from_dict`)."""
+        return Settings.from_dict({**self.to_dict(), **changes})
+
+
+def _coerce(name: str, default: Any, value: Any) -> Any:
+    """Check a raw JSON value against the type of the setting's default."""
+    if isinstance(default, tuple):
+        if not isinstance(value, list | tuple):
+            raise CodebookError("", f"setting {name!r} must be a list")
+        item = str if name == "set_arrays" else float
+        return tuple(_coerce(name, item(), v) for v in value)
+    if isinstance(default, bool) or isinstance(value, bool):
+        raise CodebookError("", f"setting {name!r} has the wrong type")
+    if isinstance(default, float) and isinstance(value, int | float):
+        return float(value)
+    if isinstance(default, int) and isinstance(value, int):
+        return value
+    if isinstance(default, str) and isinstance(value, str):
+        return value
+    raise CodebookError("", f"setting {name!r} must be a {type(default).__name__}")
+
+
+def _check(name: str, ok: bool) -> None:
+    if not ok:
+        raise CodebookError("", f"invalid value for setting {name!r}")

@@ -1,0 +1,237 @@
+"""Vector outputs: Parquet, ``.npy`` with sidecars, and JSON Lines.
+
+Every file output is written atomically (:mod:`jsonvec.atomic`): until :meth:`VectorSink.commit`
+nothing appears at the target, and :meth:`VectorSink.abort` leaves the previous file intact.
+
+Layouts (read by other tools):
+
+- ``.parquet``: column ``id`` (int64 positions, or strings from ``--id-field``) and column
+  ``vector`` as ``fixed_size_list<float32>[dim]``, one row group per batch; the schema
+  metadata key ``jsonvec`` holds JSON with the codebook fingerprint, dim and jsonvec version.
+- ``.npy``: float32 C-order array (n, dim), memory-mappable; ``NAME.ids.jsonl`` holds one id
+  per line, row-aligned; ``NAME.meta.json`` holds the same metadata as Parquet plus the count.
+- ``.jsonl`` or ``-`` (stdout): one ``{"id": ..., "vector": [...]}`` per line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, Literal, Protocol
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from jsonvec.atomic import AtomicFile
+from jsonvec.errors import OutputError
+
+IdKind = Literal["int", "string"]
+Ids = Sequence[int] | Sequence[str]
+METADATA_KEY = "jsonvec"
+FORMATS = (".parquet", ".npy", ".jsonl")
+_NPY_HEADER = 128  # bytes reserved for the .npy header, rewritten with the final count
+
+
+class VectorSink(Protocol):
+    """Where encoded vectors go, batch by batch."""
+
+    def write(self, ids: Ids, vectors: NDArray[np.float32]) -> None:
+        """Append rows: ``vectors`` is (n, dim) float32, ``ids`` has n entries."""
+
+    def commit(self) -> None:
+        """Finish the output and make it visible."""
+
+    def abort(self) -> None:
+        """Drop everything written; the target keeps its previous content."""
+
+
+def output_format(target: str) -> str:
+    """``"-"`` or the suffix that selects the writer; :class:`OutputError` if unknown."""
+    if target == "-":
+        return "-"
+    suffix = Path(target).suffix.lower()
+    if suffix not in FORMATS:
+        raise OutputError(
+            f"{target}: cannot tell the output format; use a name ending in "
+            f"{', '.join(FORMATS)}, or - for stdout"
+        )
+    return suffix
+
+
+def sidecar_paths(npy_path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """The ids and metadata files that go with ``NAME.npy``."""
+    base = Path(npy_path)
+    stem = base.with_suffix("")
+    return stem.with_name(stem.name + ".ids.jsonl"), stem.with_name(stem.name + ".meta.json")
+
+
+def open_sink(
+    target: str, dim: int, metadata: dict[str, Any], id_kind: IdKind, stdout: BinaryIO
+) -> VectorSink:
+    """The sink for ``target`` (chosen by suffix; ``-`` is ``stdout``)."""
+    fmt = output_format(target)
+    if fmt == "-":
+        return JsonlSink(stdout)
+    if fmt == ".parquet":
+        return ParquetSink(target, dim, metadata, id_kind)
+    if fmt == ".npy":
+        return NpySink(target, dim, metadata)
+    return AtomicJsonlSink(target)
+
+
+def _write_error(target: object, exc: OSError) -> OutputError:
+    return OutputError(f"{target}: cannot write: {exc.strerror or exc}")
+
+
+class ParquetSink:
+    """Streams row groups into a Parquet file."""
+
+    def __init__(self, path: str, dim: int, metadata: dict[str, Any], id_kind: IdKind) -> None:
+        id_type = pa.int64() if id_kind == "int" else pa.string()
+        self.schema = pa.schema(
+            [
+                pa.field("id", id_type, nullable=False),
+                pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
+            ],
+            metadata={METADATA_KEY: orjson.dumps(metadata)},
+        )
+        self.dim = dim
+        self._file = AtomicFile(path)
+        try:
+            self._writer = pq.ParquetWriter(self._file.file, self.schema)
+        except (OSError, pa.ArrowException) as exc:
+            self._file.abort()
+            raise OutputError(f"{path}: cannot write: {exc}") from exc
+
+    def write(self, ids: Ids, vectors: NDArray[np.float32]) -> None:
+        flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
+        table = pa.Table.from_arrays(
+            [
+                pa.array(ids, type=self.schema.field("id").type),
+                pa.FixedSizeListArray.from_arrays(flat, self.dim),
+            ],
+            schema=self.schema,
+        )
+        try:
+            self._writer.write_table(table)
+        except OSError as exc:
+            raise _write_error(self._file.path, exc) from exc
+
+    def commit(self) -> None:
+        try:
+            self._writer.close()
+        except OSError as exc:
+            self._file.abort()
+            raise _write_error(self._file.path, exc) from exc
+        self._file.commit()
+
+    def abort(self) -> None:
+        try:
+            self._writer.close()
+        except (OSError, pa.ArrowException):
+            pass
+        self._file.abort()
+
+
+def npy_header(rows: int, dim: int) -> bytes:
+    """A version 1.0 ``.npy`` header of fixed length for a float32 (rows, dim) array."""
+    text = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}"
+    body = text.encode("latin1").ljust(_NPY_HEADER - 10 - 1) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body
+
+
+class NpySink:
+    """Streams rows into ``NAME.npy`` and ids into ``NAME.ids.jsonl``; writes ``NAME.meta.json``.
+
+    The three files are renamed into place together at commit, the array last.
+    """
+
+    def __init__(self, path: str, dim: int, metadata: dict[str, Any]) -> None:
+        ids_path, meta_path = sidecar_paths(path)
+        self.dim = dim
+        self.rows = 0
+        self.metadata = metadata
+        self._array = AtomicFile(path)
+        self._ids = AtomicFile(ids_path)
+        self._meta = AtomicFile(meta_path)
+        self._files = (self._ids, self._meta, self._array)
+        self._guard(lambda: self._array.file.write(npy_header(0, dim)))
+
+    def _guard(self, action: Any) -> None:
+        try:
+            action()
+        except OSError as exc:
+            raise _write_error(self._array.path, exc) from exc
+
+    def write(self, ids: Ids, vectors: NDArray[np.float32]) -> None:
+        data = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
+        lines = b"".join(orjson.dumps(i) + b"\n" for i in ids)
+        self._guard(lambda: (self._array.file.write(data), self._ids.file.write(lines)))
+        self.rows += len(ids)
+
+    def commit(self) -> None:
+        meta = {**self.metadata, "count": self.rows}
+
+        def finish() -> None:
+            self._array.file.seek(0)
+            self._array.file.write(npy_header(self.rows, self.dim))
+            self._meta.file.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
+
+        try:
+            self._guard(finish)
+            for handle in self._files:
+                handle.commit()
+        except OutputError:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        for handle in self._files:
+            handle.abort()
+
+
+def _jsonl(ids: Ids, vectors: NDArray[np.float32]) -> bytes:
+    return b"".join(
+        orjson.dumps({"id": i, "vector": v}, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+        for i, v in zip(ids, vectors, strict=True)
+    )
+
+
+class JsonlSink:
+    """Streams JSON Lines to an already open stream (stdout); nothing to take back on abort."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def write(self, ids: Ids, vectors: NDArray[np.float32]) -> None:
+        self.stream.write(_jsonl(ids, vectors))
+        self.stream.flush()
+
+    def commit(self) -> None:
+        self.stream.flush()
+
+    def abort(self) -> None:
+        self.stream.flush()
+
+
+class AtomicJsonlSink:
+    """JSON Lines into a file, renamed into place on commit."""
+
+    def __init__(self, path: str) -> None:
+        self._file = AtomicFile(path)
+
+    def write(self, ids: Ids, vectors: NDArray[np.float32]) -> None:
+        try:
+            self._file.file.write(_jsonl(ids, vectors))
+        except OSError as exc:
+            raise _write_error(self._file.path, exc) from exc
+
+    def commit(self) -> None:
+        self._file.commit()
+
+    def abort(self) -> None:
+        self._file.abort()
