@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jsonvec import Codebook, CodebookError, Settings, default_codebook, load_codebook
+from jsonvec.codebook_file import MANIFEST, save_codebook
+
+
+def test_default_codebook() -> None:
+    book = default_codebook()
+    assert (book.dim, book.seed, book.settings) == (1024, 0, Settings())
+    assert book.fingerprint == Codebook().fingerprint == "beb5b5ce65161ad6"
+
+
+def test_fingerprint_tracks_every_parameter() -> None:
+    base = Codebook(dim=64).fingerprint
+    assert Codebook(dim=128).fingerprint != base
+    assert Codebook(dim=64, seed=1).fingerprint != base
+    assert Codebook(dim=64, settings=Settings(ngram=4)).fingerprint != base
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"dim": 100}, "multiple of 8"),
+        ({"dim": 8}, "from 64 to 65536"),
+        ({"dim": True}, "from 64"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 2**64}, "seed"),
+        ({"family": "gaussian"}, "unknown matrix family"),
+    ],
+)
+def test_bad_parameters(kwargs: dict[str, object], problem: str) -> None:
+    with pytest.raises(CodebookError, match=problem):
+        Codebook(**kwargs)  # type: ignore[arg-type]
+
+
+def test_leaf_keeps_true_apart_from_one() -> None:
+    book = Codebook(dim=64)
+    assert not np.array_equal(book.leaf(True), book.leaf(1))
+    assert np.array_equal(book.leaf(1), book.leaf(1.0))
+    assert not np.array_equal(book.leaf({}), book.leaf([]))
+    assert not np.array_equal(book.leaf(None), book.leaf(False))
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    book = Codebook(dim=128, seed=9, settings=Settings(set_arrays=("tags",)))
+    path = tmp_path / "cb"
+    save_codebook(book, path)
+    loaded = load_codebook(path)
+    assert loaded == book
+    assert loaded.fingerprint == book.fingerprint
+
+
+def test_files_are_byte_identical_and_small(tmp_path: Path) -> None:
+    save_codebook(Codebook(), tmp_path / "a")
+    save_codebook(Codebook(), tmp_path / "b")
+    data = (tmp_path / "a").read_bytes()
+    assert data == (tmp_path / "b").read_bytes()
+    assert len(data) < 2000
+
+
+def _rewrite_manifest(path: Path, change: str, to: str) -> None:
+    with zipfile.ZipFile(path) as archive:
+        body = archive.read(MANIFEST).decode()
+    assert change in body
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(MANIFEST, body.replace(change, to))
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    path = tmp_path / "book.codebook"
+    save_codebook(Codebook(dim=64), path)
+    return path
+
+
+def test_truncated_file(saved: Path) -> None:
+    saved.write_bytes(saved.read_bytes()[:-30])
+    with pytest.raises(CodebookError, match=rf"^{saved}: codebook file is truncated or corrupted"):
+        load_codebook(saved)
+
+
+def test_flipped_byte(saved: Path) -> None:
+    data = bytearray(saved.read_bytes())
+    data[45] ^= 0xFF
+    saved.write_bytes(bytes(data))
+    with pytest.raises(CodebookError, match="truncated or corrupted|corrupted"):
+        load_codebook(saved)
+
+
+def test_edited_manifest(saved: Path) -> None:
+    _rewrite_manifest(saved, '"seed": 0', '"seed": 1')
+    with pytest.raises(CodebookError, match="fingerprint does not match"):
+        load_codebook(saved)
+
+
+def test_newer_format(saved: Path) -> None:
+    _rewrite_manifest(saved, '"format": 1', '"format": 2')
+    with pytest.raises(CodebookError, match="format 2 is newer than this jsonvec reads"):
+        load_codebook(saved)
+
+
+def test_not_a_codebook(tmp_path: Path, samples: Path) -> None:
+    with pytest.raises(CodebookError, match="people.jsonl: not a jsonvec codebook file$"):
+        load_codebook(samples / "people.jsonl")
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("x.txt", "hello")
+    with pytest.raises(CodebookError, match="no manifest"):
+        load_codebook(other)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(CodebookError, match="cannot read codebook: No such file"):
+        load_codebook(tmp_path / "nope")

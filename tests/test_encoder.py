@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from jsonvec import Codebook, Encoder, Settings, encode, encode_batch
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=12,
+)
+objects = st.dictionaries(st.text(max_size=6), json_values, min_size=2, max_size=5)
+
+
+def cos(a: Any, b: Any, book: Codebook) -> float:
+    return float(encode(a, book) @ encode(b, book))
+
+
+def shuffled(value: Any, rnd: Any) -> Any:
+    """The same JSON value with every object's keys in another order."""
+    if isinstance(value, dict):
+        items = list(value.items())
+        rnd.shuffle(items)
+        return {k: shuffled(v, rnd) for k, v in items}
+    if isinstance(value, list):
+        return [shuffled(v, rnd) for v in value]
+    return value
+
+
+@given(json_values, st.randoms())
+def test_key_order_gives_the_identical_vector(value: Any, rnd: Any) -> None:
+    book = Codebook(dim=128)
+    assert np.array_equal(encode(value, book), encode(shuffled(value, rnd), book))
+
+
+@given(json_values)
+def test_vectors_are_unit_float32(value: Any) -> None:
+    v = encode(value, Codebook(dim=128))
+    assert v.dtype == np.float32
+    assert v.shape == (128,)
+    assert abs(float(np.linalg.norm(v.astype(np.float64))) - 1.0) < 1e-6
+
+
+@given(json_values, json_values)
+def test_swapped_nesting_differs(x: Any, y: Any) -> None:
+    book = Codebook(dim=512, seed=1)
+    assert cos({"a": {"b": x}}, {"b": {"a": x}}, book) < 0.5
+    if x != y:
+        assert cos([x, y], [y, x], book) < 0.999
+
+
+@given(st.text(min_size=1, max_size=8), st.text(min_size=1, max_size=8))
+def test_swapped_key_and_value_differ(a: str, b: str) -> None:
+    assume(a != b)
+    assert cos({a: b}, {b: a}, Codebook(dim=512, seed=2)) < 0.5
+
+
+def test_reversed_array_differs(small: Codebook) -> None:
+    assert cos(["red", "green", "blue"], ["blue", "green", "red"], small) < 0.5
+
+
+def test_similarity_tracks_shared_content() -> None:
+    base = {"name": "Jonathan", "age": 31, "city": "Paris", "job": "baker"}
+    fuzzier = {"name": "Johnathan", "age": 32, "city": "Paris", "job": "baker"}
+    one_field = {"name": "Maria", "age": 60, "city": "Paris", "job": "pilot"}
+    nothing = {"name": "Maria", "age": 60, "city": "Lima", "job": "pilot"}
+    book = Codebook()
+    assert cos(base, fuzzier, book) > cos(base, one_field, book) > cos(base, nothing, book)
+    assert cos(base, nothing, book) < 0.15
+
+
+def test_partial_record_scores_its_superset_highest() -> None:
+    book = Codebook()
+    records = [{"city": c, "name": n} for c in ("Paris", "Rome", "Oslo") for n in ("Ann", "Bo")]
+    vectors = encode_batch(records, book)
+    scores = vectors @ encode({"city": "Rome"}, book)
+    top = sorted(np.argsort(-scores)[:2].tolist())
+    assert [records[i]["city"] for i in top] == ["Rome", "Rome"]
+
+
+def test_set_arrays_ignore_order() -> None:
+    book = Codebook(dim=256, settings=Settings(set_arrays=("tags", "items[].labels")))
+    assert np.array_equal(encode({"tags": [1, "x", 2]}, book), encode({"tags": [2, 1, "x"]}, book))
+    nested = ({"items": [{"labels": ["a", "b"]}]}, {"items": [{"labels": ["b", "a"]}]})
+    assert np.array_equal(encode(nested[0], book), encode(nested[1], book))
+    assert not np.array_equal(encode({"other": [1, 2]}, book), encode({"other": [2, 1]}, book))
+    assert not np.array_equal(encode({"tags": ["x"]}, book), encode({"tags": "x"}, book))
+
+
+def test_leaf_bag_weight_adds_unbound_terms() -> None:
+    plain = Codebook(dim=512)
+    bagged = Codebook(dim=512, settings=Settings(leaf_bag_weight=1.0))
+    a, b = {"from": "Paris"}, {"to": "Paris"}
+    assert cos(a, b, bagged) > cos(a, b, plain) + 0.2
+
+
+def test_batch_equals_single() -> None:
+    records = [{"a": i, "b": [str(i), i / 3]} for i in range(5)]
+    book = Codebook(dim=128)
+    batch = encode_batch(records, book)
+    assert batch.shape == (5, 128)
+    for row, record in zip(batch, records, strict=True):
+        assert np.array_equal(row, encode(record, book))
+    assert encode_batch([], book).shape == (0, 128)
+
+
+def test_caches_do_not_change_results() -> None:
+    records = [{"k": i % 3, "arr": list(range(i % 4))} for i in range(20)]
+    book = Codebook(dim=64)
+    warm = Encoder(book)
+    first = [warm.encode(r) for r in records]
+    again = [Encoder(book).encode(r) for r in records]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_deep_nesting_is_not_a_recursion_error() -> None:
+    value: Any = "leaf"
+    for _ in range(1500):
+        value = [value]
+    assert encode(value, Codebook(dim=64)).shape == (64,)
+
+
+GOLDEN = [
+    (
+        {
+            "name": "Jonathan",
+            "age": 31,
+            "tags": ["a", "b"],
+            "address": {"city": "Paris", "zip": "75001"},
+        },
+        "23b827ad90d99d66d3dbf10864f8b134",
+    ),
+    ([1, 2.5, "x", True, None, {}, []], "c2dfcf35525303320aa9cf45d5bec4b3"),
+    ("plain string", "bc66b3a1b94728a414cf41ffaa25f918"),
+    (12345678901234567890, "e221fc4c70314aeea4cf40d94f269a44"),
+    (-0.001, "899e3887121b2efa09be10c670384d04"),
+]
+
+
+def digest(vector: np.ndarray) -> str:
+    return hashlib.sha256(vector.astype("<f4").tobytes()).hexdigest()[:32]
+
+
+@pytest.mark.parametrize(("record", "expected"), GOLDEN)
+def test_golden_vectors(record: Any, expected: str) -> None:
+    """The default codebook's vectors, pinned bit for bit (see docs/method.md)."""
+    assert digest(encode(record)) == expected
+
+
+def test_same_vectors_in_another_process() -> None:
+    script = (
+        "import hashlib, json, sys\n"
+        "from jsonvec import encode\n"
+        "for r in json.loads(sys.stdin.read()):\n"
+        "    print(hashlib.sha256(encode(r).astype('<f4').tobytes()).hexdigest()[:32])\n"
+    )
+    records = [record for record, _ in GOLDEN] + [{"k": {"z": 1, "a": [2, {"b": "c"}]}}]
+    for hashseed in ("0", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": hashseed}
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            input=json.dumps(records),
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout.split()
+        assert out == [digest(encode(r)) for r in records]
