@@ -62,9 +62,7 @@ def atom(seed: int, kind: str, symbol: str | bytes, dim: int) -> NDArray[np.floa
     return (bits.astype(np.float64) * 2.0 - 1.0) * atom_scale(dim)
 
 
-def bundle(
-    seed: int, kind: str, symbols: Sequence[str | bytes], dim: int
-) -> NDArray[np.float64]:
+def bundle(seed: int, kind: str, symbols: Sequence[str | bytes], dim: int) -> NDArray[np.float64]:
     """The exact sum of the atoms of ``symbols`` (repeats count): shape (dim,), float64.
 
     The sum is formed in integers (counts of set bits), so it does not depend on order.
@@ -72,11 +70,10 @@ def bundle(
     if not symbols:
         return np.zeros(dim, dtype=np.float64)
     raw = b"".join(digest(seed, kind, s, dim // 8) for s in symbols)
-    bits = np.unpackbits(
-        np.frombuffer(raw, dtype=np.uint8).reshape(len(symbols), dim // 8), axis=1
-    )
+    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(len(symbols), dim // 8), axis=1)
     ones = bits.sum(axis=0, dtype=np.int64)
-    return (2 * ones - len(symbols)).astype(np.float64) * atom_scale(dim)
+    total: NDArray[np.float64] = (2 * ones - len(symbols)).astype(np.float64) * atom_scale(dim)
+    return total
 
 
 def random_words(seed: int, kind: str, symbol: str | bytes, count: int) -> NDArray[np.uint64]:

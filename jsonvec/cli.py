@@ -28,7 +28,7 @@ from jsonvec.pipeline import EncodeOptions, EncodeSummary, encode_lines, vectors
 from jsonvec.reader import STDIN, read_lines
 from jsonvec.settings import Settings
 from jsonvec.version import __version__
-from jsonvec.writers import output_format, open_sink
+from jsonvec.writers import open_sink, output_format
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -150,7 +150,7 @@ def encode(
     encoder = Encoder(_load(codebook_path))
     options = EncodeOptions(id_field=id_field, skip_invalid=skip_invalid, batch_size=batch_size)
     metadata = vectors_metadata(encoder, options.id_kind)
-    stdout = click.get_binary_stream("stdout")
+    stdout = sys.stdout.buffer
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with _rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:

@@ -140,7 +140,7 @@ def _leaf_key(value: object) -> tuple[str, str]:
     """A cache key that keeps ``True`` apart from ``1`` and ``1`` together with ``1.0``."""
     if isinstance(value, str):
         return ("s", value)
-    if isinstance(value, bool) or value is None or value == {} or value == []:
+    if isinstance(value, bool) or value is None or value in ({}, []):
         return ("c", _constant_name(value))
     if isinstance(value, int | float):
         return ("n", number_text(value))

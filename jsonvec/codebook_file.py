@@ -12,15 +12,16 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+import zlib
 from typing import Any
 
 import orjson
 
-from jsonvec.version import __version__
 from jsonvec.atomic import AtomicFile
 from jsonvec.codebook import FORMAT, Codebook
 from jsonvec.errors import CodebookError
 from jsonvec.settings import Settings
+from jsonvec.version import __version__
 
 MANIFEST = "jsonvec-codebook.json"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -36,9 +37,8 @@ def save_codebook(codebook: Codebook, path: str | os.PathLike[str]) -> None:
     body = orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
     info = zipfile.ZipInfo(MANIFEST, date_time=_EPOCH)
     info.compress_type = zipfile.ZIP_DEFLATED
-    with AtomicFile(path) as out:
-        with zipfile.ZipFile(out.file, "w") as archive:
-            archive.writestr(info, body)
+    with AtomicFile(path) as out, zipfile.ZipFile(out.file, "w") as archive:
+        archive.writestr(info, body)
 
 
 def load_codebook(path: str | os.PathLike[str]) -> Codebook:
@@ -61,7 +61,14 @@ def _read_manifest(source: str, data: bytes) -> dict[str, Any]:
             if MANIFEST not in archive.namelist():
                 raise CodebookError(source, "not a jsonvec codebook file (no manifest)")
             body = archive.read(MANIFEST)
-    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise CodebookError(source, f"codebook file is truncated or corrupted ({exc})") from exc
     except zipfile.LargeZipFile as exc:  # pragma: no cover - needs a >2 GiB file
         raise CodebookError(source, "codebook file is too large") from exc

@@ -92,7 +92,7 @@ class Encoder:
             if item is None:
                 stack.pop()
                 continue
-            node, weight, composite, gpath, cpath = item
+            node, weight, composite, _, _ = item
             if isinstance(node, dict | list) and node:
                 stack.append(self._children(item))
             else:

@@ -16,6 +16,9 @@ EVERY = "[]"
 Segment = str | int
 
 _INDEX = re.compile(r"\[(\d*)\]")
+_PIECE = re.compile(r"((?:\\.|[^\[\]\\])*)((?:\[\d*\])*)", re.DOTALL)
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_SYNTAX = "use KEY, KEY.KEY, KEY[N] or KEY[] (escape . [ ] \\ with \\)"
 _SPECIAL = re.compile(r"([.\[\]\\])")
 
 
@@ -36,49 +39,32 @@ def parse_path(text: str) -> tuple[Segment, ...]:
     ('a.b',)
     """
     segments: list[Segment] = []
-    key: list[str] | None = None  # None: no key started since the last separator
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "[":
-            if key is not None:
-                if not key:
-                    raise PathError(f"invalid path {text!r}: empty key")
-                segments.append("".join(key))
-                key = None
-            match = _INDEX.match(text, i)
-            if match is None:
-                raise PathError(f"invalid path {text!r}: expected [N] or []")
-            segments.append(int(match.group(1)) if match.group(1) else EVERY)
-            i = match.end()
-            if i < len(text) and text[i] not in ".[":
-                raise PathError(f"invalid path {text!r}: expected . or [ after ]")
-            if i < len(text) and text[i] == ".":
-                i += 1
-                key = []
-            continue
-        if ch == ".":
-            if not key:
-                raise PathError(f"invalid path {text!r}: empty key")
-            segments.append("".join(key))
-            key = []
-        elif ch == "]":
-            raise PathError(f"invalid path {text!r}: unmatched ]")
-        else:
-            if ch == "\\":
-                i += 1
-                if i == len(text):
-                    raise PathError(f"invalid path {text!r}: trailing backslash")
-                ch = text[i]
-            key = [*(key or []), ch]
-        i += 1
-    if key is not None:
-        if not key:
+    for position, piece in enumerate(_split_on_dots(text)):
+        match = _PIECE.fullmatch(piece)
+        if match is None:
+            raise PathError(f"invalid path {text!r}: {_SYNTAX}")
+        key, indices = match.groups()
+        if key:
+            segments.append(_ESCAPE.sub(r"\1", key))
+        elif position > 0 or not indices:
             raise PathError(f"invalid path {text!r}: empty key")
-        segments.append("".join(key))
-    if not segments:
-        raise PathError("invalid path: empty")
+        segments.extend(int(i) if i else EVERY for i in _INDEX.findall(indices))
     return tuple(segments)
+
+
+def _split_on_dots(text: str) -> list[str]:
+    """Split at dots that are not escaped; escapes stay in the pieces."""
+    pieces, start, i = [], 0, 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == ".":
+            pieces.append(text[start:i])
+            start = i + 1
+        i += 1
+    pieces.append(text[start:])
+    return pieces
 
 
 def escape_key(key: str) -> str:

@@ -9,11 +9,12 @@ not records and are skipped (and counted); duplicate keys in an object keep the 
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import orjson
 
@@ -55,7 +56,8 @@ def display_name(path: str) -> str:
     return STDIN_NAME if path == STDIN else path
 
 
-def _open(path: str) -> BinaryIO:
+def _open(path: str) -> tuple[BinaryIO, BinaryIO]:
+    """The decoded stream of ``path`` and the raw file under it (the same for plain files)."""
     if path == STDIN:
         raw: BinaryIO = sys.stdin.buffer
     else:
@@ -63,11 +65,10 @@ def _open(path: str) -> BinaryIO:
             raw = open(path, "rb")  # noqa: SIM115 - closed by read_lines
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-    peek = getattr(raw, "peek", None)
-    head = peek(2)[:2] if peek is not None else b""
-    if head == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    return raw
+    peekable = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
+    if peekable.peek(2)[:2] == _GZIP_MAGIC:
+        return cast(BinaryIO, gzip.GzipFile(fileobj=peekable, mode="rb")), raw
+    return cast(BinaryIO, peekable), raw
 
 
 def read_lines(paths: Iterable[str]) -> Iterator[Line]:
@@ -77,7 +78,7 @@ def read_lines(paths: Iterable[str]) -> Iterator[Line]:
     """
     for path in paths:
         name = display_name(path)
-        handle = _open(path)
+        handle, raw_file = _open(path)
         lineno = 0
         try:
             for raw in handle:
@@ -92,6 +93,7 @@ def read_lines(paths: Iterable[str]) -> Iterator[Line]:
         finally:
             if path != STDIN:
                 handle.close()
+                raw_file.close()
 
 
 def parse_line(line: Line) -> Any:

@@ -15,6 +15,7 @@ Layouts (read by other tools):
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -130,10 +131,8 @@ class ParquetSink:
         self._file.commit()
 
     def abort(self) -> None:
-        try:
+        with contextlib.suppress(OSError, pa.ArrowException):
             self._writer.close()
-        except (OSError, pa.ArrowException):
-            pass
         self._file.abort()
 
 

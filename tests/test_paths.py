@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -39,14 +41,14 @@ def test_parse_path(text: str, segments: tuple[object, ...]) -> None:
         (".a", "empty key"),
         ("a.", "empty key"),
         ("a.[0]", "empty key"),
-        ("a[x]", "expected [N] or []"),
-        ("a[0]b", "expected . or ["),
-        ("a]", "unmatched ]"),
-        ("a\\", "trailing backslash"),
+        ("a[x]", "use KEY"),
+        ("a[0]b", "use KEY"),
+        ("a]", "use KEY"),
+        ("a\\", "use KEY"),
     ],
 )
 def test_parse_path_rejects(text: str, problem: str) -> None:
-    with pytest.raises(PathError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(PathError, match=re.escape(problem)):
         parse_path(text)
 
 

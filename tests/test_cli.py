@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from jsonvec import Codebook, encode_batch, load_codebook
+from jsonvec.cli import cli
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def records(path: Path) -> list[object]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def parquet_vectors(path: Path) -> tuple[list[object], np.ndarray]:
+    table = pq.read_table(path)
+    return table.column("id").to_pylist(), np.stack(table.column("vector").to_numpy(False))
+
+
+def test_encode_to_parquet(runner: CliRunner, samples: Path, tmp_path: Path) -> None:
+    out = tmp_path / "people.parquet"
+    result = runner.invoke(cli, ["encode", str(samples / "people.jsonl"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("jsonvec: encoded 12 records in ")
+    assert f"-> {out}" in result.stderr
+    ids, vectors = parquet_vectors(out)
+    assert ids == list(range(12))
+    assert np.array_equal(vectors, encode_batch(records(samples / "people.jsonl")))
+
+
+def test_encode_several_inputs_with_id_field(
+    runner: CliRunner, samples: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "v.npy"
+    people = str(samples / "people.jsonl")
+    result = runner.invoke(cli, ["encode", people, people, "-o", str(out), "--id-field", "id"])
+    assert result.exit_code == 0, result.output
+    assert np.load(out).shape == (24, 1024)
+    ids = (tmp_path / "v.ids.jsonl").read_text().split()
+    assert ids[:2] == ['"p01"', '"p02"']
+    assert len(ids) == 24
+
+
+@pytest.mark.parametrize("args", [["-"], []])
+def test_encode_stdin_to_stdout(runner: CliRunner, args: list[str]) -> None:
+    data = b'{"a": 1}\n{"a": 2}\n'
+    result = runner.invoke(cli, ["encode", *args, "-o", "-", "-q"], input=data)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    rows = [orjson.loads(line) for line in result.stdout_bytes.splitlines()]
+    assert [r["id"] for r in rows] == [0, 1]
+    expected = encode_batch([{"a": 1}, {"a": 2}])
+    assert np.array_equal(np.array([r["vector"] for r in rows], dtype=np.float32), expected)
+
+
+def test_encode_gzip_stdin(runner: CliRunner, samples: Path) -> None:
+    data = gzip.compress((samples / "products.jsonl").read_bytes())
+    result = runner.invoke(cli, ["encode", "-o", "-", "--id-field", "sku"], input=data)
+    assert result.exit_code == 0, result.output
+    first = orjson.loads(result.stdout_bytes.splitlines()[0])
+    assert first["id"] == "A-100"
+
+
+def test_invalid_line_stops_and_writes_nothing(
+    runner: CliRunner, samples: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "v.parquet"
+    out.write_bytes(b"previous run")
+    broken = samples / "broken.jsonl"
+    result = runner.invoke(cli, ["encode", str(broken), "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"Error: {broken}:2: invalid JSON: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert out.read_bytes() == b"previous run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.parquet"]
+
+
+def test_skip_invalid_with_rejects(runner: CliRunner, samples: Path, tmp_path: Path) -> None:
+    out, rejects = tmp_path / "v.parquet", tmp_path / "rejects.jsonl"
+    broken = samples / "broken.jsonl"
+    result = runner.invoke(
+        cli,
+        ["encode", str(broken), "-o", str(out), "--skip-invalid", "--rejects", str(rejects)],
+    )
+    assert result.exit_code == 0, result.output
+    assert rejects.read_bytes() == broken.read_bytes().splitlines(keepends=True)[1]
+    assert "skipped 1 invalid lines" in result.stderr
+    assert f"skipped {broken}:2: invalid JSON" in result.stderr
+    ids, vectors = parquet_vectors(out)
+    assert ids == [0, 2]  # positions in the input: skipping does not shift ids
+    valid = [r for i, r in enumerate(broken.read_bytes().splitlines()) if i != 1]
+    assert np.array_equal(vectors, encode_batch([orjson.loads(r) for r in valid]))
+
+
+def test_missing_id_field(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "v.parquet"
+    result = runner.invoke(
+        cli, ["encode", "-", "-o", str(out), "--id-field", "user.id"], input=b'{"user": {}}\n'
+    )
+    assert result.exit_code == 1
+    assert result.stderr == "Error: <stdin>:1: field 'user.id' is missing\n"
+    assert not out.exists()
+
+
+def test_composite_id_is_invalid(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["encode", "-o", "-", "--id-field", "k"], input=b'{"k": [1]}\n')
+    assert result.exit_code == 1
+    assert "<stdin>:1: id field 'k' must be a string or an integer" in result.stderr
+
+
+def test_blank_lines_are_counted_not_encoded(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["encode", "-o", "-"], input=b'1\n\n  \r\n"x"')
+    assert result.exit_code == 0
+    assert len(result.stdout_bytes.splitlines()) == 2
+    assert "ignored 2 blank lines" in result.stderr
+
+
+def test_empty_input_gives_empty_output(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "v.parquet"
+    result = runner.invoke(cli, ["encode", "-", "-o", str(out)], input=b"")
+    assert result.exit_code == 0
+    assert pq.read_table(out).num_rows == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["encode", "-", "-o", "v.csv"], "cannot tell the output format"),
+        (["encode", "-", "-o", "v.npy", "--rejects", "r"], "--rejects needs --skip-invalid"),
+        (["encode", "-"], "Missing option '-o'"),
+        (["encode", "-", "-o", "-", "--id-field", "a..b"], "empty key"),
+        (["encode", "-", "-o", "-", "--batch-size", "0"], "batch-size"),
+        (["codebook", "new", "-o", "cb", "--dim", "100"], "multiple of 8"),
+        (["codebook", "new", "-o", "cb", "--param", "nope=1"], "unknown setting 'nope'"),
+        (["codebook", "new", "-o", "cb", "--param", "ngram"], "expected NAME=VALUE"),
+    ],
+)
+def test_usage_errors_exit_2(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(cli, args, input=b"")
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_input_is_an_error(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "v.parquet"
+    result = runner.invoke(cli, ["encode", str(tmp_path / "nope.jsonl"), "-o", str(out)])
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"Error: {tmp_path / 'nope.jsonl'}: cannot read: No such file or directory\n"
+    )
+    assert not out.exists()
+
+
+def test_codebook_new_info_and_use(runner: CliRunner, samples: Path, tmp_path: Path) -> None:
+    cb, out = tmp_path / "my.codebook", tmp_path / "v.parquet"
+    result = runner.invoke(
+        cli,
+        ["codebook", "new", "-o", str(cb), "--dim", "256", "--seed", "7", "--set-array", "tags"],
+    )
+    assert result.exit_code == 0, result.output
+    book = load_codebook(cb)
+    assert (book.dim, book.seed, book.settings.set_arrays) == (256, 7, ("tags",))
+    assert result.stderr == f"jsonvec: wrote codebook {book.fingerprint} to {cb}\n"
+
+    info = runner.invoke(cli, ["codebook", "info", str(cb), "--json"])
+    assert info.exit_code == 0
+    fields = orjson.loads(info.stdout)
+    assert fields["fingerprint"] == book.fingerprint
+    assert fields["size_bytes"] == cb.stat().st_size
+    assert (fields["dim"], fields["seed"]) == (256, 7)
+
+    people = samples / "people.jsonl"
+    result = runner.invoke(cli, ["encode", str(people), "-o", str(out), "--codebook", str(cb)])
+    assert result.exit_code == 0, result.output
+    meta = orjson.loads(pq.read_schema(out).metadata[b"jsonvec"])
+    assert meta["codebook"] == book.fingerprint
+    assert meta["dim"] == 256
+    assert np.array_equal(parquet_vectors(out)[1], encode_batch(records(people), book))
+
+
+def test_codebook_info_default(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["codebook", "info"])
+    assert result.exit_code == 0
+    assert f"fingerprint:  {Codebook().fingerprint}" in result.stdout
+    assert "dim:          1024" in result.stdout
+
+
+def test_bad_codebook_is_one_line(runner: CliRunner, samples: Path) -> None:
+    people = str(samples / "people.jsonl")
+    result = runner.invoke(cli, ["encode", people, "-o", "-", "--codebook", people])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {people}: not a jsonvec codebook file\n"
+
+
+@pytest.mark.parametrize("command", [[], ["encode"], ["codebook", "new"], ["codebook", "info"]])
+def test_help_has_examples(runner: CliRunner, command: list[str]) -> None:
+    result = runner.invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout
+
+
+def test_real_process_pipe(samples: Path) -> None:
+    """The installed entry point, stdin from a pipe, vectors on stdout, summary on stderr."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "jsonvec", "encode", "-o", "-"],
+        input=(samples / "products.jsonl").read_bytes(),
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert len(proc.stdout.splitlines()) == 8
+    assert proc.stderr.startswith(b"jsonvec: encoded 8 records")
+
+
+def test_broken_pipe_ends_quietly(samples: Path) -> None:
+    data = (samples / "products.jsonl").read_bytes() * 500
+    command = f"{sys.executable} -m jsonvec encode -o - --batch-size 16 | head -c 100"
+    proc = subprocess.run(["bash", "-c", command], input=data, capture_output=True, check=False)
+    assert len(proc.stdout) == 100
+    assert b"Traceback" not in proc.stderr
+    assert proc.stderr == b""
