@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
 _DOMAIN = b"jsonvec/atom/v1\x00"
+_SHORT = 32  # symbols up to this length have their digests cached
 
 
 def symbol_bytes(symbol: str | bytes) -> bytes:
@@ -30,9 +32,22 @@ def symbol_bytes(symbol: str | bytes) -> bytes:
 def digest(seed: int, kind: str, symbol: str | bytes, nbytes: int) -> bytes:
     """``nbytes`` pseudo-random bytes determined by (seed, kind, symbol) alone.
 
+    Short symbols (n-grams, words, anchors) recur constantly and are cached.
+
     >>> digest(0, "str", "x", 4) == digest(0, "str", "x", 4)
     True
     """
+    if len(symbol) <= _SHORT:
+        return _short_digest(seed, kind, symbol, nbytes)
+    return _digest(seed, kind, symbol, nbytes)
+
+
+@lru_cache(maxsize=1 << 16)
+def _short_digest(seed: int, kind: str, symbol: str | bytes, nbytes: int) -> bytes:
+    return _digest(seed, kind, symbol, nbytes)
+
+
+def _digest(seed: int, kind: str, symbol: str | bytes, nbytes: int) -> bytes:
     h = hashlib.shake_256(_DOMAIN)
     h.update(seed.to_bytes(8, "little"))
     h.update(kind.encode("ascii") + b"\x00")
@@ -54,12 +69,27 @@ def atom_scale(dim: int) -> float:
 def atom(seed: int, kind: str, symbol: str | bytes, dim: int) -> NDArray[np.float64]:
     """The atom of a symbol: ndarray of shape (dim,), float64, entries ``±1/sqrt(dim)``.
 
+    The result is read-only; atoms of short symbols are cached.
+
     >>> a = atom(0, "str", "Paris", 64)
     >>> float(np.dot(a, a))
     1.0
     """
+    if len(symbol) <= _SHORT:
+        return _short_atom(seed, kind, symbol, dim)
+    return _atom(seed, kind, symbol, dim)
+
+
+@lru_cache(maxsize=1 << 12)
+def _short_atom(seed: int, kind: str, symbol: str | bytes, dim: int) -> NDArray[np.float64]:
+    return _atom(seed, kind, symbol, dim)
+
+
+def _atom(seed: int, kind: str, symbol: str | bytes, dim: int) -> NDArray[np.float64]:
     bits = atom_bits(seed, kind, symbol, dim)
-    return (bits.astype(np.float64) * 2.0 - 1.0) * atom_scale(dim)
+    vector = (bits.astype(np.float64) * 2.0 - 1.0) * atom_scale(dim)
+    vector.flags.writeable = False
+    return vector
 
 
 def bundle(seed: int, kind: str, symbols: Sequence[str | bytes], dim: int) -> NDArray[np.float64]:
