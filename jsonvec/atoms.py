@@ -42,7 +42,7 @@ def digest(seed: int, kind: str, symbol: str | bytes, nbytes: int) -> bytes:
     return _digest(seed, kind, symbol, nbytes)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 15)
 def _short_digest(seed: int, kind: str, symbol: str | bytes, nbytes: int) -> bytes:
     return _digest(seed, kind, symbol, nbytes)
 
@@ -80,7 +80,7 @@ def atom(seed: int, kind: str, symbol: str | bytes, dim: int) -> NDArray[np.floa
     return _atom(seed, kind, symbol, dim)
 
 
-@lru_cache(maxsize=1 << 12)
+@lru_cache(maxsize=1 << 11)
 def _short_atom(seed: int, kind: str, symbol: str | bytes, dim: int) -> NDArray[np.float64]:
     return _atom(seed, kind, symbol, dim)
 
@@ -108,4 +108,5 @@ def bundle(seed: int, kind: str, symbols: Sequence[str | bytes], dim: int) -> ND
 
 def random_words(seed: int, kind: str, symbol: str | bytes, count: int) -> NDArray[np.uint64]:
     """``count`` pseudo-random 64-bit words determined by (seed, kind, symbol)."""
-    return np.frombuffer(digest(seed, kind, symbol, 8 * count), dtype="<u8").astype(np.uint64)
+    raw = _digest(seed, kind, symbol, 8 * count)  # roles are cached by their owner, not here
+    return np.frombuffer(raw, dtype="<u8").astype(np.uint64)

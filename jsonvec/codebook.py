@@ -29,8 +29,8 @@ DEFAULT_DIM = 1024
 DEFAULT_SEED = 0
 MIN_DIM, MAX_DIM = 64, 65536
 
-_LEAF_CACHE = 1 << 14
-_ROLE_CACHE = 1 << 12
+_LEAF_CACHE = 1 << 13
+_ROLE_CACHE = 1 << 10
 _LONG_STRING = 256  # longer strings are rarely repeated: not worth caching
 
 
@@ -76,6 +76,7 @@ class Codebook:
         return {
             "format": FORMAT,
             "dim": self.dim,
+            "dtype": "float32",
             "seed": self.seed,
             "family": self.family,
             "settings": self.settings.to_dict(),

@@ -91,6 +91,8 @@ def _from_manifest(source: str, manifest: dict[str, Any]) -> Codebook:
             f"codebook format {version} is newer than this jsonvec reads ({FORMAT}); "
             "upgrade jsonvec",
         )
+    if manifest.get("dtype") != "float32":
+        raise CodebookError(source, f"unsupported vector dtype {manifest.get('dtype')!r}")
     try:
         codebook = Codebook(
             dim=manifest["dim"],

@@ -35,7 +35,7 @@ from jsonvec.stable import normalize
 # value, weight, role product so far (None: identity), generic path, concrete path
 _Item = tuple[Any, float, SignedPermutation | None, str, tuple[str | int, ...]]
 _SET_ELEMENT = -1  # concrete-path marker for "an element of a set array"
-_COMPOSITE_CACHE = 1 << 12
+_COMPOSITE_CACHE = 1 << 11
 
 
 class Encoder:

@@ -14,7 +14,7 @@ from jsonvec.codebook_file import MANIFEST, save_codebook
 def test_default_codebook() -> None:
     book = default_codebook()
     assert (book.dim, book.seed, book.settings) == (1024, 0, Settings())
-    assert book.fingerprint == Codebook().fingerprint == "beb5b5ce65161ad6"
+    assert book.fingerprint == Codebook().fingerprint == "b370db502300ba05"
 
 
 def test_fingerprint_tracks_every_parameter() -> None:
@@ -122,6 +122,12 @@ def test_edited_manifest(saved: Path) -> None:
 def test_newer_format(saved: Path) -> None:
     _rewrite_manifest(saved, '"format": 1', '"format": 2')
     with pytest.raises(CodebookError, match="format 2 is newer than this jsonvec reads"):
+        load_codebook(saved)
+
+
+def test_other_dtype(saved: Path) -> None:
+    _rewrite_manifest(saved, '"dtype": "float32"', '"dtype": "float16"')
+    with pytest.raises(CodebookError, match="unsupported vector dtype 'float16'"):
         load_codebook(saved)
 
 
