@@ -24,11 +24,11 @@ from jsonvec.codebook_file import load_codebook, save_codebook
 from jsonvec.encoder import Encoder
 from jsonvec.errors import CodebookError, JsonvecError, OutputError
 from jsonvec.paths import PathError, parse_path
-from jsonvec.pipeline import EncodeOptions, EncodeSummary, encode_lines, vectors_metadata
+from jsonvec.pipeline import EncodeOptions, EncodeSummary, encode_to
 from jsonvec.reader import STDIN, read_lines
 from jsonvec.settings import Settings
 from jsonvec.version import __version__
-from jsonvec.writers import open_sink, output_format
+from jsonvec.writers import output_format
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -149,20 +149,18 @@ def encode(
         raise click.UsageError("no input: give INPUT files, or pipe JSON Lines to stdin")
     encoder = Encoder(_load(codebook_path))
     options = EncodeOptions(id_field=id_field, skip_invalid=skip_invalid, batch_size=batch_size)
-    metadata = vectors_metadata(encoder, options.id_kind)
-    stdout = sys.stdout.buffer
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with _rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:
-            sink = open_sink(output, encoder.dim, metadata, options.id_kind, stdout)
-            try:
-                summary = encode_lines(
-                    read_lines(sources), encoder, sink, options, rejects_stream, progress
-                )
-                sink.commit()
-            except BaseException:
-                sink.abort()
-                raise
+            summary = encode_to(
+                output,
+                read_lines(sources),
+                encoder,
+                options,
+                stdout=sys.stdout.buffer,
+                rejects=rejects_stream,
+                progress=progress,
+            )
     finally:
         signal.signal(signal.SIGTERM, previous)
     if not quiet:

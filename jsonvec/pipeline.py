@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from jsonvec.encoder import Encoder
-from jsonvec.errors import EncodeError, InvalidLineError, OutputError
+from jsonvec.errors import InvalidLineError, OutputError
 from jsonvec.paths import MissingPathError, Segment, format_path, get_path, parse_path
 from jsonvec.reader import Line, parse_line
 from jsonvec.version import __version__
-from jsonvec.writers import IdKind, VectorSink
+from jsonvec.writers import IdKind, VectorSink, open_sink
 
 #: Version of the metadata that describes a vectors file.
 VECTORS_FORMAT = 1
@@ -90,18 +90,6 @@ def record_id(value: Any, path: tuple[Segment, ...], line: Line) -> str:
     )
 
 
-class _Batch:
-    def __init__(self) -> None:
-        self.lines: list[Line] = []
-        self.values: list[Any] = []
-        self.ids: list[Any] = []
-
-    def add(self, line: Line, value: Any, rid: Any) -> None:
-        self.lines.append(line)
-        self.values.append(value)
-        self.ids.append(rid)
-
-
 def encode_lines(
     lines: Iterable[Line],
     encoder: Encoder,
@@ -122,7 +110,8 @@ def encode_lines(
     id_path = parse_path(options.id_field) if options.id_field is not None else None
     summary = EncodeSummary()
     started = time.perf_counter()
-    batch = _Batch()
+    values: list[Any] = []
+    ids: list[Any] = []
     position = 0
     for line in lines:
         if progress is not None:
@@ -132,16 +121,43 @@ def encode_lines(
             continue
         try:
             value = parse_line(line)
-            rid: Any = position if id_path is None else record_id(value, id_path, line)
-            batch.add(line, value, rid)
+            ids.append(position if id_path is None else record_id(value, id_path, line))
+            values.append(value)
         except InvalidLineError as exc:
             _reject(exc, options, summary, rejects)
         position += 1
-        if len(batch.values) >= options.batch_size:
-            _flush(batch, encoder, sink, options, summary, rejects)
-            batch = _Batch()
-    _flush(batch, encoder, sink, options, summary, rejects)
+        if len(values) >= options.batch_size:
+            _flush(ids, values, encoder, sink, summary)
+            values, ids = [], []
+    _flush(ids, values, encoder, sink, summary)
     summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def encode_to(
+    output: str,
+    lines: Iterable[Line],
+    encoder: Encoder,
+    options: EncodeOptions | None = None,
+    *,
+    stdout: BinaryIO,
+    rejects: BinaryIO | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EncodeSummary:
+    """Encode ``lines`` into the output named ``output`` (see :func:`open_sink`).
+
+    The output is committed only when every line went well; on any error or interruption it
+    is aborted, leaving no partial file and the previous output intact.
+    """
+    options = options or EncodeOptions()
+    metadata = vectors_metadata(encoder, options.id_kind)
+    sink = open_sink(output, encoder.dim, metadata, options.id_kind, stdout)
+    try:
+        summary = encode_lines(lines, encoder, sink, options, rejects, progress)
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
     return summary
 
 
@@ -164,30 +180,8 @@ def _reject(
 
 
 def _flush(
-    batch: _Batch,
-    encoder: Encoder,
-    sink: VectorSink,
-    options: EncodeOptions,
-    summary: EncodeSummary,
-    rejects: BinaryIO | None,
+    ids: list[Any], values: list[Any], encoder: Encoder, sink: VectorSink, summary: EncodeSummary
 ) -> None:
-    if not batch.values:
-        return
-    try:
-        vectors = encoder.encode_batch(batch.values)
-        ids = batch.ids
-    except EncodeError:
-        kept = _Batch()
-        for line, value, rid in zip(batch.lines, batch.values, batch.ids, strict=True):
-            try:
-                encoder.encode(value)
-            except EncodeError as exc:
-                bad = InvalidLineError(line.source, line.lineno, str(exc), line.raw)
-                _reject(bad, options, summary, rejects)
-                continue
-            kept.add(line, value, rid)
-        if not kept.values:
-            return
-        vectors, ids = encoder.encode_batch(kept.values), kept.ids
-    sink.write(ids, vectors)
-    summary.records += len(ids)
+    if values:
+        sink.write(ids, encoder.encode_batch(values))
+        summary.records += len(ids)
