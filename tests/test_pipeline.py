@@ -53,7 +53,7 @@ def test_invalid_lines_are_skipped_and_copied() -> None:
 
 
 def test_first_invalid_line_raises() -> None:
-    with pytest.raises(InvalidLineError, match="^in:2: invalid JSON"):
+    with pytest.raises(InvalidLineError, match=r"^in:2: invalid JSON"):
         encode_lines(lines(b"1\n", b"{\n"), Encoder(BOOK), ListSink())
 
 
