@@ -29,11 +29,13 @@ class EncodeOptions:
     ----------
     id_field : path of the record's id (``user.id``); None numbers records from 0.
     skip_invalid : count and skip invalid lines instead of stopping at the first.
+    keep_records : store each record's JSON text beside its vector (Parquet only).
     batch_size : records encoded and written together.
     """
 
     id_field: str | None = None
     skip_invalid: bool = False
+    keep_records: bool = False
     batch_size: int = 1024
 
     @property
@@ -112,6 +114,7 @@ def encode_lines(
     started = time.perf_counter()
     values: list[Any] = []
     ids: list[Any] = []
+    texts: list[str] | None = [] if options.keep_records else None
     position = 0
     for line in lines:
         if progress is not None:
@@ -123,13 +126,16 @@ def encode_lines(
             value = parse_line(line)
             ids.append(position if id_path is None else record_id(value, id_path, line))
             values.append(value)
+            if texts is not None:
+                texts.append(line.text.decode("utf-8"))
         except InvalidLineError as exc:
             _reject(exc, options, summary, rejects)
         position += 1
         if len(values) >= options.batch_size:
-            _flush(ids, values, encoder, sink, summary)
+            _flush(ids, values, texts, encoder, sink, summary)
             values, ids = [], []
-    _flush(ids, values, encoder, sink, summary)
+            texts = [] if texts is not None else None
+    _flush(ids, values, texts, encoder, sink, summary)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -151,7 +157,9 @@ def encode_to(
     """
     options = options or EncodeOptions()
     metadata = vectors_metadata(encoder, options.id_kind)
-    sink = open_sink(output, encoder.dim, metadata, options.id_kind, stdout)
+    sink = open_sink(
+        output, encoder.dim, metadata, options.id_kind, stdout, keep_records=options.keep_records
+    )
     try:
         summary = encode_lines(lines, encoder, sink, options, rejects, progress)
         sink.commit()
@@ -180,8 +188,13 @@ def _reject(
 
 
 def _flush(
-    ids: list[Any], values: list[Any], encoder: Encoder, sink: VectorSink, summary: EncodeSummary
+    ids: list[Any],
+    values: list[Any],
+    texts: list[str] | None,
+    encoder: Encoder,
+    sink: VectorSink,
+    summary: EncodeSummary,
 ) -> None:
     if values:
-        sink.write(ids, encoder.encode_batch(values))
+        sink.write(ids, encoder.encode_batch(values), texts)
         summary.records += len(ids)

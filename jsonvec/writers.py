@@ -33,6 +33,7 @@ from jsonvec.errors import OutputError
 IdKind = Literal["int", "string"]
 Ids = Sequence[int] | Sequence[str]
 METADATA_KEY = "jsonvec"
+RECORD_COLUMN = "record"
 FORMATS = (".parquet", ".npy", ".jsonl")
 _NPY_HEADER = 128  # bytes reserved for the .npy header, rewritten with the final count
 
@@ -40,8 +41,13 @@ _NPY_HEADER = 128  # bytes reserved for the .npy header, rewritten with the fina
 class VectorSink(Protocol):
     """Where encoded vectors go, batch by batch."""
 
-    def write(self, ids: Ids, vectors: NDArray[np.float32]) -> None:
-        """Append rows: ``vectors`` is (n, dim) float32, ``ids`` has n entries."""
+    def write(
+        self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
+    ) -> None:
+        """Append rows: ``vectors`` is (n, dim) float32; ``ids`` and ``records`` have n entries.
+
+        ``records`` (the original JSON texts) are kept only by sinks that store them.
+        """
 
     def commit(self) -> None:
         """Finish the output and make it visible."""
@@ -71,14 +77,24 @@ def sidecar_paths(npy_path: str | os.PathLike[str]) -> tuple[Path, Path]:
 
 
 def open_sink(
-    target: str, dim: int, metadata: dict[str, Any], id_kind: IdKind, stdout: BinaryIO
+    target: str,
+    dim: int,
+    metadata: dict[str, Any],
+    id_kind: IdKind,
+    stdout: BinaryIO,
+    keep_records: bool = False,
 ) -> VectorSink:
-    """The sink for ``target`` (chosen by suffix; ``-`` is ``stdout``)."""
+    """The sink for ``target`` (chosen by suffix; ``-`` is ``stdout``).
+
+    ``keep_records`` adds a ``record`` column with each record's JSON text (Parquet only).
+    """
     fmt = output_format(target)
+    if keep_records and fmt != ".parquet":
+        raise OutputError(f"{target}: only a .parquet output can keep the records")
     if fmt == "-":
         return JsonlSink(stdout)
     if fmt == ".parquet":
-        return ParquetSink(target, dim, metadata, id_kind)
+        return ParquetSink(target, dim, metadata, id_kind, keep_records)
     if fmt == ".npy":
         return NpySink(target, dim, metadata)
     return AtomicJsonlSink(target)
@@ -91,15 +107,23 @@ def _write_error(target: object, exc: OSError) -> OutputError:
 class ParquetSink:
     """Streams row groups into a Parquet file."""
 
-    def __init__(self, path: str, dim: int, metadata: dict[str, Any], id_kind: IdKind) -> None:
+    def __init__(
+        self,
+        path: str,
+        dim: int,
+        metadata: dict[str, Any],
+        id_kind: IdKind,
+        keep_records: bool = False,
+    ) -> None:
         id_type = pa.int64() if id_kind == "int" else pa.string()
-        self.schema = pa.schema(
-            [
-                pa.field("id", id_type, nullable=False),
-                pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
-            ],
-            metadata={METADATA_KEY: orjson.dumps(metadata)},
-        )
+        fields = [
+            pa.field("id", id_type, nullable=False),
+            pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
+        ]
+        if keep_records:
+            fields.append(pa.field(RECORD_COLUMN, pa.string(), nullable=False))
+        self.schema = pa.schema(fields, metadata={METADATA_KEY: orjson.dumps(metadata)})
+        self.keep_records = keep_records
         self.dim = dim
         self._file = AtomicFile(path)
         try:
@@ -108,15 +132,19 @@ class ParquetSink:
             self._file.abort()
             raise OutputError(f"{path}: cannot write: {exc}") from exc
 
-    def write(self, ids: Ids, vectors: NDArray[np.float32]) -> None:
+    def write(
+        self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
+    ) -> None:
         flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
-        table = pa.Table.from_arrays(
-            [
-                pa.array(ids, type=self.schema.field("id").type),
-                pa.FixedSizeListArray.from_arrays(flat, self.dim),
-            ],
-            schema=self.schema,
-        )
+        columns = [
+            pa.array(ids, type=self.schema.field("id").type),
+            pa.FixedSizeListArray.from_arrays(flat, self.dim),
+        ]
+        if self.keep_records:
+            if records is None or len(records) != len(ids):
+                raise ValueError("this sink keeps records: give one per row")
+            columns.append(pa.array(records, type=pa.string()))
+        table = pa.Table.from_arrays(columns, schema=self.schema)
         try:
             self._writer.write_table(table)
         except OSError as exc:
@@ -166,7 +194,9 @@ class NpySink:
         except OSError as exc:
             raise _write_error(self._array.path, exc) from exc
 
-    def write(self, ids: Ids, vectors: NDArray[np.float32]) -> None:
+    def write(
+        self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
+    ) -> None:
         data = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
         lines = b"".join(orjson.dumps(i) + b"\n" for i in ids)
         self._guard(lambda: (self._array.file.write(data), self._ids.file.write(lines)))
@@ -206,7 +236,9 @@ class JsonlSink:
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
 
-    def write(self, ids: Ids, vectors: NDArray[np.float32]) -> None:
+    def write(
+        self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
+    ) -> None:
         self.stream.write(_jsonl(ids, vectors))
         self.stream.flush()
 
@@ -223,7 +255,9 @@ class AtomicJsonlSink:
     def __init__(self, path: str) -> None:
         self._file = AtomicFile(path)
 
-    def write(self, ids: Ids, vectors: NDArray[np.float32]) -> None:
+    def write(
+        self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
+    ) -> None:
         try:
             self._file.file.write(_jsonl(ids, vectors))
         except OSError as exc:

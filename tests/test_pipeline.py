@@ -13,9 +13,13 @@ from jsonvec.reader import Line
 class ListSink:
     def __init__(self) -> None:
         self.batches: list[tuple[list[object], np.ndarray]] = []
+        self.records: list[str] = []
 
-    def write(self, ids: list[object], vectors: np.ndarray) -> None:
+    def write(
+        self, ids: list[object], vectors: np.ndarray, records: list[str] | None = None
+    ) -> None:
         self.batches.append((list(ids), vectors.copy()))
+        self.records.extend(records or [])
 
     def commit(self) -> None:
         pass
@@ -50,6 +54,13 @@ def test_invalid_lines_are_skipped_and_copied() -> None:
     assert summary.first_invalid[1] == "in:4: field 'id' is missing"
     assert rejects.getvalue() == b'{oops\n{"no": 1}\r\n'
     assert sink.batches[0][0] == ["a", "5"]
+
+
+def test_keep_records_passes_the_line_text() -> None:
+    sink = ListSink()
+    data = lines(b'{"a": "\xc3\xa9"}\r\n', b"[1, 2]")
+    encode_lines(data, Encoder(BOOK), sink, EncodeOptions(keep_records=True))
+    assert sink.records == ['{"a": "é"}', "[1, 2]"]
 
 
 def test_first_invalid_line_raises() -> None:

@@ -1,0 +1,1 @@
+"""The subcommands of ``jsonvec``, one module each; :mod:`jsonvec.cli` assembles them."""

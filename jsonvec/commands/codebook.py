@@ -1,0 +1,95 @@
+"""``jsonvec codebook new`` and ``jsonvec codebook info``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+import orjson
+
+from jsonvec.codebook import DEFAULT_DIM, DEFAULT_SEED, Codebook
+from jsonvec.codebook_file import save_codebook
+from jsonvec.commands.common import load
+from jsonvec.errors import CodebookError
+from jsonvec.paths import PathError
+from jsonvec.settings import Settings
+
+
+@click.group()
+def codebook() -> None:
+    """Create and inspect codebook files."""
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in values:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
+        try:
+            params[name] = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            params[name] = raw
+    return params
+
+
+@codebook.command("new")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option("--dim", type=int, default=DEFAULT_DIM, show_default=True)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+@click.option("--set-array", multiple=True, help="Path of an array to treat as a set.")
+@click.option("--param", multiple=True, help="Any setting as NAME=VALUE (see codebook info).")
+def codebook_new(
+    output: str, dim: int, seed: int, set_array: tuple[str, ...], param: tuple[str, ...]
+) -> None:
+    """Write a new codebook file.
+
+    A codebook fixes the dimension, the seed and every setting of the representation; the
+    same codebook file gives bit-identical vectors on every machine.
+
+    Example:
+
+    \b
+        jsonvec codebook new -o people.codebook --dim 2048 --seed 42 --set-array tags
+        jsonvec codebook new -o cb --param number_exact_weight=0.3
+    """
+    params = _parse_params(param)
+    if set_array:
+        params["set_arrays"] = list(set_array)
+    try:
+        settings = Settings().replace(**params)
+        book = Codebook(dim=dim, seed=seed, settings=settings)
+    except (CodebookError, PathError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    save_codebook(book, output)
+    click.echo(f"jsonvec: wrote codebook {book.fingerprint} to {output}", err=True)
+
+
+@codebook.command("info")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def codebook_info(path: str | None, as_json: bool) -> None:
+    """Show a codebook's parameters, fingerprint and size (no PATH: the built-in one).
+
+    Example:
+
+    \b
+        jsonvec codebook info people.codebook
+    """
+    book = load(path)
+    info: dict[str, Any] = {
+        "path": path or "(built-in default)",
+        "fingerprint": book.fingerprint,
+        "size_bytes": os.path.getsize(path) if path else None,
+        **book.params(),
+    }
+    if as_json:
+        click.echo(orjson.dumps(info).decode())
+        return
+    settings = info.pop("settings")
+    for key, value in info.items():
+        click.echo(f"{key + ':':<14}{value}")
+    click.echo("settings:")
+    for key, value in settings.items():
+        click.echo(f"  {key + ':':<22}{value}")

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import builtins
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from jsonvec import Codebook
+from jsonvec.ann import AnnIndex, AnnIndexError, build_index, meta_path
+from jsonvec.collection import Collection
+from jsonvec.search import Index
+from tests.helpers import write_vectors
+
+pytest.importorskip("usearch")
+
+
+@pytest.fixture
+def built(tmp_path: Path, samples: Path) -> tuple[Collection, Path]:
+    vectors = write_vectors(tmp_path / "people.parquet", samples / "people.jsonl")
+    collection = Collection.open([str(vectors)])
+    path = tmp_path / "people.usearch"
+    build_index(collection, path)
+    return collection, path
+
+
+def test_ann_agrees_with_exact_search(built: tuple[Collection, Path]) -> None:
+    collection, path = built
+    queries = np.stack([collection.vector(r) for r in range(collection.count)])
+    exact_rows, exact_scores = Index(collection).search(queries, 5)
+    ann_rows, ann_scores = Index(collection, AnnIndex(collection, path)).search(queries, 5)
+    assert ann_rows[:, 0].tolist() == list(range(collection.count))
+    assert ann_rows.shape == exact_rows.shape
+    recall = np.mean([len(set(a) & set(e)) / 5 for a, e in zip(ann_rows, exact_rows, strict=True)])
+    assert recall >= 0.9
+    assert np.allclose(ann_scores[:, 0], exact_scores[:, 0], atol=1e-5)
+
+
+def test_stale_index_is_refused(built: tuple[Collection, Path]) -> None:
+    collection, path = built
+    vectors = collection.files[0].path
+    later = vectors.stat().st_mtime_ns + 10**9
+    os.utime(vectors, ns=(later, later))
+    with pytest.raises(AnnIndexError, match=r"is out of date: .* changed after the index was"):
+        AnnIndex(Collection.open([str(vectors)]), path)
+
+
+def test_index_of_other_vectors_is_refused(
+    built: tuple[Collection, Path], tmp_path: Path, samples: Path
+) -> None:
+    _, path = built
+    other = write_vectors(tmp_path / "other.parquet", samples / "people.jsonl")
+    with pytest.raises(AnnIndexError, match="was built from other vectors files"):
+        AnnIndex(Collection.open([str(other)]), path)
+    seeded = write_vectors(tmp_path / "s.parquet", samples / "people.jsonl", Codebook(seed=5))
+    with pytest.raises(AnnIndexError, match="was built with codebook"):
+        AnnIndex(Collection.open([str(seeded)]), path)
+
+
+def test_missing_or_damaged_index(built: tuple[Collection, Path]) -> None:
+    collection, path = built
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(AnnIndexError, match=r"people\.usearch"):
+        AnnIndex(collection, path)
+    meta_path(path).unlink()
+    with pytest.raises(AnnIndexError, match="no index metadata"):
+        AnnIndex(collection, path)
+
+
+def test_missing_extra_is_explained(
+    built: tuple[Collection, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collection, path = built
+    real_import = builtins.__import__
+
+    def no_usearch(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("usearch"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_usearch)
+    with pytest.raises(AnnIndexError, match=r"pip install 'jsonvec\[ann\]'"):
+        build_index(collection, path)

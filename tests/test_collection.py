@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from jsonvec import Codebook, encode_batch
+from jsonvec.collection import Collection, NotFoundError, VectorsError, resolve
+from tests.helpers import write_vectors
+
+
+@pytest.fixture
+def folder(tmp_path: Path, samples: Path) -> Path:
+    day = tmp_path / "daily"
+    day.mkdir()
+    write_vectors(day / "a.parquet", samples / "people.jsonl")
+    write_vectors(day / "b.npy", samples / "products.jsonl", id_field="sku")
+    (day / "notes.txt").write_text("not vectors")
+    return day
+
+
+def people_and_products(samples: Path) -> list[object]:
+    return [
+        orjson.loads(line)
+        for name in ("people.jsonl", "products.jsonl")
+        for line in (samples / name).read_bytes().splitlines()
+    ]
+
+
+def test_resolve_files_folders_and_globs(folder: Path) -> None:
+    assert [p.name for p in resolve([str(folder)])] == ["a.parquet", "b.npy"]
+    assert [p.name for p in resolve([str(folder / "*.npy")])] == ["b.npy"]
+    assert [p.name for p in resolve([str(folder / "a.parquet")] * 2)] == ["a.parquet"] * 2
+    with pytest.raises(VectorsError, match=r"nope\.parquet: no such vectors file"):
+        resolve([str(folder / "nope.parquet")])
+
+
+def test_rows_are_numbered_across_files(folder: Path, samples: Path) -> None:
+    collection = Collection.open([str(folder)])
+    assert (collection.count, collection.dim) == (20, 1024)
+    assert collection.fingerprint == Codebook().fingerprint
+    starts, blocks = zip(*collection.chunks(rows=5), strict=True)
+    assert starts == (0, 5, 10, 12, 17)
+    assert np.array_equal(np.concatenate(blocks), encode_batch(people_and_products(samples)))
+    assert collection.ids([12, 0, 19]) == ["A-100", "p01", "E-500"]
+    assert np.array_equal(collection.vector(13), np.concatenate(blocks)[13])
+    assert collection.find("B-200") == 14
+    assert collection.find("p12") == 11
+    with pytest.raises(NotFoundError, match="id 'zz' is not in the vectors"):
+        collection.find("zz")
+
+
+def test_records_come_back_as_json(folder: Path) -> None:
+    collection = Collection.open([str(folder / "a.parquet")])
+    assert collection.has_records
+    assert collection.records([1])[0]["name"] == "Johnathan Smith"
+    assert not Collection.open([str(folder)]).has_records
+
+
+def test_integer_ids_are_found_by_text(tmp_path: Path, samples: Path) -> None:
+    path = write_vectors(tmp_path / "v.npy", samples / "people.jsonl", id_field=None)
+    collection = Collection.open([str(path)])
+    assert collection.find("3") == 3
+    assert collection.ids([3]) == [3]
+
+
+def test_codebooks_cannot_be_mixed(tmp_path: Path, samples: Path) -> None:
+    a = write_vectors(tmp_path / "a.parquet", samples / "people.jsonl")
+    b = write_vectors(tmp_path / "b.parquet", samples / "people.jsonl", Codebook(seed=1))
+    with pytest.raises(VectorsError, match=r"was encoded with codebook .* cannot be mixed"):
+        Collection.open([str(a), str(b)])
+    c = write_vectors(tmp_path / "c.parquet", samples / "people.jsonl", Codebook(dim=64))
+    with pytest.raises(VectorsError, match="codebook"):
+        Collection.open([str(a), str(c)])
+
+
+def test_damaged_and_foreign_files(tmp_path: Path, samples: Path) -> None:
+    npy = write_vectors(tmp_path / "v.npy", samples / "people.jsonl")
+    meta = tmp_path / "v.meta.json"
+    meta.write_bytes(meta.read_bytes().replace(b'"count": 12', b'"count": 13'))
+    with pytest.raises(VectorsError, match="holds 12 rows of dim 1024, but its metadata says 13"):
+        Collection.open([str(npy)])
+    meta.unlink()
+    with pytest.raises(VectorsError, match="not a jsonvec vectors file"):
+        Collection.open([str(npy)])
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 not really")
+    with pytest.raises(VectorsError, match=r"bad\.parquet: cannot read vectors"):
+        Collection.open([str(bad)])
