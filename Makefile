@@ -15,12 +15,15 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	@mkdir -p build
-	$(BIN)/jsonvec encode samples/people.jsonl --id-field id -o build/people.parquet
-	$(BIN)/python samples/demo.py build/people.parquet samples/people.jsonl
+	$(BIN)/jsonvec encode samples/people.jsonl --id-field id --keep-records -o build/people.parquet
+	@echo; echo '# the records most like record p01 (itself left out):'
+	$(BIN)/jsonvec similar build/people.parquet --id p01 -n 3 --plain --records
+	@echo; echo '# a partial record as the query:'
+	$(BIN)/jsonvec similar build/people.parquet '{"name": "Maria Garcia", "city": "Madrid"}' -n 3 --plain --records
 
 lint: $(STAMP)
-	$(BIN)/ruff check jsonvec tests bench samples
-	$(BIN)/ruff format --check jsonvec tests bench samples
+	$(BIN)/ruff check jsonvec tests bench
+	$(BIN)/ruff format --check jsonvec tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -2,6 +2,7 @@
 
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.codebook_file import load_codebook, save_codebook
+from jsonvec.collection import Collection
 from jsonvec.encoder import Encoder, encode, encode_batch
 from jsonvec.errors import (
     CodebookError,
@@ -12,14 +13,17 @@ from jsonvec.errors import (
     OutputError,
 )
 from jsonvec.roles import SignedPermutation
+from jsonvec.search import Index
 from jsonvec.settings import Settings
 from jsonvec.version import __version__
 
 __all__ = [
     "Codebook",
     "CodebookError",
+    "Collection",
     "EncodeError",
     "Encoder",
+    "Index",
     "InputError",
     "InvalidLineError",
     "JsonvecError",

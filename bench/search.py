@@ -1,0 +1,173 @@
+"""Search speed and recall: exact numpy search against the usearch ANN extra (a benchmark).
+
+Usage:  python bench/search.py [--sizes 100000 1000000] [--dim 1024] [--workdir build/bench]
+                               [--write docs/search.md]
+
+For each size it writes synthetic record vectors to an .npy collection (with the sidecars that
+`jsonvec encode` writes), then measures, each in a fresh process so peak memory is its own:
+exact search (`jsonvec.search.Index`, chunked over the memory-mapped file) and the ANN index
+(`jsonvec index build` defaults: HNSW, connectivity 16, expansion_add 128, expansion_search 64):
+build time, peak RSS, latency of 1 query (median of 20) and of a batch of 100, and recall@10 of
+the ANN against exact search on those 100 queries.
+
+Synthetic record vectors are clustered, as encoded records are: n/50 random unit centres, each
+vector a centre plus Gaussian noise (cosine to its centre ~0.7), normalised. Queries are
+vectors of the collection with fresh noise added, so they are near records but not records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jsonvec import default_codebook
+from jsonvec.pipeline import VECTORS_FORMAT
+from jsonvec.writers import NpySink
+
+K = 10
+
+
+def make_collection(path: Path, n: int, dim: int, seed: int = 0) -> None:
+    """Write ``n`` clustered unit vectors to ``path`` (an .npy collection)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(n // 50, 1), dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    meta = {
+        "format": VECTORS_FORMAT,
+        "dim": dim,
+        "dtype": "float32",
+        "codebook": default_codebook().fingerprint if dim == 1024 else "synthetic",
+        "id_type": "int",
+    }
+    sink = NpySink(str(path), dim, meta)
+    for start in range(0, n, 50_000):
+        m = min(50_000, n - start)
+        which = rng.integers(0, len(centres), m)
+        block = centres[which] + rng.standard_normal((m, dim), dtype=np.float32) / np.sqrt(dim)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        sink.write(list(range(start, start + m)), block)
+    sink.commit()
+
+
+def make_queries(path: Path, dim: int, count: int = 100, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = np.load(path, mmap_mode="r")
+    rows = np.sort(rng.choice(len(base), count, replace=False))
+    queries = np.array(base[rows]) + rng.standard_normal(
+        (count, dim), dtype=np.float32
+    ) * 0.7 / np.sqrt(dim)
+    return queries / np.linalg.norm(queries, axis=1, keepdims=True)
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def worker(kind: str, vectors: Path, index: Path, queries_path: Path) -> dict[str, Any]:
+    """One measurement in this process: 'exact', 'build' or 'ann'."""
+    from jsonvec.ann import AnnIndex, build_index  # noqa: PLC0415
+    from jsonvec.collection import Collection  # noqa: PLC0415
+    from jsonvec.search import Index  # noqa: PLC0415
+
+    collection = Collection.open([str(vectors)])
+    queries = np.load(queries_path)
+    out: dict[str, Any] = {}
+    if kind == "build":
+        started = time.perf_counter()
+        build_index(collection, index)
+        out["build_s"] = time.perf_counter() - started
+        out["index_mb"] = index.stat().st_size / 1e6
+    else:
+        started = time.perf_counter()
+        ann = AnnIndex(collection, index) if kind == "ann" else None
+        searcher = Index(collection, ann)
+        out["open_s"] = time.perf_counter() - started
+        singles = []
+        for q in queries[:20]:
+            t = time.perf_counter()
+            searcher.search(q, K)
+            singles.append(time.perf_counter() - t)
+        out["one_ms"] = float(np.median(singles) * 1e3)
+        t = time.perf_counter()
+        rows, _ = searcher.search(queries, K)
+        out["batch_s"] = time.perf_counter() - t
+        out["rows"] = rows.tolist()
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def run_worker(kind: str, vectors: Path, index: Path, queries: Path) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--worker", kind, str(vectors), str(index), str(queries)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return dict(json.loads(result.stdout))
+
+
+def measure(n: int, dim: int, workdir: Path) -> list[str]:
+    vectors = workdir / f"synthetic_{n}_{dim}.npy"
+    index = vectors.with_suffix(".usearch")
+    queries = vectors.with_suffix(".queries.npy")
+    if not vectors.exists():
+        make_collection(vectors, n, dim)
+    np.save(queries, make_queries(vectors, dim))
+    exact = run_worker("exact", vectors, index, queries)
+    build = run_worker("build", vectors, index, queries)
+    ann = run_worker("ann", vectors, index, queries)
+    recall = np.mean(
+        [len(set(a) & set(e)) / K for a, e in zip(ann["rows"], exact["rows"], strict=True)]
+    )
+    return [
+        f"| {n:,} | exact (numpy, chunked mmap) | 0 | {exact['peak_rss_mb']:,.0f} | "
+        f"{exact['one_ms']:.1f} | {exact['batch_s']:.2f} | 1.000 |",
+        f"| {n:,} | usearch HNSW f32 | {build['build_s']:.0f} s ({build['index_mb']:,.0f} MB) "
+        f"| {max(build['peak_rss_mb'], ann['peak_rss_mb']):,.0f} | {ann['one_ms']:.2f} | "
+        f"{ann['batch_s']:.3f} | {recall:.3f} |",
+    ]
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        kind, vectors, index, queries = sys.argv[2:6]
+        print(json.dumps(worker(kind, Path(vectors), Path(index), Path(queries))))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--dim", type=int, default=1024)
+    parser.add_argument("--workdir", type=Path, default=Path("build/bench"))
+    parser.add_argument("--write", type=Path, help="also write the table to this Markdown file")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"dim {args.dim}, top-{K}, {platform.machine()}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}; peak RSS includes the memory-mapped vectors paged in.",
+        "",
+        "| vectors | method | build | peak RSS MB | 1 query ms | 100 queries s | recall@10 |",
+        "|---:|---|---|---:|---:|---:|---:|",
+    ]
+    print("\n".join(lines), flush=True)
+    for n in args.sizes:
+        rows = measure(n, args.dim, args.workdir)
+        print("\n".join(rows), flush=True)
+        lines += rows
+    if args.write:
+        command = "python bench/search.py " + " ".join(sys.argv[1:])
+        args.write.write_text(
+            f"# Search speed and recall\n\nCommand: `{command.strip()}`\n\n"
+            + "\n".join(lines)
+            + "\n",
+            encoding="utf-8",
+        )
+
+
+if __name__ == "__main__":
+    main()
