@@ -1,0 +1,174 @@
+"""Finding the same record again: jsonvec against feature hashing and a neural embedder.
+
+Usage:  python bench/quality.py [--data DIR] [--limit 2000] [--copies 200] [--no-minilm]
+                                [--corpus NAME ...] [--write docs/quality.md]
+
+For every corpus (each .jsonl in the data folder) it takes up to --limit records, makes
+perturbed copies of --copies of them (bench/perturb.py: keys reordered, numbers ±2%, typos,
+a field dropped, all together), encodes originals and copies with each method, and asks
+whether each copy's nearest original by cosine is its own original (or a record with
+identical content): recall@1, and the mean reciprocal rank of the first such record. A record
+that ties with the right one counts against the method.
+
+Methods: jsonvec (default codebook, dim 1024); flatten + scikit-learn FeatureHasher (dim 1024)
+with numbers as values, and with every leaf as a path=value token; all-MiniLM-L6-v2 on the
+compact JSON text (needs the `bench` extra; skipped with a message when not installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from baselines import Method, hasher_tokens, hasher_values, minilm
+from perturb import PERTURBATIONS
+
+import jsonvec
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DIM = 1024
+SEED = 20261127
+
+
+def load(path: Path, limit: int) -> list[Any]:
+    values = []
+    with open(path, "rb") as handle:
+        for line in handle:
+            if line.strip():
+                values.append(orjson.loads(line))
+                if len(values) == limit:
+                    break
+    return values
+
+
+def content_groups(values: list[Any]) -> np.ndarray:
+    """Equal numbers for records with identical content (key order ignored)."""
+    seen: dict[bytes, int] = {}
+    return np.array(
+        [seen.setdefault(orjson.dumps(v, option=orjson.OPT_SORT_KEYS), len(seen)) for v in values]
+    )
+
+
+def recall_and_mrr(
+    originals: np.ndarray, copies: np.ndarray, targets: np.ndarray, groups: np.ndarray
+) -> tuple[float, float]:
+    scores = copies @ originals.T
+    ranks = []
+    for row, target in zip(scores, targets, strict=True):
+        same = groups == groups[target]
+        best = row[same].max()
+        ranks.append(1 + int((row[~same] >= best).sum()))
+    ranks_arr = np.array(ranks)
+    return float((ranks_arr == 1).mean()), float((1.0 / ranks_arr).mean())
+
+
+def methods(use_minilm: bool) -> dict[str, Method]:
+    found: dict[str, Method] = {
+        "jsonvec": jsonvec.encode_batch,
+        "hash-values": hasher_values(DIM),
+        "hash-tokens": hasher_tokens(DIM),
+    }
+    if use_minilm:
+        try:
+            found["minilm"] = minilm()
+        except ImportError as exc:
+            print(f"minilm skipped: {exc} (pip install -e '.[bench]')", file=sys.stderr)
+    return found
+
+
+def run_corpus(
+    path: Path, limit: int, copies: int, chosen: dict[str, Method]
+) -> dict[tuple[str, str], tuple[float, float]]:
+    originals = load(path, limit)
+    groups = content_groups(originals)
+    rng = random.Random(f"{SEED}/{path.stem}")
+    targets = np.array(sorted(rng.sample(range(len(originals)), min(copies, len(originals)))))
+    perturbed = {
+        name: [fn(originals[t], random.Random(f"{SEED}/{path.stem}/{name}/{t}")) for t in targets]
+        for name, fn in PERTURBATIONS.items()
+    }
+    results = {}
+    for method, embed in chosen.items():
+        started = time.perf_counter()
+        base = embed(originals)
+        for name, values in perturbed.items():
+            results[(name, method)] = recall_and_mrr(base, embed(values), targets, groups)
+        seconds = time.perf_counter() - started
+        print(f"  {path.stem} {method}: {seconds:.1f} s", file=sys.stderr, flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=2000)
+    parser.add_argument("--copies", type=int, default=200)
+    parser.add_argument("--corpus", action="append", help="corpus name (file stem), repeatable")
+    parser.add_argument("--no-minilm", action="store_true")
+    parser.add_argument("--write", type=Path, help="also write the tables to this Markdown file")
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        print(f"no corpora at {args.data}: nothing to measure", file=sys.stderr)
+        return
+    paths = sorted(args.data.glob("*.jsonl"))
+    if args.corpus:
+        paths = [p for p in paths if p.stem in args.corpus]
+    chosen = methods(not args.no_minilm)
+    table: dict[str, dict[tuple[str, str], tuple[float, float]]] = {}
+    for path in paths:
+        table[path.stem] = run_corpus(path, args.limit, args.copies, chosen)
+    text = render(table, list(chosen), args)
+    print(text)
+    if args.write:
+        args.write.write_text(text + "\n", encoding="utf-8")
+
+
+def render(
+    table: dict[str, dict[tuple[str, str], tuple[float, float]]],
+    names: list[str],
+    args: argparse.Namespace,
+) -> str:
+    command = "python bench/quality.py " + " ".join(sys.argv[1:])
+    lines = [
+        "# Finding the same record: recall@1 (mean reciprocal rank)",
+        "",
+        f"Command: `{command.strip()}`. jsonvec {jsonvec.__version__}, default codebook "
+        f"(dim {DIM}, seed 0, fingerprint {jsonvec.default_codebook().fingerprint}); "
+        f"FeatureHasher dim {DIM}; perturbation seed {SEED}; up to {args.limit} records and "
+        f"{args.copies} perturbed copies per corpus; {platform.machine()}, "
+        f"Python {platform.python_version()}.",
+        "",
+        "## Mean over corpora",
+        "",
+        "| perturbation | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for pert in PERTURBATIONS:
+        cells = []
+        for method in names:
+            vals = [r[(pert, method)] for r in table.values()]
+            cells.append(
+                f"{np.mean([v[0] for v in vals]):.3f} ({np.mean([v[1] for v in vals]):.3f})"
+            )
+        lines.append(f"| {pert} | " + " | ".join(cells) + " |")
+    lines += ["", "## Per corpus", "", "| corpus | perturbation | " + " | ".join(names) + " |"]
+    lines.append("|---|---|" + "---:|" * len(names))
+    for corpus, results in table.items():
+        for pert in PERTURBATIONS:
+            cells = [f"{results[(pert, m)][0]:.3f} ({results[(pert, m)][1]:.3f})" for m in names]
+            lines.append(f"| {corpus} | {pert} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
