@@ -53,6 +53,7 @@ class Encoder:
         settings = self.codebook.settings
         self._set_arrays = frozenset(format_path(parse_path(p)) for p in settings.set_arrays)
         self._bag_weight = settings.leaf_bag_weight
+        self._field_weights = settings.weight_of()
         self._composites: LruCache[tuple[str | int, ...], SignedPermutation] = LruCache(
             _COMPOSITE_CACHE
         )
@@ -100,13 +101,10 @@ class Encoder:
 
     def _children(self, item: _Item) -> Iterator[_Item]:
         node, weight, composite, gpath, cpath = item
-        child_weight = weight / math.sqrt(len(node))
         if isinstance(node, dict):
-            for key in sorted(node):
-                path = (*cpath, key)
-                product = self._composite(path, composite, self.codebook.role("key", key))
-                yield node[key], child_weight, product, child_path(gpath, key), path
+            yield from self._fields(item)
             return
+        child_weight = weight / math.sqrt(len(node))
         elements = element_path(gpath)
         if gpath in self._set_arrays:
             path = (*cpath, _SET_ELEMENT)
@@ -121,6 +119,28 @@ class Encoder:
             product = self._composite(path, product_or_none, seq)
             product_or_none = product
             yield element, child_weight, product, elements, path
+
+    def _fields(self, item: _Item) -> Iterator[_Item]:
+        """The children of an object, in sorted key order, weighted by ``field_weights``."""
+        node, weight, composite, gpath, cpath = item
+        keys = sorted(node)
+        paths = [child_path(gpath, key) for key in keys]
+        weights = [self._field_weights.get(p, 1.0) for p in paths] if self._field_weights else None
+        if weights is None:
+            scale = weight / math.sqrt(len(keys))
+        else:
+            total = math.sqrt(sum(w * w for w in weights))
+            if total == 0.0:  # every field ignored: the object reads as {}
+                yield {}, weight, composite, gpath, cpath
+                return
+            scale = weight / total
+        for i, key in enumerate(keys):
+            relative = 1.0 if weights is None else weights[i]
+            if relative == 0.0:
+                continue
+            path = (*cpath, key)
+            product = self._composite(path, composite, self.codebook.role("key", key))
+            yield node[key], scale * relative, product, paths[i], path
 
     def _composite(
         self,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jsonvec.errors import CodebookError
-from jsonvec.paths import PathError, parse_path
+from jsonvec.paths import PathError, format_path, parse_path
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Settings:
     number_level_weights : weight of each graded code, one per width.
     leaf_bag_weight : weight of the MBAT additive terms (unbound leaf vectors) per record.
     set_arrays : paths of arrays encoded as unordered sets (``tags``, ``items[].labels``).
+    field_weights : weight of the value at a path relative to its siblings (default 1).
+    ignore_fields : paths of values left out of the vectors (as a weight of 0).
     """
 
     string_exact_weight: float = 1.0
@@ -38,7 +40,9 @@ class Settings:
     number_level_widths: tuple[float, ...] = (1.0, 4.0, 16.0)
     number_level_weights: tuple[float, ...] = (1.0, 0.5, 0.25)
     leaf_bag_weight: float = 0.0
-    set_arrays: tuple[str, ...] = field(default=())
+    set_arrays: tuple[str, ...] = ()
+    field_weights: dict[str, float] = field(default_factory=dict)
+    ignore_fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -51,11 +55,14 @@ class Settings:
         _check("number_level_widths", all(math.isfinite(w) and w > 0 for w in widths))
         _check("number_level_weights", all(math.isfinite(w) and w >= 0 for w in weights))
         _check("number_level_weights", len(weights) == len(widths) and len(weights) > 0)
-        for path in self.set_arrays:
-            try:
-                parse_path(path)
-            except PathError as exc:
-                raise CodebookError("", f"set_arrays: {exc}") from exc
+        field_weights = self.field_weights.values()
+        _check("field_weights", all(math.isfinite(w) and w >= 0 for w in field_weights))
+        for name in ("set_arrays", "ignore_fields", "field_weights"):
+            for path in getattr(self, name):
+                try:
+                    parse_path(path)
+                except PathError as exc:
+                    raise CodebookError("", f"{name}: {exc}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every setting (tuples become lists)."""
@@ -64,18 +71,24 @@ class Settings:
             for f in dataclasses.fields(self)
         }
 
+    def weight_of(self) -> dict[str, float]:
+        """Field weights by canonical path, with ignored fields at 0."""
+        weights = {_canonical(p): w for p, w in self.field_weights.items()}
+        weights.update({_canonical(p): 0.0 for p in self.ignore_fields})
+        return weights
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
         """Settings from :meth:`to_dict` output; missing keys take their defaults.
 
         Raises :class:`CodebookError` for unknown keys and for values of the wrong type.
         """
-        known = {f.name: f for f in dataclasses.fields(cls)}
+        defaults = cls()
         kwargs: dict[str, Any] = {}
         for name, value in data.items():
-            if name not in known:
+            if not hasattr(defaults, name):
                 raise CodebookError("", f"unknown setting {name!r}")
-            kwargs[name] = _coerce(name, known[name].default, value)
+            kwargs[name] = _coerce(name, getattr(defaults, name), value)
         return cls(**kwargs)
 
     def replace(self, **changes: Any) -> Settings:
@@ -85,10 +98,14 @@ class Settings:
 
 def _coerce(name: str, default: Any, value: Any) -> Any:
     """Check a raw JSON value against the type of the setting's default."""
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise CodebookError("", f"setting {name!r} must be an object")
+        return {str(k): _coerce(name, 0.0, v) for k, v in value.items()}
     if isinstance(default, tuple):
         if not isinstance(value, list | tuple):
             raise CodebookError("", f"setting {name!r} must be a list")
-        item = str if name == "set_arrays" else float
+        item = str if name in ("set_arrays", "ignore_fields") else float
         return tuple(_coerce(name, item(), v) for v in value)
     if isinstance(default, bool) or isinstance(value, bool):
         raise CodebookError("", f"setting {name!r} has the wrong type")
@@ -99,6 +116,10 @@ def _coerce(name: str, default: Any, value: Any) -> Any:
     if isinstance(default, str) and isinstance(value, str):
         return value
     raise CodebookError("", f"setting {name!r} must be a {type(default).__name__}")
+
+
+def _canonical(path: str) -> str:
+    return format_path(parse_path(path))
 
 
 def _check(name: str, ok: bool) -> None:

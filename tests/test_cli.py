@@ -235,3 +235,19 @@ def test_broken_pipe_ends_quietly(samples: Path) -> None:
     assert len(proc.stdout) == 100
     assert b"Traceback" not in proc.stderr
     assert proc.stderr == b""
+
+
+def test_codebook_new_field_options(runner: CliRunner, tmp_path: Path) -> None:
+    cb = tmp_path / "cb"
+    result = runner.invoke(
+        cli,
+        [
+            "codebook", "new", "-o", str(cb), "--ignore-field", "id",
+            "--field-weight", "a=b=2", "--param", "set_arrays=[\"x=y\"]",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    settings = load_codebook(cb).settings
+    assert settings.ignore_fields == ("id",)
+    assert settings.field_weights == {"a=b": 2.0}
+    assert settings.set_arrays == ("x=y",)

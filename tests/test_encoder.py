@@ -185,3 +185,19 @@ def test_same_vectors_in_another_process() -> None:
             check=True,
         ).stdout.split()
         assert out == [digest(encode(r)) for r in records]
+
+
+def test_ignored_fields_leave_no_trace() -> None:
+    book = Codebook(dim=256, settings=Settings(ignore_fields=("id", "meta.ts")))
+    a = {"id": 1, "name": "x", "meta": {"ts": 5, "src": "a"}}
+    b = {"id": 2, "name": "x", "meta": {"ts": 9, "src": "a"}}
+    assert np.array_equal(encode(a, book), encode(b, book))
+    assert np.array_equal(encode(a, book), encode({"name": "x", "meta": {"src": "a"}}, book))
+    assert np.array_equal(encode({"id": 1}, book), encode({}, book))
+
+
+def test_field_weights_shift_similarity() -> None:
+    a, b = {"name": "Ann", "city": "Oslo"}, {"name": "Ann", "city": "Rome"}
+    heavy_name = Codebook(dim=512, settings=Settings(field_weights={"name": 3.0}))
+    assert cos(a, b, heavy_name) > cos(a, b, Codebook(dim=512)) + 0.2
+    assert cos(a, b, heavy_name) == pytest.approx(0.9, abs=0.05)  # 9 / (9 + 1)

@@ -6,12 +6,22 @@ from jsonvec import CodebookError, Settings
 
 
 def test_round_trip_through_dict() -> None:
-    s = Settings(set_arrays=("tags",), number_exact_weight=0.25)
+    s = Settings(
+        set_arrays=("tags",),
+        number_exact_weight=0.25,
+        field_weights={"user.name": 2.0},
+        ignore_fields=("id",),
+    )
     assert Settings.from_dict(s.to_dict()) == s
 
 
 def test_missing_keys_take_defaults() -> None:
     assert Settings.from_dict({}) == Settings()
+
+
+def test_weight_of_canonicalises_paths() -> None:
+    s = Settings(field_weights={"a[0]": 2.0, "b": 3.0}, ignore_fields=("b",))
+    assert s.weight_of() == {"a[0]": 2.0, "b": 0.0}
 
 
 def test_integers_are_accepted_for_weights() -> None:
@@ -29,6 +39,10 @@ def test_integers_are_accepted_for_weights() -> None:
         ({"number_level_widths": [1.0]}, "number_level_weights"),
         ({"number_level_widths": 4}, "must be a list"),
         ({"set_arrays": ["a..b"]}, "set_arrays: invalid path"),
+        ({"ignore_fields": ["a["]}, "ignore_fields: invalid path"),
+        ({"field_weights": {"a": -1}}, "invalid value for setting 'field_weights'"),
+        ({"field_weights": {"a": "x"}}, "'field_weights' must be a float"),
+        ({"field_weights": ["a"]}, "must be an object"),
     ],
 )
 def test_bad_settings_are_refused(data: dict[str, object], problem: str) -> None:

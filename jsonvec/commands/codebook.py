@@ -21,12 +21,13 @@ def codebook() -> None:
     """Create and inspect codebook files."""
 
 
-def _parse_params(values: tuple[str, ...]) -> dict[str, Any]:
+def _parse_params(values: tuple[str, ...], option: str) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for item in values:
-        name, sep, raw = item.partition("=")
+        # a setting's name has no "=", a weight's value has none either
+        name, sep, raw = item.partition("=") if option == "--param" else item.rpartition("=")
         if not sep:
-            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint=option)
         try:
             params[name] = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -39,9 +40,17 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--dim", type=int, default=DEFAULT_DIM, show_default=True)
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.option("--set-array", multiple=True, help="Path of an array to treat as a set.")
+@click.option("--ignore-field", multiple=True, help="Path of a value to leave out.")
+@click.option("--field-weight", multiple=True, help="PATH=W: weight of a value among its siblings.")
 @click.option("--param", multiple=True, help="Any setting as NAME=VALUE (see codebook info).")
 def codebook_new(
-    output: str, dim: int, seed: int, set_array: tuple[str, ...], param: tuple[str, ...]
+    output: str,
+    dim: int,
+    seed: int,
+    set_array: tuple[str, ...],
+    ignore_field: tuple[str, ...],
+    field_weight: tuple[str, ...],
+    param: tuple[str, ...],
 ) -> None:
     """Write a new codebook file.
 
@@ -52,11 +61,16 @@ def codebook_new(
 
     \b
         jsonvec codebook new -o people.codebook --dim 2048 --seed 42 --set-array tags
+        jsonvec codebook new -o cb --ignore-field request_id --field-weight name=2
         jsonvec codebook new -o cb --param number_exact_weight=0.3
     """
-    params = _parse_params(param)
+    params = _parse_params(param, "--param")
     if set_array:
         params["set_arrays"] = list(set_array)
+    if ignore_field:
+        params["ignore_fields"] = list(ignore_field)
+    if field_weight:
+        params["field_weights"] = _parse_params(field_weight, "--field-weight")
     try:
         settings = Settings().replace(**params)
         book = Codebook(dim=dim, seed=seed, settings=settings)
