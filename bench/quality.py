@@ -34,6 +34,7 @@ from baselines import Method, hasher_tokens, hasher_values, minilm
 from perturb import PERTURBATIONS
 
 import jsonvec
+from jsonvec.fit import fit_settings
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 DIM = 1024
@@ -87,9 +88,12 @@ def methods(use_minilm: bool) -> dict[str, Method]:
 
 
 def run_corpus(
-    path: Path, limit: int, copies: int, chosen: dict[str, Method]
+    path: Path, limit: int, copies: int, chosen: dict[str, Method], fit: bool
 ) -> dict[tuple[str, str], tuple[float, float]]:
     originals = load(path, limit)
+    if fit:
+        fitted = jsonvec.Codebook(settings=fit_settings(originals))
+        chosen = {**chosen, "jsonvec+fit": lambda values: jsonvec.encode_batch(values, fitted)}
     groups = content_groups(originals)
     rng = random.Random(f"{SEED}/{path.stem}")
     targets = np.array(sorted(rng.sample(range(len(originals)), min(copies, len(originals)))))
@@ -115,6 +119,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=200)
     parser.add_argument("--corpus", action="append", help="corpus name (file stem), repeatable")
     parser.add_argument("--no-minilm", action="store_true")
+    parser.add_argument("--fit", action="store_true", help="also jsonvec with `codebook fit`")
     parser.add_argument("--write", type=Path, help="also write the tables to this Markdown file")
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -126,8 +131,9 @@ def main() -> None:
     chosen = methods(not args.no_minilm)
     table: dict[str, dict[tuple[str, str], tuple[float, float]]] = {}
     for path in paths:
-        table[path.stem] = run_corpus(path, args.limit, args.copies, chosen)
-    text = render(table, list(chosen), args)
+        table[path.stem] = run_corpus(path, args.limit, args.copies, chosen, args.fit)
+    names = list(next(iter(table.values()))) if table else []
+    text = render(table, list(dict.fromkeys(m for _, m in names)), args)
     print(text)
     if args.write:
         args.write.write_text(text + "\n", encoding="utf-8")

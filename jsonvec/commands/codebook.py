@@ -1,8 +1,9 @@
-"""``jsonvec codebook new`` and ``jsonvec codebook info``."""
+"""``jsonvec codebook new``, ``fit`` and ``info``."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -11,8 +12,10 @@ import orjson
 from jsonvec.codebook import DEFAULT_DIM, DEFAULT_SEED, Codebook
 from jsonvec.codebook_file import save_codebook
 from jsonvec.commands.common import load
-from jsonvec.errors import CodebookError
+from jsonvec.errors import CodebookError, InvalidLineError
+from jsonvec.fit import fit_settings
 from jsonvec.paths import PathError
+from jsonvec.reader import parse_line, read_lines
 from jsonvec.settings import Settings
 
 
@@ -107,3 +110,62 @@ def codebook_info(path: str | None, as_json: bool) -> None:
     click.echo("settings:")
     for key, value in settings.items():
         click.echo(f"  {key + ':':<22}{value}")
+
+
+@codebook.command("fit")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--from", "base_path", type=click.Path(dir_okay=False), help="Start from this codebook."
+)
+@click.option("--dim", type=int, help=f"Dimension (default: the base's, or {DEFAULT_DIM}).")
+@click.option("--seed", type=int, help=f"Seed (default: the base's, or {DEFAULT_SEED}).")
+@click.option("--skip-invalid", is_flag=True, help="Skip invalid lines instead of stopping.")
+def codebook_fit(
+    inputs: tuple[str, ...],
+    output: str,
+    base_path: str | None,
+    dim: int | None,
+    seed: int | None,
+    skip_invalid: bool,
+) -> None:
+    """Learn field weights from sample records and write a codebook.
+
+    Fields whose values are the same in most records (a constant "type", a shared domain)
+    get less weight, fields whose values tell records apart keep full weight; see
+    docs/method.md. Settings of the base codebook (--from) are kept, including weights you
+    set yourself. INPUTS are JSON Lines files (gzip too) or - for stdin.
+
+    Example:
+
+    \b
+        jsonvec codebook fit sample.jsonl -o fitted.codebook
+        jsonvec encode data.jsonl -o vectors.parquet --codebook fitted.codebook
+    """
+    base = load(base_path)
+    settings = fit_settings(_records(inputs, skip_invalid), base.settings)
+    try:
+        book = Codebook(
+            dim=base.dim if dim is None else dim,
+            seed=base.seed if seed is None else seed,
+            settings=settings,
+        )
+    except CodebookError as exc:
+        raise click.UsageError(str(exc)) from exc
+    save_codebook(book, output)
+    learnt = len(settings.field_weights)
+    click.echo(
+        f"jsonvec: wrote codebook {book.fingerprint} to {output} ({learnt} field weights)",
+        err=True,
+    )
+
+
+def _records(inputs: tuple[str, ...], skip_invalid: bool) -> Iterator[Any]:
+    for line in read_lines(inputs):
+        if line.is_blank:
+            continue
+        try:
+            yield parse_line(line)
+        except InvalidLineError:
+            if not skip_invalid:
+                raise
