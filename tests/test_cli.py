@@ -251,3 +251,33 @@ def test_codebook_new_field_options(runner: CliRunner, tmp_path: Path) -> None:
     assert settings.ignore_fields == ("id",)
     assert settings.field_weights == {"a=b": 2.0}
     assert settings.set_arrays == ("x=y",)
+
+
+def test_codebook_fit(runner: CliRunner, samples: Path, tmp_path: Path) -> None:
+    cb = tmp_path / "fitted"
+    base = tmp_path / "base"
+    runner.invoke(cli, ["codebook", "new", "-o", str(base), "--dim", "128", "--seed", "4"])
+    result = runner.invoke(
+        cli,
+        ["codebook", "fit", str(samples / "products.jsonl"), "-o", str(cb), "--from", str(base)],
+    )
+    assert result.exit_code == 0, result.output
+    book = load_codebook(cb)
+    assert (book.dim, book.seed) == (128, 4)
+    assert book.settings.field_weights["category"] < 1.0
+    assert "sku" not in book.settings.field_weights
+    assert f"({len(book.settings.field_weights)} field weights)" in result.stderr
+
+
+def test_codebook_fit_stops_at_an_invalid_line(
+    runner: CliRunner, samples: Path, tmp_path: Path
+) -> None:
+    broken = str(samples / "broken.jsonl")
+    result = runner.invoke(cli, ["codebook", "fit", broken, "-o", str(tmp_path / "cb")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {broken}:2: invalid JSON")
+    assert not (tmp_path / "cb").exists()
+    skipping = runner.invoke(
+        cli, ["codebook", "fit", broken, "-o", str(tmp_path / "cb"), "--skip-invalid"]
+    )
+    assert skipping.exit_code == 0
