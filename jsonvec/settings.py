@@ -36,9 +36,9 @@ class Settings:
     string_word_weight: float = 0.5
     ngram: int = 3
     ngram_max_chars: int = 1000
-    number_exact_weight: float = 0.5
-    number_level_widths: tuple[float, ...] = (1.0, 4.0, 16.0)
-    number_level_weights: tuple[float, ...] = (1.0, 0.5, 0.25)
+    number_exact_weight: float = 0.3
+    number_level_widths: tuple[float, ...] = (0.0625, 0.5, 4.0, 16.0)
+    number_level_weights: tuple[float, ...] = (1.0, 0.7, 0.6, 0.5)
     leaf_bag_weight: float = 0.0
     set_arrays: tuple[str, ...] = ()
     field_weights: dict[str, float] = field(default_factory=dict)
