@@ -36,6 +36,13 @@ class CodebookMismatchError(JsonvecError):
 @click.option("--records", is_flag=True, help="Add each hit's record (encode --keep-records).")
 @click.option("--plain", is_flag=True, help="An aligned table for people instead of JSON.")
 @click.option("--index", "index_path", help="Search through this ANN index (index build).")
+@click.option(
+    "--ef",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1),
+    help="With --index: search breadth; higher finds more of the true neighbours, slower.",
+)
 def similar(
     args: tuple[str, ...],
     query_file: str | None,
@@ -46,6 +53,7 @@ def similar(
     records: bool,
     plain: bool,
     index_path: str | None,
+    ef: int,
 ) -> None:
     """Find the records nearest to an example, a partial record, or a stored id.
 
@@ -70,7 +78,7 @@ def similar(
     collection = Collection.open(vectors)
     if records and not collection.has_records:
         raise click.UsageError("--records needs vectors written with encode --keep-records")
-    ann = AnnIndex(collection, index_path) if index_path is not None else None
+    ann = AnnIndex(collection, index_path, ef) if index_path is not None else None
     searcher = Index(collection, ann)
     exclude: int | None = None
     if query_id is not None:
