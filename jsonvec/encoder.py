@@ -54,6 +54,7 @@ class Encoder:
         self._set_arrays = frozenset(format_path(parse_path(p)) for p in settings.set_arrays)
         self._bag_weight = settings.leaf_bag_weight
         self._field_weights = settings.weight_of()
+        self._array_set_weight = settings.array_set_weight
         self._composites: LruCache[tuple[str | int, ...], SignedPermutation] = LruCache(
             _COMPOSITE_CACHE
         )
@@ -106,19 +107,28 @@ class Encoder:
             return
         child_weight = weight / math.sqrt(len(node))
         elements = element_path(gpath)
+        set_path = (*cpath, _SET_ELEMENT)
         if gpath in self._set_arrays:
-            path = (*cpath, _SET_ELEMENT)
-            product = self._composite(path, composite, self.codebook.role("set"))
+            product = self._composite(set_path, composite, self.codebook.role("set"))
             for element in node:
-                yield element, child_weight, product, elements, path
+                yield element, child_weight, product, elements, set_path
             return
+        # an ordered array, plus (array_set_weight > 0) an order-free copy of its scalar
+        # elements: one term more per scalar, never a second walk of a subtree
+        beta = self._array_set_weight
+        ordered_weight = child_weight / math.sqrt(1.0 + beta * beta)
+        unordered = self._composite(set_path, composite, self.codebook.role("set"))
         seq = self.codebook.role("seq")
         product_or_none = composite
         for index, element in enumerate(node):
             path = (*cpath, index)
             product = self._composite(path, product_or_none, seq)
             product_or_none = product
-            yield element, child_weight, product, elements, path
+            if beta > 0.0 and not (isinstance(element, dict | list) and element):
+                yield element, ordered_weight, product, elements, path
+                yield element, beta * ordered_weight, unordered, elements, set_path
+            else:
+                yield element, child_weight, product, elements, path
 
     def _fields(self, item: _Item) -> Iterator[_Item]:
         """The children of an object, in sorted key order, weighted by ``field_weights``."""

@@ -26,6 +26,7 @@ class Settings:
     number_level_widths : widths, in octaves of magnitude, of the graded number codes.
     number_level_weights : weight of each graded code, one per width.
     leaf_bag_weight : weight of the MBAT additive terms (unbound leaf vectors) per record.
+    array_set_weight : weight of an order-free copy of every ordered array's elements.
     set_arrays : paths of arrays encoded as unordered sets (``tags``, ``items[].labels``).
     field_weights : weight of the value at a path relative to its siblings (default 1).
     ignore_fields : paths of values left out of the vectors (as a weight of 0).
@@ -40,6 +41,7 @@ class Settings:
     number_level_widths: tuple[float, ...] = (0.0625, 0.5, 4.0, 16.0)
     number_level_weights: tuple[float, ...] = (1.0, 0.7, 0.6, 0.5)
     leaf_bag_weight: float = 0.0
+    array_set_weight: float = 0.5
     set_arrays: tuple[str, ...] = ()
     field_weights: dict[str, float] = field(default_factory=dict)
     ignore_fields: tuple[str, ...] = ()
