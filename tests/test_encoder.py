@@ -75,7 +75,14 @@ def test_swapped_key_and_value_differ(a: str, b: str) -> None:
 
 
 def test_reversed_array_differs(small: Codebook) -> None:
-    assert cos(["red", "green", "blue"], ["blue", "green", "red"], small) < 0.5
+    assert cos(["a", "b", "c", "d"], ["d", "c", "b", "a"], small) < 0.35
+
+
+def test_order_free_copy_keeps_shifted_arrays_close() -> None:
+    shifted = (["x", "a", "b", "c"], ["a", "b", "c"])
+    ordered_only = Codebook(dim=1024, settings=Settings(array_set_weight=0.0))
+    assert cos(*shifted, Codebook()) > cos(*shifted, ordered_only) + 0.1
+    assert cos(["x", "a", "b", "c"], ["c", "b", "a", "x"], Codebook()) < 0.4
 
 
 def test_similarity_tracks_shared_content() -> None:
