@@ -68,11 +68,15 @@ def string_vector(text: str, seed: int, dim: int, settings: Settings) -> Vector:
     folded = fold_case(text)
     grams = ngrams(folded[: settings.ngram_max_chars], settings.ngram)
     words = folded.split()
+    # one normalisation call for both bundles: rows are reduced independently, same bits
+    gram_bundle, word_bundle = normalize(
+        np.stack([bundle(seed, "gram", grams, dim), bundle(seed, "word", words, dim)])
+    )
     return _mix(
         [
             (settings.string_exact_weight, atom(seed, "str", text, dim)),
-            (settings.string_ngram_weight, normalize(bundle(seed, "gram", grams, dim))),
-            (settings.string_word_weight, normalize(bundle(seed, "word", words, dim))),
+            (settings.string_ngram_weight, gram_bundle),
+            (settings.string_word_weight, word_bundle),
         ]
     )
 
@@ -109,13 +113,13 @@ def log2_magnitude(m: int | float) -> float:
 
 
 def _level(seed: int, kind: str, width: float, t: float, dim: int) -> Vector:
-    """Graded code of position ``t``: anchors every ``width`` units, mixed linearly between."""
+    """Graded code of ``t`` (not yet normalised): anchors every ``width`` units, mixed linearly."""
     u = t / width
     k = math.floor(u)
     f = u - k
     low = atom(seed, kind, f"{width!r}/{k}", dim)
     high = atom(seed, kind, f"{width!r}/{k + 1}", dim)
-    return normalize((1.0 - f) * low + f * high)
+    return (1.0 - f) * low + f * high  # normalised by the caller, all levels at once
 
 
 def number_vector(x: int | float, seed: int, dim: int, settings: Settings) -> Vector:
@@ -128,14 +132,9 @@ def number_vector(x: int | float, seed: int, dim: int, settings: Settings) -> Ve
     else:
         kind = "lvl+" if x > 0 else "lvl-"
         t = log2_magnitude(abs(x))
-        graded = _mix(
-            [
-                (weight, _level(seed, kind, width, t, dim))
-                for width, weight in zip(
-                    settings.number_level_widths, settings.number_level_weights, strict=True
-                )
-            ]
-        )
+        widths = settings.number_level_widths
+        levels = normalize(np.stack([_level(seed, kind, w, t, dim) for w in widths]))
+        graded = _mix(list(zip(settings.number_level_weights, levels, strict=True)))
     return _mix([(1.0, graded), (settings.number_exact_weight, exact)])
 
 
