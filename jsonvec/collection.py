@@ -43,7 +43,6 @@ class VectorFile:
     count: int
     dim: int
     fingerprint: str
-    id_type: str
     has_records: bool
 
     @property
@@ -104,9 +103,7 @@ def open_vector_file(path: Path) -> VectorFile:
                 )
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise VectorsError(f"{path}: cannot read vectors: {exc}") from exc
-    return VectorFile(
-        path, count, int(meta["dim"]), meta["codebook"], str(meta.get("id_type")), has_records
-    )
+    return VectorFile(path, count, int(meta["dim"]), meta["codebook"], has_records)
 
 
 class Collection:

@@ -67,11 +67,8 @@ class Settings:
                     raise CodebookError("", f"{name}: {exc}") from exc
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of every setting (tuples become lists)."""
-        return {
-            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
-            for f in dataclasses.fields(self)
-        }
+        """A JSON-ready copy of every setting (tuples become lists)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def weight_of(self) -> dict[str, float]:
         """Field weights by canonical path, with ignored fields at 0."""
@@ -118,6 +115,15 @@ def _coerce(name: str, default: Any, value: Any) -> Any:
     if isinstance(default, str) and isinstance(value, str):
         return value
     raise CodebookError("", f"setting {name!r} must be a {type(default).__name__}")
+
+
+def _plain(value: Any) -> Any:
+    """A copy of a setting's value that JSON can hold and callers cannot alias."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
 
 
 def _canonical(path: str) -> str:

@@ -183,8 +183,15 @@ class NpySink:
         self.rows = 0
         self.metadata = metadata
         self._array = AtomicFile(path)
-        self._ids = AtomicFile(ids_path)
-        self._meta = AtomicFile(meta_path)
+        opened = [self._array]
+        try:
+            for extra in (ids_path, meta_path):
+                opened.append(AtomicFile(extra))
+        except OutputError:
+            for handle in opened:
+                handle.abort()
+            raise
+        _, self._ids, self._meta = opened
         self._files = (self._ids, self._meta, self._array)
         self._guard(lambda: self._array.file.write(npy_header(0, dim)))
 

@@ -48,3 +48,9 @@ def test_integers_are_accepted_for_weights() -> None:
 def test_bad_settings_are_refused(data: dict[str, object], problem: str) -> None:
     with pytest.raises(CodebookError, match=problem):
         Settings.from_dict(data)
+
+
+def test_to_dict_does_not_alias_the_settings() -> None:
+    s = Settings(field_weights={"a": 2.0})
+    s.to_dict()["field_weights"]["a"] = 9.0
+    assert s.field_weights == {"a": 2.0}

@@ -94,3 +94,20 @@ def test_atomic_file_commits_with_normal_permissions(tmp_path: Path) -> None:
         handle.file.write(b"data")
     assert (tmp_path / "x").read_bytes() == b"data"
     assert (tmp_path / "x").stat().st_mode & 0o044  # readable by others, unlike mkstemp's 0600
+
+
+def test_npy_sink_leaves_nothing_when_a_sidecar_cannot_be_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[Path] = []
+
+    def failing_second(path: Path) -> AtomicFile:
+        opened.append(Path(path))
+        if len(opened) == 2:
+            raise OutputError(f"{path}: cannot write: No space left on device")
+        return AtomicFile(path)
+
+    monkeypatch.setattr("jsonvec.writers.AtomicFile", failing_second)
+    with pytest.raises(OutputError, match="No space left"):
+        open_sink(str(tmp_path / "v.npy"), 8, META, "int", io.BytesIO())
+    assert list(tmp_path.iterdir()) == []
