@@ -87,6 +87,21 @@ def methods(use_minilm: bool) -> dict[str, Method]:
     return found
 
 
+def variant(spec: str) -> tuple[str, jsonvec.Codebook]:
+    """``LABEL:NAME=VALUE,...`` -> (label, codebook with those settings or that family)."""
+    label, _, changes = spec.partition(":")
+    family = "signed-permutation"
+    settings: dict[str, Any] = {}
+    for change in filter(None, changes.split(",")):
+        name, _, value = change.partition("=")
+        if name == "family":
+            family = value
+        else:
+            settings[name] = orjson.loads(value)
+    codebook = jsonvec.Codebook(settings=jsonvec.Settings().replace(**settings), family=family)
+    return label, codebook
+
+
 def run_corpus(
     path: Path, limit: int, copies: int, chosen: dict[str, Method], fit: bool
 ) -> dict[tuple[str, str], tuple[float, float]]:
@@ -120,6 +135,13 @@ def main() -> None:
     parser.add_argument("--corpus", action="append", help="corpus name (file stem), repeatable")
     parser.add_argument("--no-minilm", action="store_true")
     parser.add_argument("--fit", action="store_true", help="also jsonvec with `codebook fit`")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL:NAME=VALUE,...",
+        help="also jsonvec with changed settings (atom_nonzeros=4) or family=dense-haar",
+    )
     parser.add_argument("--write", type=Path, help="also write the tables to this Markdown file")
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -129,6 +151,9 @@ def main() -> None:
     if args.corpus:
         paths = [p for p in paths if p.stem in args.corpus]
     chosen = methods(not args.no_minilm)
+    for spec in args.variant:
+        label, codebook = variant(spec)
+        chosen[label] = lambda values, book=codebook: jsonvec.encode_batch(values, book)
     table: dict[str, dict[tuple[str, str], tuple[float, float]]] = {}
     for path in paths:
         table[path.stem] = run_corpus(path, args.limit, args.copies, chosen, args.fit)

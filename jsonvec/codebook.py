@@ -18,20 +18,18 @@ from numpy.typing import NDArray
 
 from jsonvec.cache import LruCache
 from jsonvec.errors import CodebookError, EncodeError
-from jsonvec.leaves import constant_vector, number_text, number_vector, string_vector
+from jsonvec.leaves import LeafCoder
 from jsonvec.roles import SignedPermutation
 from jsonvec.settings import Settings
 
 #: The version of the codebook parameters this jsonvec writes and reads.
-FORMAT = 1
+FORMAT = 2
 FAMILIES = ("signed-permutation",)
 DEFAULT_DIM = 1024
 DEFAULT_SEED = 0
 MIN_DIM, MAX_DIM = 64, 65536
 
-_LEAF_CACHE = 1 << 13
 _ROLE_CACHE = 1 << 10
-_LONG_STRING = 256  # longer strings are rarely repeated: not worth caching
 
 
 class Codebook:
@@ -69,7 +67,10 @@ class Codebook:
         self.settings = settings if settings is not None else Settings()
         self.family = family
         self._roles: LruCache[tuple[str, str], SignedPermutation] = LruCache(_ROLE_CACHE)
-        self._leaves: LruCache[tuple[str, str], NDArray[np.float32]] = LruCache(_LEAF_CACHE)
+        for name in ("atom_nonzeros", "piece_nonzeros"):
+            if getattr(self.settings, name) > dim:
+                raise CodebookError("", f"{name} must be at most dim ({dim})")
+        self.leaves = LeafCoder(seed, dim, self.settings)
 
     def params(self) -> dict[str, Any]:
         """The parameters that determine every vector, as a JSON-ready dict."""
@@ -105,29 +106,22 @@ class Codebook:
             self._roles.put((kind, name), found)
         return found
 
-    def leaf(self, value: object) -> NDArray[np.float32]:
-        """The unit leaf vector of a JSON scalar (or empty container): shape (dim,), float32."""
-        key = _leaf_key(value)
-        found = self._leaves.get(key)
-        if found is not None:
-            return found
-        vector = self._make_leaf(key[0], value).astype(np.float32)
-        vector.flags.writeable = False
-        if key[0] != "s" or len(key[1]) <= _LONG_STRING:
-            self._leaves.put(key, vector)
-        return vector
+    def leaf(self, value: object) -> NDArray[np.float64]:
+        """The leaf vector of one JSON scalar (or empty container), dense: shape (dim,).
 
-    def _make_leaf(self, tag: str, value: object) -> NDArray[np.float64]:
-        if tag == "s":
-            assert isinstance(value, str)
-            return string_vector(value, self.seed, self.dim, self.settings)
-        if tag == "n":
-            assert isinstance(value, int | float)
-            return number_vector(value, self.seed, self.dim, self.settings)
-        return constant_vector(_constant_name(value), self.seed, self.dim)
+        For inspection and tests; the encoder builds leaves many at once (:attr:`leaves`).
+        """
+        if isinstance(value, str):
+            return self.leaves.strings([value]).dense(0, self.dim)
+        if isinstance(value, bool) or value is None or value in ({}, []):
+            return self.leaves.constants([constant_name(value)]).dense(0, self.dim)
+        if isinstance(value, int | float):
+            return self.leaves.numbers([value]).dense(0, self.dim)
+        raise EncodeError(f"cannot encode a value of type {type(value).__name__}")
 
 
-def _constant_name(value: object) -> str:
+def constant_name(value: object) -> str:
+    """The atom name of ``true``, ``false``, ``null``, ``{}`` or ``[]``."""
     if value is True:
         return "true"
     if value is False:
@@ -135,17 +129,6 @@ def _constant_name(value: object) -> str:
     if value is None:
         return "null"
     return "{}" if isinstance(value, dict) else "[]"
-
-
-def _leaf_key(value: object) -> tuple[str, str]:
-    """A cache key that keeps ``True`` apart from ``1`` and ``1`` together with ``1.0``."""
-    if isinstance(value, str):
-        return ("s", value)
-    if isinstance(value, bool) or value is None or value in ({}, []):
-        return ("c", _constant_name(value))
-    if isinstance(value, int | float):
-        return ("n", number_text(value))
-    raise EncodeError(f"cannot encode a value of type {type(value).__name__}")
 
 
 @cache

@@ -91,6 +91,12 @@ def _from_manifest(source: str, manifest: dict[str, Any]) -> Codebook:
             f"codebook format {version} is newer than this jsonvec reads ({FORMAT}); "
             "upgrade jsonvec",
         )
+    if version < FORMAT:
+        raise CodebookError(
+            source,
+            f"codebook format {version} defines vectors this jsonvec no longer computes; "
+            "make a new codebook (jsonvec codebook new) and re-encode",
+        )
     if manifest.get("dtype") != "float32":
         raise CodebookError(source, f"unsupported vector dtype {manifest.get('dtype')!r}")
     try:

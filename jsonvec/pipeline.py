@@ -6,14 +6,14 @@ This is what ``jsonvec encode`` calls; it is usable on its own from Python.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from jsonvec.batches import Batch, BatchEncoder, encode_batches
 from jsonvec.encoder import Encoder
 from jsonvec.errors import InvalidLineError, OutputError
-from jsonvec.paths import MissingPathError, Segment, format_path, get_path, parse_path
-from jsonvec.reader import Line, parse_line
+from jsonvec.reader import Line
 from jsonvec.version import __version__
 from jsonvec.writers import IdKind, VectorSink, open_sink
 
@@ -31,12 +31,14 @@ class EncodeOptions:
     skip_invalid : count and skip invalid lines instead of stopping at the first.
     keep_records : store each record's JSON text beside its vector (Parquet only).
     batch_size : records encoded and written together.
+    jobs : worker processes (1: encode in this process); the output does not depend on it.
     """
 
     id_field: str | None = None
     skip_invalid: bool = False
     keep_records: bool = False
     batch_size: int = 1024
+    jobs: int = 1
 
     @property
     def id_kind(self) -> IdKind:
@@ -74,24 +76,6 @@ def vectors_metadata(encoder: Encoder, id_kind: IdKind) -> dict[str, Any]:
     }
 
 
-def record_id(value: Any, path: tuple[Segment, ...], line: Line) -> str:
-    """The id at ``path`` in a record, as text; a missing or composite id is invalid."""
-    try:
-        found = get_path(value, path)
-    except MissingPathError as exc:
-        raise InvalidLineError(line.source, line.lineno, str(exc), line.raw) from exc
-    if isinstance(found, str):
-        return found
-    if isinstance(found, int) and not isinstance(found, bool):
-        return str(found)
-    raise InvalidLineError(
-        line.source,
-        line.lineno,
-        f"id field {format_path(path)!r} must be a string or an integer",
-        line.raw,
-    )
-
-
 def encode_lines(
     lines: Iterable[Line],
     encoder: Encoder,
@@ -107,14 +91,31 @@ def encode_lines(
     ``options.id_field`` the id of a record is its 0-based position among the input's
     non-blank lines, so skipping a bad line never shifts the ids of the others.
     ``progress`` is called with the byte count of each line read. The sink is not committed.
+    With ``options.jobs > 1`` batches are encoded in worker processes; the output is the same.
     """
     options = options or EncodeOptions()
-    id_path = parse_path(options.id_field) if options.id_field is not None else None
     summary = EncodeSummary()
     started = time.perf_counter()
-    values: list[Any] = []
-    ids: list[Any] = []
-    texts: list[str] | None = [] if options.keep_records else None
+    work = BatchEncoder(encoder, options.id_field, options.keep_records)
+    batches = _batches(lines, options.batch_size, summary, progress)
+    for encoded in encode_batches(batches, work, options.jobs):
+        for source, lineno, reason, raw in encoded.invalid:
+            _reject(InvalidLineError(source, lineno, reason, raw), options, summary, rejects)
+        if encoded.ids:
+            sink.write(encoded.ids, encoded.vectors, encoded.texts)
+            summary.records += len(encoded.ids)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _batches(
+    lines: Iterable[Line],
+    size: int,
+    summary: EncodeSummary,
+    progress: Callable[[int], None] | None,
+) -> Iterator[Batch]:
+    """Non-blank lines with their positions, ``size`` at a time; blank lines are counted."""
+    batch: Batch = []
     position = 0
     for line in lines:
         if progress is not None:
@@ -122,22 +123,13 @@ def encode_lines(
         if line.is_blank:
             summary.blank += 1
             continue
-        try:
-            value = parse_line(line)
-            ids.append(position if id_path is None else record_id(value, id_path, line))
-            values.append(value)
-            if texts is not None:
-                texts.append(line.text.decode("utf-8"))
-        except InvalidLineError as exc:
-            _reject(exc, options, summary, rejects)
+        batch.append((position, line))
         position += 1
-        if len(values) >= options.batch_size:
-            _flush(ids, values, texts, encoder, sink, summary)
-            values, ids = [], []
-            texts = [] if texts is not None else None
-    _flush(ids, values, texts, encoder, sink, summary)
-    summary.seconds = time.perf_counter() - started
-    return summary
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def encode_to(
@@ -185,16 +177,3 @@ def _reject(
             rejects.write(exc.line)
         except OSError as write_exc:
             raise OutputError(f"rejects file: cannot write: {write_exc.strerror}") from write_exc
-
-
-def _flush(
-    ids: list[Any],
-    values: list[Any],
-    texts: list[str] | None,
-    encoder: Encoder,
-    sink: VectorSink,
-    summary: EncodeSummary,
-) -> None:
-    if values:
-        sink.write(ids, encoder.encode_batch(values), texts)
-        summary.records += len(ids)

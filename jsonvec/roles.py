@@ -11,6 +11,7 @@ per key: a codebook stays a few hundred bytes whatever the number of keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -67,6 +68,17 @@ class SignedPermutation:
         out = np.empty_like(y)
         out[..., self.perm] = y * self.signs.astype(y.dtype, copy=False)
         return out
+
+    @cached_property
+    def scatter(self) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Where ``Q`` sends coordinate ``j`` of ``x`` and the sign it gets there.
+
+        ``(Qx)[inverse[j]] = sign[j] * x[j]``, so a sparse vector is bound by moving its
+        entries: O(entries) instead of O(dim).
+        """
+        inverse = np.empty_like(self.perm)
+        inverse[self.perm] = np.arange(self.dim, dtype=np.intp)
+        return inverse, self.signs[inverse]
 
     def compose(self, other: SignedPermutation) -> SignedPermutation:
         """The product ``self · other`` (apply ``other`` first)."""

@@ -17,6 +17,9 @@ class Settings:
 
     Attributes
     ----------
+    atom_nonzeros : entries of an atom (one per block of ``dim / atom_nonzeros``); ``dim``
+        gives dense atoms.
+    piece_nonzeros : entries of the atom of an n-gram or a word (the pieces of a string).
     string_exact_weight : weight of the atom of the exact string.
     string_ngram_weight : weight of the bundle of character n-grams (case-folded for ASCII).
     string_word_weight : weight of the bundle of whitespace-separated words (case-folded).
@@ -32,6 +35,8 @@ class Settings:
     ignore_fields : paths of values left out of the vectors (as a weight of 0).
     """
 
+    atom_nonzeros: int = 8
+    piece_nonzeros: int = 1
     string_exact_weight: float = 1.0
     string_ngram_weight: float = 1.0
     string_word_weight: float = 0.5
@@ -51,6 +56,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name.endswith("_weight"):
                 _check(f.name, isinstance(value, float) and math.isfinite(value) and value >= 0)
+        _check("atom_nonzeros", self.atom_nonzeros >= 1)
+        _check("piece_nonzeros", self.piece_nonzeros >= 1)
         _check("ngram", self.ngram >= 1)
         _check("ngram_max_chars", self.ngram_max_chars >= 1)
         widths, weights = self.number_level_widths, self.number_level_weights

@@ -120,8 +120,14 @@ def test_edited_manifest(saved: Path) -> None:
 
 
 def test_newer_format(saved: Path) -> None:
-    _rewrite_manifest(saved, '"format": 1', '"format": 2')
-    with pytest.raises(CodebookError, match="format 2 is newer than this jsonvec reads"):
+    _rewrite_manifest(saved, '"format": 2', '"format": 3')
+    with pytest.raises(CodebookError, match="format 3 is newer than this jsonvec reads"):
+        load_codebook(saved)
+
+
+def test_older_format_is_refused_with_a_way_out(saved: Path) -> None:
+    _rewrite_manifest(saved, '"format": 2', '"format": 1')
+    with pytest.raises(CodebookError, match=r"format 1 .* make a new codebook"):
         load_codebook(saved)
 
 

@@ -14,6 +14,7 @@ import click
 from tqdm import tqdm
 
 from jsonvec.atomic import AtomicFile
+from jsonvec.batches import default_jobs
 from jsonvec.commands.common import check_path, codebook_option, load
 from jsonvec.encoder import Encoder
 from jsonvec.errors import OutputError
@@ -45,6 +46,12 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     "--keep-records", is_flag=True, help="Store each record's JSON text too (.parquet only)."
 )
 @click.option("--batch-size", type=click.IntRange(1), default=1024, show_default=True)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1),
+    help="Worker processes [default: all cores]; the output is the same for any number.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def encode(
     inputs: tuple[str, ...],
@@ -55,6 +62,7 @@ def encode(
     rejects: str | None,
     keep_records: bool,
     batch_size: int,
+    jobs: int | None,
     quiet: bool,
 ) -> None:
     """Encode JSON Lines records (files, .gz, or stdin) into vectors.
@@ -73,6 +81,7 @@ def encode(
     \b
         jsonvec encode tweets.jsonl.gz -o tweets.parquet --id-field id_str
         cat *.jsonl | jsonvec encode -o vectors.npy --skip-invalid --rejects bad.jsonl
+        jsonvec encode big.jsonl.gz -o big.parquet --jobs 2
     """
     if rejects is not None and not skip_invalid:
         raise click.UsageError("--rejects needs --skip-invalid")
@@ -85,7 +94,9 @@ def encode(
     if sources == [STDIN] and not inputs and sys.stdin.isatty():
         raise click.UsageError("no input: give INPUT files, or pipe JSON Lines to stdin")
     encoder = Encoder(load(codebook_path))
-    options = EncodeOptions(id_field, skip_invalid, keep_records, batch_size)
+    options = EncodeOptions(
+        id_field, skip_invalid, keep_records, batch_size, jobs if jobs else default_jobs()
+    )
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with _rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:

@@ -1,0 +1,207 @@
+"""Encoding batches of numbered lines, in this process or in worker processes.
+
+A batch is a list of ``(position, line)`` pairs. Encoding one parses each line, reads its id,
+and encodes the valid records; invalid lines come back as data, in line order, for the
+caller to stop at or to skip. With ``jobs > 1`` batches go to worker processes, at most two
+per worker in flight (so memory stays bounded on any input), and results come back in input
+order. Vectors are bit-identical either way (see :mod:`jsonvec.encoder`), so the output
+of a run does not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from jsonvec.codebook import Codebook
+from jsonvec.encoder import Encoder
+from jsonvec.errors import EncodeError, InvalidLineError
+from jsonvec.paths import MissingPathError, Segment, format_path, get_path, parse_path
+from jsonvec.reader import Line, parse_line
+from jsonvec.settings import Settings
+
+Batch = list[tuple[int, Line]]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """The result of one batch: ids, vectors and texts of its valid records, and its rejects.
+
+    ``invalid`` holds ``(source, lineno, reason, raw line)`` of each invalid line.
+    """
+
+    ids: list[Any]
+    vectors: NDArray[np.float32]
+    texts: list[str] | None
+    invalid: list[tuple[str, int, str, bytes]]
+
+
+@dataclass(frozen=True)
+class BatchEncoder:
+    """Everything needed to encode a batch: the encoder, the id path, whether to keep texts."""
+
+    encoder: Encoder
+    id_field: str | None = None
+    keep_records: bool = False
+
+    def __call__(self, batch: Batch) -> Encoded:
+        """Parse, identify and encode the lines of ``batch``."""
+        id_path = parse_path(self.id_field) if self.id_field is not None else None
+        values: list[Any] = []
+        ids: list[Any] = []
+        texts: list[str] | None = [] if self.keep_records else None
+        invalid: list[tuple[int, tuple[str, int, str, bytes]]] = []  # (index in batch, ...)
+        lines: list[tuple[int, Line]] = []
+        for index, (position, line) in enumerate(batch):
+            try:
+                value = parse_line(line)
+                ids.append(position if id_path is None else record_id(value, id_path, line))
+            except InvalidLineError as exc:
+                invalid.append((index, (exc.source, exc.lineno, exc.reason, exc.line)))
+                continue
+            values.append(value)
+            lines.append((index, line))
+            if texts is not None:
+                texts.append(line.text.decode("utf-8"))
+        try:
+            vectors = self.encoder.encode_batch(values)
+        except EncodeError:
+            return self._one_by_one(values, lines, ids, texts, invalid)
+        return Encoded(ids, vectors, texts, [bad for _, bad in invalid])
+
+    def _one_by_one(
+        self,
+        values: list[Any],
+        lines: list[tuple[int, Line]],
+        ids: list[Any],
+        texts: list[str] | None,
+        invalid: list[tuple[int, tuple[str, int, str, bytes]]],
+    ) -> Encoded:
+        """Encode record by record to find those that cannot be encoded; they are invalid."""
+        keep: list[int] = []
+        rows: list[NDArray[np.float32]] = []
+        for i, (value, (index, line)) in enumerate(zip(values, lines, strict=True)):
+            try:
+                rows.append(self.encoder.encode(value))
+                keep.append(i)
+            except EncodeError as exc:
+                invalid.append((index, (line.source, line.lineno, str(exc), line.raw)))
+        invalid.sort(key=lambda bad: bad[0])
+        vectors = np.stack(rows) if rows else np.zeros((0, self.encoder.dim), np.float32)
+        kept_texts = None if texts is None else [texts[i] for i in keep]
+        return Encoded([ids[i] for i in keep], vectors, kept_texts, [bad for _, bad in invalid])
+
+
+def record_id(value: Any, path: tuple[Segment, ...], line: Line) -> str:
+    """The id at ``path`` in a record, as text; a missing or composite id is invalid."""
+    try:
+        found = get_path(value, path)
+    except MissingPathError as exc:
+        raise InvalidLineError(line.source, line.lineno, str(exc), line.raw) from exc
+    if isinstance(found, str):
+        return found
+    if isinstance(found, int) and not isinstance(found, bool):
+        return str(found)
+    raise InvalidLineError(
+        line.source,
+        line.lineno,
+        f"id field {format_path(path)!r} must be a string or an integer",
+        line.raw,
+    )
+
+
+def default_jobs() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def encode_batches(batches: Iterable[Batch], work: BatchEncoder, jobs: int = 1) -> Iterator[Encoded]:
+    """Encode ``batches`` in order, with ``jobs`` worker processes when there is more than one.
+
+    Workers start only once a second batch exists: a small input never pays for them.
+    """
+    it = iter(batches)
+    first = next(it, None)
+    if first is None:
+        return
+    second = next(it, None)
+    if second is None or jobs <= 1:
+        yield work(first)
+        if second is not None:
+            yield work(second)
+            yield from map(work, it)
+        return
+    yield from _in_workers([first, second], it, work, jobs)
+
+
+def _in_workers(
+    head: list[Batch], rest: Iterator[Batch], work: BatchEncoder, jobs: int
+) -> Iterator[Encoded]:
+    codebook = work.encoder.codebook
+    executor = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(codebook.params(), work.id_field, work.keep_records),
+    )
+    pending: deque[Future[Encoded]] = deque()
+    finished = False
+    try:
+        for batch in _chain(head, rest):
+            pending.append(executor.submit(_work_in_worker, batch))
+            if len(pending) >= 2 * jobs:
+                yield _result(pending.popleft())
+        while pending:
+            yield _result(pending.popleft())
+        finished = True
+    finally:
+        if not finished:  # an error, an interruption or an abandoned generator: stop now
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _chain(head: list[Batch], rest: Iterator[Batch]) -> Iterator[Batch]:
+    yield from head
+    yield from rest
+
+
+def _result(future: Future[Encoded]) -> Encoded:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise EncodeError("a worker process stopped unexpectedly (out of memory?)") from exc
+
+
+_worker: BatchEncoder | None = None
+
+
+def _start_worker(params: dict[str, Any], id_field: str | None, keep_records: bool) -> None:
+    """Build the worker's encoder; Ctrl-C is the parent's to handle."""
+    global _worker  # noqa: PLW0603 - one encoder per worker process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    codebook = Codebook(
+        dim=params["dim"],
+        seed=params["seed"],
+        settings=Settings.from_dict(params["settings"]),
+        family=params["family"],
+    )
+    _worker = BatchEncoder(Encoder(codebook), id_field, keep_records)
+
+
+def _work_in_worker(batch: Batch) -> Encoded:
+    assert _worker is not None, "worker not initialised"
+    return _worker(batch)
