@@ -11,10 +11,12 @@ are unit vectors bound by different orthogonal matrices, hence nearly orthogonal
 unit length in expectation and keeps a big subtree from drowning its siblings. The record's
 final vector is normalised exactly.
 
-How it runs fast: the walk over a record only lists its leaves as terms (record row, role,
-weight, value). A batch's strings, numbers and constants then become sparse leaf vectors a
-few numpy passes at a time, every entry is moved by its role (a signed permutation moves an
-entry in O(1)), and one ``bincount`` adds all entries into the batch's vectors.
+How it runs fast: the walk over a record only lists its terms (record row, weight, and the id
+of the term's bound vector ``Q_path · leaf`` in a :class:`jsonvec.bound.BoundStore`). A
+(path, value) pair met for the first time waits; then all waiting pairs of a batch get their
+leaf vectors a few numpy passes at a time (:mod:`jsonvec.leaves`), every sparse entry is moved
+by its role (a signed permutation moves an entry in O(1)), and the bound vectors are stored
+for every later record. One ``bincount`` adds all the terms' entries into the batch's vectors.
 
 Bit-identical results on every machine, in any batch or process: every entry is rounded to a
 multiple of 2**-32 before it is added, so every sum is a sum of integers below 2**53 — exact
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from jsonvec.bound import BoundStore
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.errors import EncodeError
 from jsonvec.leaves import CONSTANTS, LeafTable
@@ -45,16 +48,23 @@ Int64Array = NDArray[np.int64]
 _UNIT = 2.0**32  # every entry is a whole number of 2**-32: sums are exact
 _MAX_PATHS = 2048  # cached path nodes before the cache starts over
 _MAX_ITEMS = 256  # array elements whose paths are cached, per array path
-_MAX_ROLES = 512  # distinct roles gathered before a batch's terms are added in
+_MAX_ROLES = 512  # distinct roles stacked at once to bind new pairs
 _MAX_TERMS = 1 << 16  # terms gathered before they are added in
+_MAX_WAITING = 1 << 20  # estimated entries of new pairs gathered before they are bound
 _MAX_ENTRIES = 1 << 20  # sparse entries expanded at once (bounds memory)
+_STORE_ENTRIES = 1 << 22  # bound entries kept for later records
+_LONG_STRING = 256  # longer strings are rarely repeated: not kept in the path's cache
+_STRING, _NUMBER, _CONSTANT = 0, 1, 2
 _CONSTANT_IDS = {name: i for i, name in enumerate(CONSTANTS)}
+#: dict keys of the constants in a path's cache (``True == 1`` must not meet ``1``)
+_CONSTANT_KEYS = {name: object() for name in CONSTANTS}
 
 
 class _Path:
-    """A concrete path in the records seen so far: its role product and its children."""
+    """A concrete path in the records seen so far: its role product, its children, and the
+    ids of the bound vectors of the values met at it (valid while ``generation`` matches)."""
 
-    __slots__ = ("array_kind", "gpath", "items", "keys", "role", "set_item", "slot", "stamp")
+    __slots__ = ("array_kind", "bound", "generation", "gpath", "items", "keys", "role", "set_item")
 
     def __init__(self, role: SignedPermutation, gpath: str) -> None:
         self.role = role
@@ -63,37 +73,34 @@ class _Path:
         self.items: list[_Path] = []
         self.set_item: _Path | None = None
         self.array_kind = 0  # 0 unknown, 1 ordered, 2 set
-        self.stamp = -1
-        self.slot = 0
+        self.bound: dict[Any, int] = {}
+        self.generation = -1
 
 
 class _Terms:
-    """The leaves of the records being encoded, by type: row, role slot, weight, value.
+    """The terms of the records being encoded, and the (path, value) pairs still unbound.
 
-    ``acc`` (and ``bag``, for the additive terms) receive them when they are added in.
+    A term is ``(row, id, weight)``; a negative id ``-1 - i`` names ``waiting[i]``, a pair
+    ``(kind, path, value, cache key or None)`` that gets its bound vector when terms are added
+    into ``acc`` (and ``bag``, for the additive leaf terms).
     """
 
     def __init__(self, acc: Float64Array, bag: Float64Array | None) -> None:
         self.acc = acc
         self.bag = bag
-        self.roles: list[SignedPermutation] = []
-        self.strings: list[tuple[int, int, float, str]] = []
-        self.numbers: list[tuple[int, int, float, int | float]] = []
-        self.constants: list[tuple[int, int, float, int]] = []
+        self.terms: list[tuple[int, int, float]] = []
+        self.waiting: list[tuple[int, _Path, Any, Any]] = []
+        self.waiting_cost = 0
 
     def clear(self) -> None:
         """Forget every term (after they were added in); the lists stay the same objects."""
-        self.roles.clear()
-        self.strings.clear()
-        self.numbers.clear()
-        self.constants.clear()
-
-    def __len__(self) -> int:
-        return len(self.strings) + len(self.numbers) + len(self.constants)
+        self.terms.clear()
+        self.waiting.clear()
+        self.waiting_cost = 0
 
 
 class Encoder:
-    """Encodes JSON values with one codebook, caching role products per path.
+    """Encodes JSON values with one codebook, caching role products and bound leaves per path.
 
     Parameters
     ----------
@@ -112,7 +119,9 @@ class Encoder:
         self._seq = self.codebook.role("seq")
         self._set = self.codebook.role("set")
         self._constants = self.codebook.leaves.constants(CONSTANTS)
-        self._stamp = 0
+        self._number_cost = settings.atom_nonzeros * (1 + 2 * len(settings.number_level_widths))
+        self._store = BoundStore(_STORE_ENTRIES, raw=self._bag_weight > 0)
+        self._generation = 0
         self._paths = 0
         self._root = self._new_root()
 
@@ -132,10 +141,13 @@ class Encoder:
         acc = np.zeros(n * self.dim, dtype=np.float64)
         bag = np.zeros(n * self.dim, dtype=np.float64) if self._bag_weight > 0 else None
         terms = _Terms(acc, bag)
-        self._stamp += 1
-        for row, value in enumerate(records):
-            self._walk(value, row, terms)
-        self._add(terms)
+        try:
+            for row, value in enumerate(records):
+                self._walk(value, row, terms)
+            self._add(terms)
+        except BaseException:
+            self._forget()  # paths may hold ids of pairs that never got their vectors
+            raise
         vectors = normalize(acc.reshape(n, self.dim))
         if bag is not None:
             vectors = normalize(vectors + self._bag_weight * normalize(bag.reshape(n, self.dim)))
@@ -147,6 +159,11 @@ class Encoder:
         self._paths = 0
         return _Path(SignedPermutation.identity(self.dim), "")
 
+    def _forget(self) -> None:
+        """Drop every bound vector: the store and every path's cache start over."""
+        self._store.clear()
+        self._generation += 1
+
     def _walk(self, value: Any, row: int, terms: _Terms) -> None:
         stack: list[tuple[Any, float, _Path]] = [(value, 1.0, self._root)]
         while stack:
@@ -157,6 +174,8 @@ class Encoder:
                 self._array(node, weight, path, row, terms, stack)
             else:
                 self._leaf(node, row, weight, path, terms)
+        if len(terms.terms) >= _MAX_TERMS or terms.waiting_cost >= _MAX_WAITING:
+            self._add(terms)
 
     def _object(
         self,
@@ -172,23 +191,26 @@ class Encoder:
             return
         keys = path.keys
         scale = weight / math.sqrt(len(node))
-        strings, numbers = terms.strings, terms.numbers
-        # the hot loop: strings and numbers are listed inline, everything else via _leaf
+        listed = terms.terms
+        generation = self._generation
+        # the hot loop: strings and numbers met before cost two dict lookups and an append
         for key, child in node.items():
             found = keys.get(key)
             if found is None:
                 found = self._key_path(path, key)
             kind = type(child)
             if kind is str or kind is float or kind is int:
-                if found.stamp != self._stamp:
-                    self._slot(found, terms)
-                (strings if kind is str else numbers).append((row, found.slot, scale, child))
+                if found.generation != generation:
+                    found.bound.clear()
+                    found.generation = generation
+                bound = found.bound.get(child)
+                if bound is None:
+                    bound = self._wait(_STRING if kind is str else _NUMBER, found, child, terms)
+                listed.append((row, bound, scale))
             elif (kind is dict or kind is list) and child:
                 stack.append((child, scale, found))
             else:
                 self._leaf(child, row, scale, found, terms)
-        if len(strings) + len(numbers) >= _MAX_TERMS:
-            self._add(terms)
 
     def _weighted_object(
         self,
@@ -252,42 +274,42 @@ class Encoder:
             else:
                 self._leaf(element, row, child_weight, item, terms)
 
-    def _slot(self, path: _Path, terms: _Terms) -> None:
-        """Give ``path`` a role slot among the terms gathered now."""
-        if len(terms.roles) >= _MAX_ROLES:
-            self._add(terms)
-        path.stamp = self._stamp
-        path.slot = len(terms.roles)
-        terms.roles.append(path.role)
-
     def _leaf(self, value: Any, row: int, weight: float, path: _Path, terms: _Terms) -> None:
-        if path.stamp != self._stamp:
-            self._slot(path, terms)
+        """List one term, whatever the leaf's type."""
         kind = type(value)
         if kind is str:
-            target: Any = terms.strings
+            key: Any = value
+            leaf = _STRING
         elif kind is float or kind is int:
-            target = terms.numbers
-        elif value is None or kind is bool or (kind is dict or kind is list):
-            target = terms.constants
-            value = _CONSTANT_IDS[_constant(value)]
+            key, leaf = value, _NUMBER
+        elif value is None or kind is bool or kind is dict or kind is list:
+            value = _constant(value)
+            key, leaf = _CONSTANT_KEYS[value], _CONSTANT
         else:
-            target, value = self._unusual(value, terms)
-        target.append((row, path.slot, weight, value))
-        if len(target) >= _MAX_TERMS:
-            self._add(terms)
+            leaf, value = _unusual(value)
+            key = _CONSTANT_KEYS[value] if leaf == _CONSTANT else value
+        if path.generation != self._generation:
+            path.bound.clear()
+            path.generation = self._generation
+        bound = path.bound.get(key)
+        if bound is None:
+            bound = self._wait(leaf, path, value, terms, key)
+        terms.terms.append((row, bound, weight))
 
-    def _unusual(self, value: Any, terms: _Terms) -> tuple[Any, Any]:
-        """Subclasses of the JSON types (``IntEnum``, ``OrderedDict()``...)."""
-        if isinstance(value, bool) or (isinstance(value, dict | list) and not value):
-            return terms.constants, _CONSTANT_IDS[_constant(value)]
-        if isinstance(value, str):
-            return terms.strings, str(value)
-        if isinstance(value, int):
-            return terms.numbers, int(value)
-        if isinstance(value, float):
-            return terms.numbers, float(value)
-        raise EncodeError(f"cannot encode a value of type {type(value).__name__}")
+    def _wait(self, kind: int, path: _Path, value: Any, terms: _Terms, key: Any = None) -> int:
+        """A provisional id for a pair met for the first time; its vector comes in _add."""
+        waiting = -1 - len(terms.waiting)
+        if kind == _STRING:
+            terms.waiting_cost += 2 * len(value) + 8
+            cached = len(value) <= _LONG_STRING
+        else:
+            terms.waiting_cost += self._number_cost
+            cached = True
+        key = value if key is None else key
+        terms.waiting.append((kind, path, value, key if cached else None))
+        if cached:
+            path.bound[key] = waiting
+        return waiting
 
     def _grow(self) -> None:
         self._paths += 1
@@ -316,70 +338,152 @@ class Encoder:
     # -- adding the terms in --------------------------------------------------------------
 
     def _add(self, terms: _Terms) -> None:
-        """Add every gathered term into ``terms.acc`` (and ``terms.bag``), then clear them."""
-        self._stamp += 1  # role slots start over
-        if not len(terms):
-            terms.clear()
-            return
-        acc, bag = terms.acc, terms.bag
-        scatter = [role.scatter for role in terms.roles]
+        """Bind the waiting pairs, add every term into ``terms.acc``, clear the terms."""
+        if terms.terms:
+            resolved = self._bind(terms.waiting)
+            rows, ids, weights = (np.asarray(c) for c in zip(*terms.terms, strict=True))
+            ids = ids.astype(np.int64)
+            waiting = ids < 0
+            ids[waiting] = resolved[-1 - ids[waiting]]
+            self._scatter(rows.astype(np.int64), ids, weights.astype(np.float64), terms)
+        terms.clear()
+        if self._store.full:
+            self._forget()
+
+    def _bind(self, waiting: list[tuple[int, _Path, Any, Any]]) -> Int64Array:
+        """Store the bound vectors of the waiting pairs; returns their ids in the store."""
+        resolved = np.zeros(len(waiting), dtype=np.int64)
+        if not waiting:
+            return resolved
+        table, leaf_ids = self._leaf_table(waiting)
+        for part in self._role_chunks(waiting, table, leaf_ids):
+            paths = [waiting[i][1] for i in range(part.start, part.stop)]
+            resolved[part] = self._bind_part(paths, table, leaf_ids[part])
+        for i, (_, path, _, key) in enumerate(waiting):
+            if key is not None:
+                path.bound[key] = int(resolved[i])
+        return resolved
+
+    def _leaf_table(
+        self, waiting: list[tuple[int, _Path, Any, Any]]
+    ) -> tuple[LeafTable, Int64Array]:
+        """One leaf table for every waiting value, and each pair's row in it."""
+        by_kind: list[list[int]] = [[], [], []]
+        for i, pair in enumerate(waiting):
+            by_kind[pair[0]].append(i)
+        leaves = self.codebook.leaves
+        tables: list[LeafTable] = []
+        leaf_ids = np.zeros(len(waiting), dtype=np.int64)
+        offset = 0
+        for kind, members in enumerate(by_kind):
+            if not members:
+                continue
+            if kind == _CONSTANT:
+                table = self._constants
+                ids = [_CONSTANT_IDS[waiting[i][2]] for i in members]
+            else:
+                unique, ids = _unique([waiting[i][2] for i in members])
+                table = leaves.strings(unique) if kind == _STRING else leaves.numbers(unique)
+            leaf_ids[members] = np.asarray(ids, dtype=np.int64) + offset
+            tables.append(table)
+            offset += len(table)
+        return _concatenate(tables), leaf_ids
+
+    def _role_chunks(
+        self,
+        waiting: list[tuple[int, _Path, Any, Any]],
+        table: LeafTable,
+        leaf_ids: Int64Array,
+    ) -> list[slice]:
+        """Runs of waiting pairs with at most _MAX_ROLES distinct paths and bounded entries."""
+        lengths = table.ptr[leaf_ids + 1] - table.ptr[leaf_ids]
+        cuts = [0]
+        seen: set[int] = set()
+        entries = 0
+        for i, (_, path, _, _) in enumerate(waiting):
+            if id(path) not in seen and len(seen) >= _MAX_ROLES or entries >= _MAX_ENTRIES:
+                cuts.append(i)
+                seen.clear()
+                entries = 0
+            seen.add(id(path))
+            entries += int(lengths[i])
+        cuts.append(len(waiting))
+        return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+    def _bind_part(self, paths: list[_Path], table: LeafTable, leaf_ids: Int64Array) -> Int64Array:
+        slots: dict[int, int] = {}
+        roles: list[SignedPermutation] = []
+        for path in paths:
+            if id(path) not in slots:
+                slots[id(path)] = len(roles)
+                roles.append(path.role)
+        scatter = [role.scatter for role in roles]
         inverse = np.stack([s[0] for s in scatter]).ravel()
         signs = np.stack([s[1] for s in scatter]).ravel()
-        leaves = self.codebook.leaves
-        settings = self.codebook.settings
-        k = settings.atom_nonzeros
-        rows, slots, weights, texts = _columns(terms.strings)
-        cost = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        cost = settings.piece_nonzeros * 2 * np.minimum(cost, settings.ngram_max_chars) + 4 * k
-        for part in _chunks(cost):
-            unique, ids = _unique(texts[part])
-            self._scatter(
-                leaves.strings(unique), ids, rows[part], slots[part], weights[part],
-                inverse, signs, acc, bag,
-            )  # fmt: skip
-        rows, slots, weights, numbers = _columns(terms.numbers)
-        per_number = k * (1 + 2 * len(settings.number_level_widths))
-        for part in _chunks(np.full(len(numbers), per_number, dtype=np.int64)):
-            unique, ids = _unique(numbers[part])
-            self._scatter(
-                leaves.numbers(unique), ids, rows[part], slots[part], weights[part],
-                inverse, signs, acc, bag,
-            )  # fmt: skip
-        rows, slots, weights, constants = _columns(terms.constants)
-        for part in _chunks(np.full(len(constants), k, dtype=np.int64)):
-            self._scatter(
-                self._constants, constants[part], rows[part], slots[part], weights[part],
-                inverse, signs, acc, bag,
-            )  # fmt: skip
-        terms.clear()
+        slot = np.fromiter((slots[id(p)] for p in paths), dtype=np.int64, count=len(paths))
+        entry, lengths = _expand(table.ptr, leaf_ids)
+        positions = table.positions[entry]
+        values = table.values[entry]
+        moved = np.repeat(slot * self.dim, lengths) + positions
+        raw = (positions, values) if self._store.raw else None
+        return self._store.append(lengths, inverse[moved], values * signs[moved], raw)
 
     def _scatter(
-        self,
-        table: LeafTable,
-        leaf_ids: Sequence[int],
-        rows: Sequence[int],
-        slots: Sequence[int],
-        weights: Sequence[float],
-        inverse: NDArray[np.intp],
-        signs: Float64Array,
-        acc: Float64Array,
-        bag: Float64Array | None,
+        self, rows: Int64Array, ids: Int64Array, weights: Float64Array, terms: _Terms
     ) -> None:
-        """Add the terms' bound leaf entries, each rounded to a multiple of 2**-32, to acc."""
-        ids = np.asarray(leaf_ids, dtype=np.int64)
-        starts = table.ptr[ids]
-        lengths = table.ptr[ids + 1] - starts
-        term = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
-        ends = np.cumsum(lengths)
-        entry = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(starts - ends + lengths, lengths)
-        positions = table.positions[entry]
-        values = table.values[entry] * np.asarray(weights, dtype=np.float64)[term]
-        base = np.asarray(rows, dtype=np.int64)[term] * self.dim
-        moved = np.asarray(slots, dtype=np.int64)[term] * self.dim + positions
-        bound = np.rint(values * signs[moved] * _UNIT)
-        acc += np.bincount(base + inverse[moved], weights=bound, minlength=len(acc))
-        if bag is not None:
-            bag += np.bincount(base + positions, weights=np.rint(values * _UNIT), minlength=len(bag))
+        """Add the terms' bound entries, each rounded to a multiple of 2**-32, to acc."""
+        store = self._store
+        for part in _chunks(store.lengths[ids]):
+            entry, lengths = _expand_from(store.starts[ids[part]], store.lengths[ids[part]])
+            scaled = np.repeat(weights[part] * _UNIT, lengths)
+            base = np.repeat(rows[part] * self.dim, lengths)
+            exact = np.rint(store.values[entry] * scaled)
+            terms.acc += np.bincount(
+                base + store.positions[entry], weights=exact, minlength=len(terms.acc)
+            )
+            if terms.bag is not None:
+                exact = np.rint(store.raw_values[entry] * scaled)
+                terms.bag += np.bincount(
+                    base + store.raw_positions[entry], weights=exact, minlength=len(terms.bag)
+                )
+
+
+def _expand(ptr: Int64Array, ids: Int64Array) -> tuple[Int64Array, Int64Array]:
+    """Indices of the entries of rows ``ids`` of a table with row pointers ``ptr``, in order."""
+    starts = ptr[ids]
+    return _expand_from(starts, ptr[ids + 1] - starts)
+
+
+def _expand_from(starts: Int64Array, lengths: Int64Array) -> tuple[Int64Array, Int64Array]:
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if len(ends) else 0
+    entry = np.arange(total, dtype=np.int64) + np.repeat(starts - ends + lengths, lengths)
+    return entry, lengths
+
+
+def _concatenate(tables: list[LeafTable]) -> LeafTable:
+    if len(tables) == 1:
+        return tables[0]
+    offsets = np.cumsum([0] + [int(t.ptr[-1]) for t in tables[:-1]])
+    ptr = np.concatenate([tables[0].ptr[:1]] + [t.ptr[1:] + o for t, o in zip(tables, offsets, strict=True)])
+    return LeafTable(
+        ptr,
+        np.concatenate([t.positions for t in tables]),
+        np.concatenate([t.values for t in tables]),
+    )
+
+
+def _unusual(value: Any) -> tuple[int, Any]:
+    """Subclasses of the JSON types (``IntEnum``, ``OrderedDict()``...)."""
+    if isinstance(value, bool) or (isinstance(value, dict | list) and not value):
+        return _CONSTANT, _constant(value)
+    if isinstance(value, str):
+        return _STRING, str(value)
+    if isinstance(value, int):
+        return _NUMBER, int(value)
+    if isinstance(value, float):
+        return _NUMBER, float(value)
+    raise EncodeError(f"cannot encode a value of type {type(value).__name__}")
 
 
 def _constant(value: Any) -> str:
@@ -390,14 +494,6 @@ def _constant(value: Any) -> str:
     if value is None:
         return "null"
     return "{}" if isinstance(value, dict) else "[]"
-
-
-def _columns(terms: list[tuple[int, int, float, Any]]) -> tuple[Any, Any, Any, Any]:
-    """Rows, slots, weights and values of a list of terms, as four sequences."""
-    if not terms:
-        return (), (), (), ()
-    rows, slots, weights, values = zip(*terms, strict=True)
-    return rows, slots, weights, values
 
 
 def _chunks(cost: Int64Array) -> list[slice]:
