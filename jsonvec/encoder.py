@@ -62,9 +62,9 @@ _CONSTANT_KEYS = {name: object() for name in CONSTANTS}
 
 class _Path:
     """A concrete path in the records seen so far: its role product, its children, and the
-    ids of the bound vectors of the values met at it (valid while ``generation`` matches)."""
+    ids of the bound vectors of the values met at it."""
 
-    __slots__ = ("array_kind", "bound", "generation", "gpath", "items", "keys", "role", "set_item")
+    __slots__ = ("array_kind", "bound", "gpath", "items", "keys", "role", "set_item")
 
     def __init__(self, role: SignedPermutation, gpath: str) -> None:
         self.role = role
@@ -74,27 +74,31 @@ class _Path:
         self.set_item: _Path | None = None
         self.array_kind = 0  # 0 unknown, 1 ordered, 2 set
         self.bound: dict[Any, int] = {}
-        self.generation = -1
 
 
 class _Terms:
     """The terms of the records being encoded, and the (path, value) pairs still unbound.
 
-    A term is ``(row, id, weight)``; a negative id ``-1 - i`` names ``waiting[i]``, a pair
-    ``(kind, path, value, cache key or None)`` that gets its bound vector when terms are added
-    into ``acc`` (and ``bag``, for the additive leaf terms).
+    A term is a bound vector's id and a weight; ``ends`` says which record the terms belong to:
+    ``(row, number of terms so far)`` after each record. A negative id ``-1 - i`` names
+    ``waiting[i]``, a pair ``(kind, path, value, cache key or None)`` that gets its bound
+    vector when the terms are added into ``acc`` (and ``bag``, for the additive leaf terms).
     """
 
     def __init__(self, acc: Float64Array, bag: Float64Array | None) -> None:
         self.acc = acc
         self.bag = bag
-        self.terms: list[tuple[int, int, float]] = []
+        self.ids: list[int] = []
+        self.weights: list[float] = []
+        self.ends: list[tuple[int, int]] = []
         self.waiting: list[tuple[int, _Path, Any, Any]] = []
         self.waiting_cost = 0
 
     def clear(self) -> None:
         """Forget every term (after they were added in); the lists stay the same objects."""
-        self.terms.clear()
+        self.ids.clear()
+        self.weights.clear()
+        self.ends.clear()
         self.waiting.clear()
         self.waiting_cost = 0
 
@@ -121,7 +125,6 @@ class Encoder:
         self._constants = self.codebook.leaves.constants(CONSTANTS)
         self._number_cost = settings.atom_nonzeros * (1 + 2 * len(settings.number_level_widths))
         self._store = BoundStore(_STORE_ENTRIES, raw=self._bag_weight > 0)
-        self._generation = 0
         self._paths = 0
         self._root = self._new_root()
 
@@ -160,9 +163,12 @@ class Encoder:
         return _Path(SignedPermutation.identity(self.dim), "")
 
     def _forget(self) -> None:
-        """Drop every bound vector: the store and every path's cache start over."""
+        """Drop every bound vector: the store and the paths (with their caches) start over.
+
+        Only between records: no path of the old tree may be in use.
+        """
         self._store.clear()
-        self._generation += 1
+        self._root = self._new_root()
 
     def _walk(self, value: Any, row: int, terms: _Terms) -> None:
         stack: list[tuple[Any, float, _Path]] = [(value, 1.0, self._root)]
@@ -174,7 +180,8 @@ class Encoder:
                 self._array(node, weight, path, row, terms, stack)
             else:
                 self._leaf(node, row, weight, path, terms)
-        if len(terms.terms) >= _MAX_TERMS or terms.waiting_cost >= _MAX_WAITING:
+        terms.ends.append((row, len(terms.ids)))
+        if len(terms.ids) >= _MAX_TERMS or terms.waiting_cost >= _MAX_WAITING:
             self._add(terms)
 
     def _object(
@@ -191,22 +198,19 @@ class Encoder:
             return
         keys = path.keys
         scale = weight / math.sqrt(len(node))
-        listed = terms.terms
-        generation = self._generation
-        # the hot loop: strings and numbers met before cost two dict lookups and an append
+        add_id, add_weight = terms.ids.append, terms.weights.append
+        # the hot loop: strings and numbers met before cost two dict lookups and two appends
         for key, child in node.items():
             found = keys.get(key)
             if found is None:
                 found = self._key_path(path, key)
             kind = type(child)
             if kind is str or kind is float or kind is int:
-                if found.generation != generation:
-                    found.bound.clear()
-                    found.generation = generation
                 bound = found.bound.get(child)
                 if bound is None:
                     bound = self._wait(_STRING if kind is str else _NUMBER, found, child, terms)
-                listed.append((row, bound, scale))
+                add_id(bound)
+                add_weight(scale)
             elif (kind is dict or kind is list) and child:
                 stack.append((child, scale, found))
             else:
@@ -288,13 +292,11 @@ class Encoder:
         else:
             leaf, value = _unusual(value)
             key = _CONSTANT_KEYS[value] if leaf == _CONSTANT else value
-        if path.generation != self._generation:
-            path.bound.clear()
-            path.generation = self._generation
         bound = path.bound.get(key)
         if bound is None:
             bound = self._wait(leaf, path, value, terms, key)
-        terms.terms.append((row, bound, weight))
+        terms.ids.append(bound)
+        terms.weights.append(weight)
 
     def _wait(self, kind: int, path: _Path, value: Any, terms: _Terms, key: Any = None) -> int:
         """A provisional id for a pair met for the first time; its vector comes in _add."""
@@ -339,13 +341,16 @@ class Encoder:
 
     def _add(self, terms: _Terms) -> None:
         """Bind the waiting pairs, add every term into ``terms.acc``, clear the terms."""
-        if terms.terms:
+        if terms.ids:
             resolved = self._bind(terms.waiting)
-            rows, ids, weights = (np.asarray(c) for c in zip(*terms.terms, strict=True))
-            ids = ids.astype(np.int64)
+            n = len(terms.ids)
+            ids = np.fromiter(terms.ids, dtype=np.int64, count=n)
+            weights = np.fromiter(terms.weights, dtype=np.float64, count=n)
+            records, ends = (np.asarray(c, dtype=np.int64) for c in zip(*terms.ends, strict=True))
+            rows = np.repeat(records, np.diff(ends, prepend=0))
             waiting = ids < 0
             ids[waiting] = resolved[-1 - ids[waiting]]
-            self._scatter(rows.astype(np.int64), ids, weights.astype(np.float64), terms)
+            self._scatter(rows, ids, weights, terms)
         terms.clear()
         if self._store.full:
             self._forget()
