@@ -1,6 +1,7 @@
 """Finding the same record again: jsonvec against feature hashing and a neural embedder.
 
 Usage:  python bench/quality.py [--data DIR] [--limit 2000] [--copies 200] [--no-minilm]
+                                [--fit] [--haar] [--variant LABEL:NAME=VALUE,...]
                                 [--corpus NAME ...] [--write docs/quality.md]
 
 For every corpus (each .jsonl in the data folder) it takes up to --limit records, makes
@@ -13,6 +14,8 @@ that ties with the right one counts against the method.
 Methods: jsonvec (default codebook, dim 1024); flatten + scikit-learn FeatureHasher (dim 1024)
 with numbers as values, and with every leaf as a path=value token; all-MiniLM-L6-v2 on the
 compact JSON text (needs the `bench` extra; skipped with a message when not installed).
+--fit adds jsonvec with a fitted codebook, --haar jsonvec's leaves bound by dense Haar
+matrices instead of signed permutations (bench/families.py), --variant other settings.
 """
 
 from __future__ import annotations
@@ -136,6 +139,9 @@ def main() -> None:
     parser.add_argument("--no-minilm", action="store_true")
     parser.add_argument("--fit", action="store_true", help="also jsonvec with `codebook fit`")
     parser.add_argument(
+        "--haar", action="store_true", help="also jsonvec's leaves bound by dense Haar matrices"
+    )
+    parser.add_argument(
         "--variant",
         action="append",
         default=[],
@@ -151,6 +157,10 @@ def main() -> None:
     if args.corpus:
         paths = [p for p in paths if p.stem in args.corpus]
     chosen = methods(not args.no_minilm)
+    if args.haar:
+        from families import HaarEncoder  # noqa: PLC0415
+
+        chosen["jsonvec-haar"] = lambda values: HaarEncoder().encode_batch(values)
     for spec in args.variant:
         label, codebook = variant(spec)
         chosen[label] = lambda values, book=codebook: jsonvec.encode_batch(values, book)

@@ -190,9 +190,13 @@ _worker: BatchEncoder | None = None
 
 
 def _start_worker(params: dict[str, Any], id_field: str | None, keep_records: bool) -> None:
-    """Build the worker's encoder; Ctrl-C is the parent's to handle."""
+    """Build the worker's encoder; Ctrl-C and stdout are the parent's."""
     global _worker  # noqa: PLW0603 - one encoder per worker process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a worker must not hold the parent's stdout open (a pipe reader would wait for it)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
     codebook = Codebook(
         dim=params["dim"],
         seed=params["seed"],

@@ -24,6 +24,7 @@ STDIN = "-"
 STDIN_NAME = "<stdin>"
 _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
+_WHITESPACE = b" \t\r\n"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class Line:
     @property
     def is_blank(self) -> bool:
         """True for a line of whitespace only, which holds no record."""
-        return not self.text.strip(b" \t\r\n")
+        body = self.raw.strip(_WHITESPACE)
+        return not body or (self.lineno == 1 and body == _BOM)
 
 
 def display_name(path: str) -> str:
@@ -98,8 +100,9 @@ def read_lines(paths: Iterable[str]) -> Iterator[Line]:
 
 def parse_line(line: Line) -> Any:
     """The JSON value on ``line``; :class:`InvalidLineError` if it is not valid JSON."""
+    # JSON allows the whitespace of line ends, so only line 1 (which may hold a BOM) is cut
     try:
-        return orjson.loads(line.text)
+        return orjson.loads(line.text if line.lineno == 1 else line.raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidLineError(line.source, line.lineno, _reason(exc), line.raw) from exc
 
