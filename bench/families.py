@@ -70,7 +70,7 @@ class HaarEncoder:
             seq: Path = path
             for element in value:
                 seq = (*seq, ("seq", ""))
-                if isinstance(element, dict | list) and element or self.beta == 0.0:
+                if (isinstance(element, dict | list) and element) or self.beta == 0.0:
                     self._walk(element, child_weight, seq, row, groups)
                 else:
                     self._walk(element, ordered, seq, row, groups)

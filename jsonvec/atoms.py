@@ -44,14 +44,17 @@ def dense(
     positions: NDArray[np.int64], values: NDArray[np.float64], dim: int
 ) -> NDArray[np.float64]:
     """The dense vector with ``values`` added at ``positions``: shape (dim,), float64."""
-    return np.bincount(positions.ravel(), weights=values.ravel(), minlength=dim)
+    out: NDArray[np.float64] = np.bincount(
+        positions.ravel(), weights=values.ravel(), minlength=dim
+    ).astype(np.float64)
+    return out
 
 
 def atom(seed: int, kind: str, symbol: str, dim: int, nonzeros: int) -> NDArray[np.float64]:
     """The atom of a text symbol as a dense vector: shape (dim,), float64, unit length.
 
     >>> a = atom(0, "str", "Paris", 64, 8)
-    >>> float(np.dot(a, a)), int(np.count_nonzero(a))
+    >>> round(float(np.dot(a, a)), 12), int(np.count_nonzero(a))
     (1.0, 8)
     """
     hashes = hash_texts([symbol], kind_key(seed, kind))

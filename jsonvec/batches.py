@@ -128,7 +128,9 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def encode_batches(batches: Iterable[Batch], work: BatchEncoder, jobs: int = 1) -> Iterator[Encoded]:
+def encode_batches(
+    batches: Iterable[Batch], work: BatchEncoder, jobs: int = 1
+) -> Iterator[Encoded]:
     """Encode ``batches`` in order, with ``jobs`` worker processes when there is more than one.
 
     Workers start only once a second batch exists: a small input never pays for them.

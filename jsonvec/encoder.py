@@ -26,6 +26,7 @@ in float64, whatever the order of the additions. The only other reduction is
 
 from __future__ import annotations
 
+import itertools
 import math
 import weakref
 from collections.abc import Iterable, Sequence
@@ -135,7 +136,8 @@ class Encoder:
         >>> v.shape, v.dtype.name
         ((1024,), 'float32')
         """
-        return self.encode_batch([value])[0]
+        row: NDArray[np.float32] = self.encode_batch([value])[0]
+        return row
 
     def encode_batch(self, values: Iterable[Any]) -> NDArray[np.float32]:
         """Vectors of many records: ndarray of shape (n_records, dim), float32, rows unit length."""
@@ -227,7 +229,9 @@ class Encoder:
     ) -> None:
         """An object under ``field_weights`` or ``ignore_fields``."""
         keys = path.keys
-        children = [(keys.get(key) or self._key_path(path, key), child) for key, child in node.items()]
+        children = [
+            (keys.get(key) or self._key_path(path, key), child) for key, child in node.items()
+        ]
         relative = [self._field_weights.get(p.gpath, 1.0) for p, _ in children]
         total = math.sqrt(sum(w * w for w in relative))
         if total == 0.0:  # every field ignored: the object reads as {}
@@ -406,14 +410,14 @@ class Encoder:
         seen: set[int] = set()
         entries = 0
         for i, (_, path, _, _) in enumerate(waiting):
-            if id(path) not in seen and len(seen) >= _MAX_ROLES or entries >= _MAX_ENTRIES:
+            if (id(path) not in seen and len(seen) >= _MAX_ROLES) or entries >= _MAX_ENTRIES:
                 cuts.append(i)
                 seen.clear()
                 entries = 0
             seen.add(id(path))
             entries += int(lengths[i])
         cuts.append(len(waiting))
-        return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        return [slice(a, b) for a, b in itertools.pairwise(cuts)]
 
     def _bind_part(self, paths: list[_Path], table: LeafTable, leaf_ids: Int64Array) -> Int64Array:
         slots: dict[int, int] = {}
@@ -470,7 +474,9 @@ def _concatenate(tables: list[LeafTable]) -> LeafTable:
     if len(tables) == 1:
         return tables[0]
     offsets = np.cumsum([0] + [int(t.ptr[-1]) for t in tables[:-1]])
-    ptr = np.concatenate([tables[0].ptr[:1]] + [t.ptr[1:] + o for t, o in zip(tables, offsets, strict=True)])
+    ptr = np.concatenate(
+        [tables[0].ptr[:1]] + [t.ptr[1:] + o for t, o in zip(tables, offsets, strict=True)]
+    )
     return LeafTable(
         ptr,
         np.concatenate([t.positions for t in tables]),
@@ -508,7 +514,7 @@ def _chunks(cost: Int64Array) -> list[slice]:
     group = np.cumsum(cost) // _MAX_ENTRIES
     cuts = np.flatnonzero(np.diff(group)) + 1
     bounds = [0, *cuts.tolist(), len(cost)]
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [slice(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 def _unique(values: Sequence[Any]) -> tuple[list[Any], list[int]]:

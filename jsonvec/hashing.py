@@ -111,7 +111,7 @@ def hash_windows(texts: Sequence[str], n: int, key: np.uint64) -> tuple[NDArray[
     return owners, mix(h + sizes.astype(np.uint64) * _GOLDEN)
 
 
-def hash_ints(values: NDArray[np.uint64], key: np.uint64) -> U64:
+def hash_ints(values: NDArray[np.uint64], key: np.uint64 | U64) -> U64:
     """Hashes of 64-bit integer symbols (number bits, anchor numbers)."""
     return mix(mix(values ^ key) + _GOLDEN)
 

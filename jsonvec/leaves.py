@@ -63,7 +63,10 @@ class LeafTable:
     def dense(self, i: int, dim: int) -> Float64Array:
         """Leaf ``i`` as a dense vector: shape (dim,), float64."""
         part = slice(self.ptr[i], self.ptr[i + 1])
-        return np.bincount(self.positions[part], weights=self.values[part], minlength=dim)
+        out: Float64Array = np.bincount(
+            self.positions[part], weights=self.values[part], minlength=dim
+        ).astype(np.float64)
+        return out
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,11 @@ class LeafCoder:
         word_owner = np.repeat(np.arange(len(texts), dtype=np.int64), word_counts)
         gram_counts = np.bincount(gram_owner, minlength=len(texts)).astype(np.float64)
 
-        exact_w, gram_w, word_w = (s.string_exact_weight, s.string_ngram_weight, s.string_word_weight)
+        exact_w, gram_w, word_w = (
+            s.string_exact_weight,
+            s.string_ngram_weight,
+            s.string_word_weight,
+        )
         has_words = word_counts > 0
         scale = 1.0 / np.sqrt(exact_w**2 + gram_w**2 + np.where(has_words, word_w**2, 0.0))
         safe_words = np.where(has_words, word_counts, 1).astype(np.float64)
@@ -134,7 +141,7 @@ class LeafCoder:
             _Part(rows, exact_hash, np.full(n, e * part), k),
             _Part(rows[zero], hash_ints(np.zeros(zeros, np.uint64), key("num0")), part, k),
         ]
-        sign_key = np.where(x[nonzero] > 0.0, key("lvl+"), key("lvl-"))
+        sign_key = np.where(x[nonzero] > 0.0, key("lvl+"), key("lvl-")).astype(np.uint64)
         weights = np.asarray(s.number_level_weights, dtype=np.float64)
         graded = part / math.sqrt(float(np.sum(weights * weights)))
         for level, (width, weight) in enumerate(zip(s.number_level_widths, weights, strict=True)):

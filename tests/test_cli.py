@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import gzip
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -281,3 +283,47 @@ def test_codebook_fit_stops_at_an_invalid_line(
         cli, ["codebook", "fit", broken, "-o", str(tmp_path / "cb"), "--skip-invalid"]
     )
     assert skipping.exit_code == 0
+
+
+def big_input(tmp_path: Path, samples: Path, copies: int) -> Path:
+    path = tmp_path / "big.jsonl"
+    path.write_bytes((samples / "products.jsonl").read_bytes() * copies)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".npy"])
+def test_jobs_give_byte_identical_files(samples: Path, tmp_path: Path, suffix: str) -> None:
+    data = big_input(tmp_path, samples, 60)
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"j{jobs}{suffix}"
+        command = [sys.executable, "-m", "jsonvec", "encode", str(data), "-o", str(out)]
+        subprocess.run([*command, "--batch-size", "64", "--jobs", jobs, "-q"], check=True)
+        sidecars = sorted(tmp_path.glob(f"j{jobs}.*"))
+        outputs.append([p.read_bytes() for p in sidecars])
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interrupting_workers_keeps_the_previous_output(
+    samples: Path, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """A signal while workers run: exit 143/130, the old output intact, no temporary file."""
+    out = tmp_path / "v.parquet"
+    out.write_bytes(b"previous")
+    command = [sys.executable, "-m", "jsonvec", "encode", "-o", str(out), "-q"]
+    proc = subprocess.Popen(
+        [*command, "--jobs", "2", "--batch-size", "16"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write((samples / "products.jsonl").read_bytes() * 40)  # several batches
+    proc.stdin.flush()  # and the input stays open: the run waits for more
+    time.sleep(3)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == (143 if sig == signal.SIGTERM else 130)
+    assert b"Traceback" not in stderr
+    assert out.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["v.parquet"]

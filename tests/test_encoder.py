@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from jsonvec import Codebook, Encoder, Settings, encode, encode_batch
+from jsonvec import Codebook, EncodeError, Encoder, Settings, encode, encode_batch
 
 scalars = (
     st.none()
@@ -210,3 +210,52 @@ def test_field_weights_shift_similarity() -> None:
     heavy_name = Codebook(dim=512, settings=Settings(field_weights={"name": 3.0}))
     assert cos(a, b, heavy_name) > cos(a, b, Codebook(dim=512)) + 0.2
     assert cos(a, b, heavy_name) == pytest.approx(0.9, abs=0.05)  # 9 / (9 + 1)
+
+
+@given(st.lists(json_values, min_size=1, max_size=12), st.integers(1, 5))
+def test_vectors_do_not_depend_on_batches_or_caches(values: list[Any], size: int) -> None:
+    """Sums are exact, so batch boundaries, warm caches and a store that is emptied over and
+    over (capacity 1 entry) give the same bits."""
+    book = Codebook(dim=128)
+    expected = Encoder(book).encode_batch(values)
+    warm = Encoder(book)
+    warm.encode_batch(values[::-1])
+    tiny = Encoder(book)
+    tiny._store.capacity = 1
+    for encoder in (warm, tiny):
+        parts = [encoder.encode_batch(values[i : i + size]) for i in range(0, len(values), size)]
+        assert np.array_equal(np.concatenate(parts), expected)
+
+
+def test_long_arrays_past_the_cached_elements() -> None:
+    book = Codebook(dim=256)
+    words = [f"{i * 2654435761 % 2**32:08x}" for i in range(3000)]
+    value = {"xs": words}
+    first = Encoder(book).encode(value)
+    warm = Encoder(book)
+    warm.encode({"xs": [1, 2]})
+    assert np.array_equal(warm.encode(value), first)
+    assert np.array_equal(warm.encode(value), first)
+    reversed_ = Encoder(book).encode({"xs": words[::-1]})
+    assert float(first @ reversed_) < 0.9
+
+
+def test_non_finite_numbers_from_python_are_refused() -> None:
+    encoder = Encoder(Codebook(dim=64))
+    with pytest.raises(EncodeError, match="cannot encode the number nan"):
+        encoder.encode_batch([{"a": 1}, {"a": float("nan")}])
+    # the failed batch leaves nothing behind
+    assert np.array_equal(encoder.encode({"a": 1}), Encoder(Codebook(dim=64)).encode({"a": 1}))
+
+
+def test_unusual_python_types() -> None:
+    book = Codebook(dim=64)
+
+    class Tag(str):
+        pass
+
+    assert np.array_equal(encode({"a": Tag("x")}, book), encode({"a": "x"}, book))
+    assert np.array_equal(encode([True, 1], book), encode([True, 1], book))
+    assert not np.array_equal(encode([True], book), encode([1], book))
+    with pytest.raises(EncodeError, match="cannot encode a value of type set"):
+        encode({"a": {1}}, book)

@@ -115,7 +115,9 @@ def test_log2_magnitude_is_monotone(a: float, b: float) -> None:
 def test_equal_numbers_share_their_exact_atom() -> None:
     assert np.array_equal(number_vector(-0.0, SEED, DIM, S), number_vector(0, SEED, DIM, S))
     assert np.array_equal(number_vector(2**60, SEED, DIM, S), number_vector(2.0**60, SEED, DIM, S))
-    assert not np.array_equal(number_vector(1e20, SEED, DIM, S), number_vector(10**20 + 1, SEED, DIM, S))
+    assert not np.array_equal(
+        number_vector(1e20, SEED, DIM, S), number_vector(10**20 + 1, SEED, DIM, S)
+    )
 
 
 def test_strings_are_soft() -> None:
@@ -139,4 +141,3 @@ def test_string_vectors_are_unit_in_expectation(text: str) -> None:
 
 def test_case_folding_is_ascii_only() -> None:
     assert fold_case("ÉCOLE Paris") == "École paris"
-

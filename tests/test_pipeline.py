@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from jsonvec import Codebook, Encoder, InvalidLineError, encode_batch
+from jsonvec import Codebook, EncodeError, Encoder, InvalidLineError, encode_batch
 from jsonvec.pipeline import EncodeOptions, encode_lines, vectors_metadata
 from jsonvec.reader import Line
 
@@ -72,3 +72,59 @@ def test_metadata_names_the_codebook() -> None:
     meta = vectors_metadata(Encoder(BOOK), "int")
     assert meta["codebook"] == BOOK.fingerprint
     assert (meta["dim"], meta["dtype"], meta["id_type"]) == (64, "float32", "int")
+
+
+def many_lines() -> list[Line]:
+    raws = []
+    for i in range(40):
+        raws.append(
+            b"{oops\n"
+            if i % 13 == 5
+            else b'{"id": %d, "name": "n%d", "x": [%d, 1.5]}\n' % (i, i, i)
+        )
+        if i % 9 == 0:
+            raws.append(b"\n")
+    return lines(*raws)
+
+
+def test_workers_give_the_same_batches_rejects_and_summary() -> None:
+    """--jobs: the same ids, vectors (bit for bit), order, rejects and counts as one process."""
+    results = []
+    for jobs in (1, 2):
+        sink, rejects = ListSink(), io.BytesIO()
+        options = EncodeOptions(id_field="id", skip_invalid=True, batch_size=4, jobs=jobs)
+        summary = encode_lines(many_lines(), Encoder(BOOK), sink, options, rejects)
+        ids = [i for batch, _ in sink.batches for i in batch]
+        vectors = np.concatenate([v for _, v in sink.batches])
+        results.append((ids, vectors.tobytes(), rejects.getvalue(), summary.records))
+        assert (summary.invalid, summary.blank) == (3, 5)
+    assert results[0] == results[1]
+    assert results[0][0][:6] == ["0", "1", "2", "3", "4", "6"]
+
+
+def test_workers_stop_at_the_first_invalid_line() -> None:
+    options = EncodeOptions(batch_size=4, jobs=2)
+    with pytest.raises(InvalidLineError, match=r"^in:7: invalid JSON"):
+        encode_lines(many_lines(), Encoder(BOOK), ListSink(), options)
+
+
+def test_a_record_that_cannot_be_encoded_is_an_invalid_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Valid JSON that the encoder refuses is reported with its line like a parse error."""
+    encoder = Encoder(BOOK)
+    real = encoder.encode_batch
+
+    def refuse_nines(values: list[object]) -> np.ndarray:
+        if 9 in values:
+            raise EncodeError("cannot encode the number 9")
+        return real(values)
+
+    monkeypatch.setattr(encoder, "encode_batch", refuse_nines)
+    monkeypatch.setattr(encoder, "encode", lambda v: refuse_nines([v])[0])
+    sink, rejects = ListSink(), io.BytesIO()
+    options = EncodeOptions(skip_invalid=True)
+    summary = encode_lines(lines(b"1\n", b"9\n", b"2\n"), encoder, sink, options, rejects)
+    assert summary.first_invalid == ["in:2: cannot encode the number 9"]
+    assert sink.batches[0][0] == [0, 2]
+    assert rejects.getvalue() == b"9\n"
