@@ -1,7 +1,7 @@
 """Encoding speed against the floor (orjson) and the usual alternative (FeatureHasher).
 
-Usage:  python bench/speed.py [--data DIR] [--corpus NAME ...] [--min-mb 50]
-                              [--write docs/performance.md]
+Usage:  python bench/speed.py [--data DIR] [--corpus NAME ...] [--min-mb 50] [--jobs N]
+                              [--synthetic-gb 2] [--write docs/performance.md]
 
 Each corpus is repeated into a temporary file of at least --min-mb megabytes, so steady state
 is measured, then, on that same file and at dim 1024:
@@ -9,11 +9,19 @@ is measured, then, on that same file and at dim 1024:
 (a) ``orjson.loads`` of every line alone — the floor for a Python tool;
 (b) flatten + scikit-learn ``FeatureHasher`` (path=value tokens, numbers as values) writing the
     same float32 vectors to an .npy file, in batches of 1024 (needs the ``bench`` extra);
-(c) ``jsonvec encode FILE -o X.parquet`` end to end, in a subprocess (its peak RSS from
-    ``os.wait4``);
-(d) the library's batch encoder alone on the parsed records.
+(c) ``jsonvec encode FILE -o X.parquet --jobs 1`` end to end, in a subprocess (its peak RSS
+    from ``os.wait4``, which on Linux is the largest of the process and its workers);
+(d) the library's batch encoder alone on the parsed records, batches of 1024, one pass
+    over the file (``cold``: a fresh encoder on the corpus file itself, every record new);
+(e) ``jsonvec encode ... --jobs N`` (all cores by default), whose output must be
+    byte-identical to (c)'s;
+(f) the same leaves bound by dense Haar matrices (bench/families.py) on the first 100
+    records, second pass (roles already drawn).
 
-It prints records/s and MB/s for each, and the ratios (c)/(b) and (a)/(c).
+It prints records/s and MB/s for each and the ratios (c)/(b), (a)/(c), (e)/(c) and (d)/(f).
+--synthetic-gb also generates a synthetic JSON Lines file of that size (unique records:
+nested objects, arrays, free text, numbers) and reports the rate and peak RSS of (c) and
+(e) on it.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import subprocess
 import sys
 import tempfile
@@ -32,13 +41,16 @@ from typing import Any
 import numpy as np
 import orjson
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import jsonvec
 from jsonvec import Encoder
+from jsonvec.batches import default_jobs
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-DEFAULT_CORPORA = ("twitter_statuses", "vega_movies")
 BATCH = 1024
 DIM = 1024
+HAAR_SAMPLE = 100
 
 
 def repeated(path: Path, min_bytes: int, folder: Path) -> Path:
@@ -71,7 +83,6 @@ def orjson_only(path: Path) -> int:
 
 def hasher() -> Callable[[list[Any]], np.ndarray]:
     """The FeatureHasher baseline, built before timing (imports scikit-learn)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from baselines import hasher_values  # noqa: PLC0415
 
     return hasher_values(DIM)
@@ -96,11 +107,12 @@ def hasher_to_npy(path: Path, out: Path, embed: Callable[[list[Any]], np.ndarray
     sink.commit()
 
 
-def cli_encode(path: Path, out: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of ``jsonvec encode`` in a child process."""
+def cli_encode(path: Path, out: Path, jobs: int) -> tuple[float, float]:
+    """Seconds and peak RSS in MB (Linux's ``wait4`` gives the largest of the jsonvec
+    process and its workers)."""
     command = [sys.executable, "-m", "jsonvec", "encode", str(path), "-o", str(out), "-q"]
     started = time.perf_counter()
-    process = subprocess.Popen(command)
+    process = subprocess.Popen([*command, "--jobs", str(jobs)])
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -108,13 +120,28 @@ def cli_encode(path: Path, out: Path) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-def library(path: Path) -> float:
-    values = [orjson.loads(line) for line in path.read_bytes().splitlines()]
-    encoder = Encoder()
-    return timed(lambda: encoder.encode_batch(values))
+def library(values: list[Any], encoder: Encoder) -> float:
+    def run() -> None:
+        for start in range(0, len(values), BATCH):
+            encoder.encode_batch(values[start : start + BATCH])
+
+    return timed(run)
 
 
-def measure(name: str, path: Path, folder: Path) -> str:
+def haar_rate(values: list[Any]) -> float:
+    from families import HaarEncoder  # noqa: PLC0415
+
+    sample = values[:HAAR_SAMPLE]
+    encoder = HaarEncoder()
+    encoder.encode_batch(sample)
+    return len(sample) / timed(lambda: encoder.encode_batch(sample))
+
+
+def same_bytes(a: Path, b: Path) -> bool:
+    return a.read_bytes() == b.read_bytes()
+
+
+def measure(name: str, source: Path, path: Path, folder: Path, jobs: int) -> str:
     megabytes = path.stat().st_size / 1e6
     n = orjson_only(path)
     floor = timed(lambda: orjson_only(path))
@@ -123,17 +150,131 @@ def measure(name: str, path: Path, folder: Path) -> str:
         hashing: float | None = timed(lambda: hasher_to_npy(path, folder / "fh.npy", embed))
     except ImportError:
         hashing = None
-    cli, rss = cli_encode(path, folder / "v.parquet")
-    lib = library(path)
+    one, rss = cli_encode(path, folder / "one.parquet", 1)
+    many, _ = cli_encode(path, folder / "many.parquet", jobs)
+    identical = same_bytes(folder / "one.parquet", folder / "many.parquet")
+    values = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    lib = library(values, Encoder())
+    corpus = [orjson.loads(line) for line in source.read_bytes().splitlines() if line.strip()]
+    cold = len(corpus) / library(corpus, Encoder())
+    haar = haar_rate(corpus)
+    del values
 
     def rate(seconds: float | None) -> str:
         return "—" if seconds is None else f"{n / seconds:,.0f} ({megabytes / seconds:.1f})"
 
-    ratio_cb = "—" if hashing is None else f"{hashing / cli:.3f}"
+    ratio_cb = "—" if hashing is None else f"**{hashing / one:.2f}**"
     return (
         f"| {name} | {n:,} | {megabytes:.0f} | {rate(floor)} | {rate(hashing)} | "
-        f"{rate(cli)} | {rate(lib)} | {ratio_cb} | {cli / floor:.0f} | {rss:,.0f} |"
+        f"{rate(one)} | {rate(lib)} | {cold:,.0f} | {rate(many)} | {ratio_cb} | "
+        f"{one / floor:.1f} | {one / many:.2f}{'' if identical else ' (DIFFERENT)'} | "
+        f"{rss:,.0f} | {haar:,.0f} | {n / lib / haar:.0f} |"
     )
+
+
+WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
+    "yankee",
+    "zulu",
+    "red",
+    "green",
+    "blue",
+    "amber",
+    "silver",
+    "north",
+    "south",
+    "east",
+    "west",
+    "river",
+    "stone",
+    "cloud",
+    "field",
+    "market",
+    "station",
+]
+
+
+def synthetic_record(i: int, rng: random.Random) -> dict[str, Any]:
+    """A record with unique ids and text, nested objects, arrays, numbers and booleans."""
+    words = [rng.choice(WORDS) for _ in range(rng.randint(8, 30))]
+    return {
+        "id": f"r{i:09d}",
+        "user": {
+            "name": f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()}{rng.randint(1, 999)}",
+            "age": rng.randint(16, 90),
+            "email": f"user{rng.randint(0, 10**7)}@example.{rng.choice(['org', 'com', 'net'])}",
+            "verified": rng.random() < 0.3,
+        },
+        "text": " ".join(words),
+        "tags": rng.sample(WORDS, rng.randint(0, 5)),
+        "score": round(rng.gauss(50, 15), 3),
+        "created": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T"
+        f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z",
+        "geo": {"lat": rng.uniform(-90, 90), "lon": rng.uniform(-180, 180)},
+        "items": [
+            {
+                "sku": f"S{rng.randint(0, 99999):05d}",
+                "qty": rng.randint(1, 9),
+                "price": 0.01 * rng.randint(1, 99999),
+            }
+            for _ in range(rng.randint(0, 3))
+        ],
+        "parent": None if rng.random() < 0.5 else f"r{rng.randint(0, i + 1):09d}",
+    }
+
+
+def synthetic(path: Path, gigabytes: float) -> int:
+    rng = random.Random(20261127)
+    target = int(gigabytes * 1e9)
+    written = count = 0
+    with open(path, "wb") as handle:
+        while written < target:
+            lines = [orjson.dumps(synthetic_record(count + j, rng)) + b"\n" for j in range(10000)]
+            chunk = b"".join(lines)
+            handle.write(chunk)
+            written += len(chunk)
+            count += len(lines)
+    return count
+
+
+def measure_synthetic(gigabytes: float, folder: Path, jobs: int) -> list[str]:
+    path = folder / "synthetic.jsonl"
+    n = synthetic(path, gigabytes)
+    size = path.stat().st_size / 1e6
+    rows = []
+    for label, count in (("1", 1), (str(jobs), jobs)):
+        seconds, rss = cli_encode(path, folder / "synthetic.parquet", count)
+        rows.append(
+            f"| {label} | {n:,} | {size:,.0f} | {n / seconds:,.0f} ({size / seconds:.1f}) | "
+            f"{seconds:,.0f} | {rss:,.0f} |"
+        )
+        print(rows[-1], flush=True)
+        (folder / "synthetic.parquet").unlink()
+    path.unlink()
+    return rows
 
 
 def main() -> None:
@@ -141,34 +282,54 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--corpus", action="append", help="corpus name (file stem), repeatable")
     parser.add_argument("--min-mb", type=float, default=50.0)
-    parser.add_argument("--write", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="for (e)")
+    parser.add_argument("--synthetic-gb", type=float, default=0.0)
+    parser.add_argument("--write", type=Path, help="also write the tables to this Markdown file")
     args = parser.parse_args()
     if not args.data.is_dir():
         print(f"no corpora at {args.data}: nothing to measure", file=sys.stderr)
         return
-    names = args.corpus or list(DEFAULT_CORPORA)
+    names = args.corpus or sorted(p.stem for p in args.data.glob("*.jsonl"))
     lines = [
         f"jsonvec {jsonvec.__version__}, Python {platform.python_version()}, numpy "
         f"{np.__version__}, {platform.machine()}, {os.cpu_count()} cores, dim {DIM}, default "
-        f"codebook, one process; each corpus repeated to at least {args.min_mb:g} MB. Rates are "
-        "records/s (MB/s).",
+        f"codebook; each corpus repeated to at least {args.min_mb:g} MB. Rates are records/s "
+        "(MB/s); (c) is one process, (e) uses --jobs "
+        f"{args.jobs}; RSS is the peak of (c).",
         "",
         "| corpus | records | MB | (a) orjson.loads | (b) FeatureHasher → .npy | "
-        "(c) jsonvec encode → .parquet | (d) library batch | (c)/(b) | (a)/(c) | RSS of (c) MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "(c) jsonvec encode → .parquet | (d) library batch | (d) cold | "
+        f"(e) --jobs {args.jobs} | (c)/(b) | (a)/(c) | (e)/(c) | RSS MB | "
+        "(f) dense Haar | (d)/(f) |",
+        "|---|" + "---:|" * 14,
     ]
     print("\n".join(lines), flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+        folder = Path(tmp)
         for name in names:
-            big = repeated(args.data / f"{name}.jsonl", int(args.min_mb * 1e6), Path(tmp))
-            lines.append(measure(name, big, Path(tmp)))
+            source = args.data / f"{name}.jsonl"
+            big = repeated(source, int(args.min_mb * 1e6), folder)
+            lines.append(measure(name, source, big, folder, args.jobs))
             print(lines[-1], flush=True)
             big.unlink()
+        synthetic_rows = []
+        if args.synthetic_gb:
+            synthetic_rows = [
+                "",
+                f"Synthetic input, {args.synthetic_gb:g} GB of unique records "
+                "(`bench/speed.py --synthetic-gb`), `jsonvec encode FILE -o X.parquet --jobs J`:",
+                "",
+                "| jobs | records | MB | records/s (MB/s) | seconds | peak RSS MB (largest "
+                "process) |",
+                "|---:|---:|---:|---:|---:|---:|",
+            ]
+            print("\n".join(synthetic_rows), flush=True)
+            synthetic_rows += measure_synthetic(args.synthetic_gb, folder, args.jobs)
     if args.write:
         command = "python bench/speed.py " + " ".join(sys.argv[1:])
+        text = "\n".join(lines + synthetic_rows)
         args.write.write_text(
-            f"# Encoding speed\n\nCommand: `{command.strip()}`\n\n" + "\n".join(lines) + "\n",
-            encoding="utf-8",
+            f"# Encoding speed\n\nCommand: `{command.strip()}`\n\n{text}\n", encoding="utf-8"
         )
 
 
