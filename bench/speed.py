@@ -11,6 +11,7 @@ is measured, then, on that same file and at dim 1024:
     same float32 vectors to an .npy file, in batches of 1024 (needs the ``bench`` extra);
 (c) ``jsonvec encode FILE -o X.parquet --jobs 1`` end to end, in a subprocess (its peak RSS
     from ``os.wait4``, which on Linux is the largest of the process and its workers);
+(c') the same writing .npy (the format (b) writes), to show what Parquet costs;
 (d) the library's batch encoder alone on the parsed records, batches of 1024, one pass
     over the file (``cold``: a fresh encoder on the corpus file itself, every record new);
 (e) ``jsonvec encode ... --jobs N`` (all cores by default), whose output must be
@@ -18,7 +19,8 @@ is measured, then, on that same file and at dim 1024:
 (f) the same leaves bound by dense Haar matrices (bench/families.py) on the first 100
     records, second pass (roles already drawn).
 
-It prints records/s and MB/s for each and the ratios (c)/(b), (a)/(c), (e)/(c) and (d)/(f).
+It prints records/s and MB/s for each and the ratios (c)/(b), (c')/(b), (a)/(c), (e)/(c) and
+(d)/(f).
 --synthetic-gb also generates a synthetic JSON Lines file of that size (unique records:
 nested objects, arrays, free text, numbers) and reports the rate and peak RSS of (c) and
 (e) on it.
@@ -27,6 +29,7 @@ nested objects, arrays, free text, numbers) and reports the rate and peak RSS of
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import random
@@ -137,8 +140,17 @@ def haar_rate(values: list[Any]) -> float:
     return len(sample) / timed(lambda: encoder.encode_batch(sample))
 
 
-def same_bytes(a: Path, b: Path) -> bool:
-    return a.read_bytes() == b.read_bytes()
+def digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 24):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def remove(folder: Path, stem: str) -> None:
+    for path in folder.glob(f"{stem}.*"):
+        path.unlink()
 
 
 def measure(name: str, source: Path, path: Path, folder: Path, jobs: int) -> str:
@@ -148,11 +160,17 @@ def measure(name: str, source: Path, path: Path, folder: Path, jobs: int) -> str
     try:
         embed = hasher()
         hashing: float | None = timed(lambda: hasher_to_npy(path, folder / "fh.npy", embed))
+        remove(folder, "fh")
     except ImportError:
         hashing = None
+    npy, _ = cli_encode(path, folder / "one.npy", 1)
+    remove(folder, "one")
     one, rss = cli_encode(path, folder / "one.parquet", 1)
+    expected = digest(folder / "one.parquet")
+    remove(folder, "one")
     many, _ = cli_encode(path, folder / "many.parquet", jobs)
-    identical = same_bytes(folder / "one.parquet", folder / "many.parquet")
+    identical = digest(folder / "many.parquet") == expected
+    remove(folder, "many")
     values = [orjson.loads(line) for line in path.read_bytes().splitlines()]
     lib = library(values, Encoder())
     corpus = [orjson.loads(line) for line in source.read_bytes().splitlines() if line.strip()]
@@ -164,9 +182,11 @@ def measure(name: str, source: Path, path: Path, folder: Path, jobs: int) -> str
         return "—" if seconds is None else f"{n / seconds:,.0f} ({megabytes / seconds:.1f})"
 
     ratio_cb = "—" if hashing is None else f"**{hashing / one:.2f}**"
+    ratio_npy = "—" if hashing is None else f"{hashing / npy:.2f}"
     return (
         f"| {name} | {n:,} | {megabytes:.0f} | {rate(floor)} | {rate(hashing)} | "
-        f"{rate(one)} | {rate(lib)} | {cold:,.0f} | {rate(many)} | {ratio_cb} | "
+        f"{rate(one)} | {rate(npy)} | {rate(lib)} | {cold:,.0f} | {rate(many)} | {ratio_cb} | "
+        f"{ratio_npy} | "
         f"{one / floor:.1f} | {one / many:.2f}{'' if identical else ' (DIFFERENT)'} | "
         f"{rss:,.0f} | {haar:,.0f} | {n / lib / haar:.0f} |"
     )
@@ -298,10 +318,10 @@ def main() -> None:
         f"{args.jobs}; RSS is the peak of (c).",
         "",
         "| corpus | records | MB | (a) orjson.loads | (b) FeatureHasher → .npy | "
-        "(c) jsonvec encode → .parquet | (d) library batch | (d) cold | "
-        f"(e) --jobs {args.jobs} | (c)/(b) | (a)/(c) | (e)/(c) | RSS MB | "
+        "(c) jsonvec encode → .parquet | (c') → .npy | (d) library batch | (d) cold | "
+        f"(e) --jobs {args.jobs} | (c)/(b) | (c')/(b) | (a)/(c) | (e)/(c) | RSS MB | "
         "(f) dense Haar | (d)/(f) |",
-        "|---|" + "---:|" * 14,
+        "|---|" + "---:|" * 16,
     ]
     print("\n".join(lines), flush=True)
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
