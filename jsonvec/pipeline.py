@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 from jsonvec.batches import Batch, BatchEncoder, encode_batches
 from jsonvec.encoder import Encoder
-from jsonvec.errors import InvalidLineError, OutputError
+from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
 from jsonvec.reader import Line
 from jsonvec.version import __version__
 from jsonvec.writers import IdKind, VectorSink, open_sink
@@ -32,6 +32,7 @@ class EncodeOptions:
     keep_records : store each record's JSON text beside its vector (Parquet only).
     batch_size : records encoded and written together.
     jobs : worker processes (1: encode in this process); the output does not depend on it.
+    max_invalid : with ``skip_invalid``, fail once more than this many lines were invalid.
     """
 
     id_field: str | None = None
@@ -39,6 +40,7 @@ class EncodeOptions:
     keep_records: bool = False
     batch_size: int = 1024
     jobs: int = 1
+    max_invalid: int | None = None
 
     @property
     def id_kind(self) -> IdKind:
@@ -170,6 +172,11 @@ def _reject(
     if not options.skip_invalid:
         raise exc
     summary.invalid += 1
+    if options.max_invalid is not None and summary.invalid > options.max_invalid:
+        raise TooManyInvalidError(
+            f"{exc.source}:{exc.lineno}: more than {options.max_invalid} invalid lines "
+            f"(--max-invalid); this one: {exc.reason}"
+        )
     if len(summary.first_invalid) < 5:
         summary.first_invalid.append(str(exc))
     if rejects is not None:

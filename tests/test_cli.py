@@ -108,6 +108,36 @@ def test_skip_invalid_with_rejects(runner: CliRunner, samples: Path, tmp_path: P
     assert np.array_equal(vectors, encode_batch([orjson.loads(r) for r in valid]))
 
 
+@pytest.mark.parametrize(("limit", "code"), [("0", 1), ("1", 0)])
+def test_max_invalid(
+    runner: CliRunner, samples: Path, tmp_path: Path, limit: str, code: int
+) -> None:
+    """--max-invalid N: skip up to N invalid lines; one more fails the run, writing nothing."""
+    out, rejects = tmp_path / "v.parquet", tmp_path / "rejects.jsonl"
+    broken = samples / "broken.jsonl"
+    args = [
+        "encode",
+        str(broken),
+        "-o",
+        str(out),
+        "--max-invalid",
+        limit,
+        "--rejects",
+        str(rejects),
+    ]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == code, result.output
+    if code:
+        assert result.stderr == (
+            f"Error: {broken}:2: more than 0 invalid lines (--max-invalid); this one: "
+            "invalid JSON: unexpected end of data (column 1)\n"
+        )
+        assert sorted(p.name for p in tmp_path.iterdir()) == []
+    else:
+        assert parquet_vectors(out)[0] == [0, 2]
+        assert rejects.read_bytes() == broken.read_bytes().splitlines(keepends=True)[1]
+
+
 def test_missing_id_field(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "v.parquet"
     result = runner.invoke(
@@ -142,7 +172,10 @@ def test_empty_input_gives_empty_output(runner: CliRunner, tmp_path: Path) -> No
     ("args", "message"),
     [
         (["encode", "-", "-o", "v.csv"], "cannot tell the output format"),
-        (["encode", "-", "-o", "v.npy", "--rejects", "r"], "--rejects needs --skip-invalid"),
+        (
+            ["encode", "-", "-o", "v.npy", "--rejects", "r"],
+            "--rejects needs --skip-invalid or --max-invalid",
+        ),
         (["encode", "-"], "Missing option '-o'"),
         (["encode", "-", "-o", "-", "--id-field", "a..b"], "empty key"),
         (["encode", "-", "-o", "-", "--batch-size", "0"], "batch-size"),

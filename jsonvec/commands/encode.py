@@ -38,6 +38,11 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 @click.option("--id-field", callback=check_path, help="Path of each record's id (user.id).")
 @click.option("--skip-invalid", is_flag=True, help="Skip and count invalid lines.")
 @click.option(
+    "--max-invalid",
+    type=click.IntRange(0),
+    help="Skip invalid lines, but fail (exit 1, no output) once more than N were invalid.",
+)
+@click.option(
     "--rejects",
     type=click.Path(dir_okay=False),
     help="With --skip-invalid: copy invalid lines here, byte for byte.",
@@ -59,6 +64,7 @@ def encode(
     codebook_path: str | None,
     id_field: str | None,
     skip_invalid: bool,
+    max_invalid: int | None,
     rejects: str | None,
     keep_records: bool,
     batch_size: int,
@@ -81,10 +87,12 @@ def encode(
     \b
         jsonvec encode tweets.jsonl.gz -o tweets.parquet --id-field id_str
         cat *.jsonl | jsonvec encode -o vectors.npy --skip-invalid --rejects bad.jsonl
+        jsonvec encode feed.jsonl -o feed.parquet --max-invalid 100 --rejects bad.jsonl
         jsonvec encode big.jsonl.gz -o big.parquet --jobs 2
     """
+    skip_invalid = skip_invalid or max_invalid is not None
     if rejects is not None and not skip_invalid:
-        raise click.UsageError("--rejects needs --skip-invalid")
+        raise click.UsageError("--rejects needs --skip-invalid or --max-invalid")
     try:
         if output_format(output) != ".parquet" and keep_records:
             raise click.UsageError("--keep-records needs a .parquet output")
@@ -95,7 +103,12 @@ def encode(
         raise click.UsageError("no input: give INPUT files, or pipe JSON Lines to stdin")
     encoder = Encoder(load(codebook_path))
     options = EncodeOptions(
-        id_field, skip_invalid, keep_records, batch_size, jobs if jobs else default_jobs()
+        id_field,
+        skip_invalid,
+        keep_records,
+        batch_size,
+        jobs if jobs else default_jobs(),
+        max_invalid,
     )
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
