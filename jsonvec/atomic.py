@@ -1,24 +1,51 @@
 """Atomic output files: written beside the target, renamed over it only on success.
 
 A run that fails or is interrupted leaves the previous output untouched and no partial file.
+Where the system allows (Linux ``O_TMPFILE``), the file being written has no name at all
+until it is committed, so even a process killed with SIGKILL or a power cut leaves nothing
+behind; elsewhere it is a hidden ``.NAME.*.tmp`` file beside the target, removed on failure.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import secrets
 import tempfile
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
 from jsonvec.errors import OutputError
 
+_SYNC_EVERY = 256 << 20  # bytes written between background syncs
+
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _unnamed(folder: Path) -> int | None:
+    """A file descriptor of a new unnamed file in ``folder``, or None where unsupported."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, flag | os.O_RDWR, 0o666)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            return None  # a file system without O_TMPFILE
+        raise
+
+
+def _quiet_sync(fd: int) -> None:
+    """fdatasync in the background; a failure shows again at the final fsync."""
+    with contextlib.suppress(OSError):
+        os.fdatasync(fd)
 
 
 class AtomicFile:
@@ -29,23 +56,53 @@ class AtomicFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.tmp_path: Path | None = None  # None: an unnamed file (O_TMPFILE)
         try:
-            fd, tmp = tempfile.mkstemp(
-                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-            )
+            fd = _unnamed(self.path.parent)
+            if fd is None:
+                fd, tmp = tempfile.mkstemp(
+                    dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+                )
+                self.tmp_path = Path(tmp)
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from exc
-        self.tmp_path = Path(tmp)
         self.file: BinaryIO = os.fdopen(fd, "w+b")
         self._done = False
+        self._synced = 0
+        self._syncer: threading.Thread | None = None
+
+    def sync_behind(self) -> None:
+        """Every 256 MB, start syncing what was written to disk in a background thread.
+
+        The disk then works while the caller computes, and the sync at :meth:`commit` only
+        has the tail left to write.
+        """
+        position = self.file.tell()
+        if position - self._synced < _SYNC_EVERY or self._syncing():
+            return
+        self.file.flush()
+        self._synced = position
+        self._syncer = threading.Thread(target=_quiet_sync, args=(self.file.fileno(),))
+        self._syncer.start()
+
+    def _syncing(self) -> bool:
+        return self._syncer is not None and self._syncer.is_alive()
+
+    def _join(self) -> None:
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
 
     def commit(self) -> None:
-        """Flush, sync to disk and rename over the target."""
+        """Flush, sync to disk and put the file in place of the target."""
         if self._done:
             return
         try:
+            self._join()
             self.file.flush()
             os.fsync(self.file.fileno())
+            if self.tmp_path is None:  # give the unnamed file a name, then rename it
+                self.tmp_path = self._link()
             self.file.close()
             os.chmod(self.tmp_path, 0o666 & ~_umask())
             os.replace(self.tmp_path, self.path)
@@ -54,15 +111,27 @@ class AtomicFile:
             raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from exc
         self._done = True
 
+    def _link(self) -> Path:
+        """Link the unnamed file into the target's folder under a hidden temporary name."""
+        name = f".{self.path.name}.{secrets.token_hex(6)}.tmp"
+        folder = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:  # a dst_dir_fd makes os.link use linkat(..., AT_SYMLINK_FOLLOW)
+            os.link(f"/proc/self/fd/{self.file.fileno()}", name, dst_dir_fd=folder)
+        finally:
+            os.close(folder)
+        return self.path.parent / name
+
     def abort(self) -> None:
         """Close and delete the temporary file; the target is left as it was."""
         if self._done:
             return
         self._done = True
+        self._join()  # the descriptor must stay open until the thread is done with it
         with contextlib.suppress(OSError):
             self.file.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.tmp_path.unlink()
+        if self.tmp_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.tmp_path.unlink()
 
     def __enter__(self) -> AtomicFile:
         return self

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,34 @@ from jsonvec.paths import MissingPathError, Segment, format_path, get_path, pars
 from jsonvec.reader import Line, parse_line
 from jsonvec.settings import Settings
 
-Batch = list[tuple[int, Line]]
+
+@dataclass
+class Batch:
+    """Numbered lines, column by column (cheap to send to a worker process).
+
+    ``positions`` are the 0-based record positions among the input's non-blank lines.
+    """
+
+    positions: list[int] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    linenos: list[int] = field(default_factory=list)
+    raws: list[bytes] = field(default_factory=list)
+
+    def add(self, position: int, line: Line) -> None:
+        """Append one line."""
+        self.positions.append(position)
+        self.sources.append(line.source)
+        self.linenos.append(line.lineno)
+        self.raws.append(line.raw)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def lines(self) -> Iterator[tuple[int, Line]]:
+        """``(position, line)`` pairs."""
+        columns = (self.positions, self.sources, self.linenos, self.raws)
+        for position, source, lineno, raw in zip(*columns, strict=True):
+            yield position, Line(source, lineno, raw)
 
 
 @dataclass(frozen=True)
@@ -62,7 +89,7 @@ class BatchEncoder:
         texts: list[str] | None = [] if self.keep_records else None
         invalid: list[tuple[int, tuple[str, int, str, bytes]]] = []  # (index in batch, ...)
         lines: list[tuple[int, Line]] = []
-        for index, (position, line) in enumerate(batch):
+        for index, (position, line) in enumerate(batch.lines()):
             try:
                 value = parse_line(line)
                 ids.append(position if id_path is None else record_id(value, id_path, line))

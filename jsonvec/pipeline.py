@@ -117,7 +117,7 @@ def _batches(
     progress: Callable[[int], None] | None,
 ) -> Iterator[Batch]:
     """Non-blank lines with their positions, ``size`` at a time; blank lines are counted."""
-    batch: Batch = []
+    batch = Batch()
     position = 0
     for line in lines:
         if progress is not None:
@@ -125,12 +125,12 @@ def _batches(
         if line.is_blank:
             summary.blank += 1
             continue
-        batch.append((position, line))
+        batch.add(position, line)
         position += 1
         if len(batch) >= size:
             yield batch
-            batch = []
-    if batch:
+            batch = Batch()
+    if len(batch):
         yield batch
 
 

@@ -104,6 +104,11 @@ def _write_error(target: object, exc: OSError) -> OutputError:
     return OutputError(f"{target}: cannot write: {exc.strerror or exc}")
 
 
+def vector_type(dim: int) -> pa.DataType:
+    """The Arrow type of the vector column: ``fixed_size_list<float32 not null>[dim]``."""
+    return pa.list_(pa.field("item", pa.float32(), nullable=False), dim)
+
+
 class ParquetSink:
     """Streams row groups into a Parquet file."""
 
@@ -118,7 +123,7 @@ class ParquetSink:
         id_type = pa.int64() if id_kind == "int" else pa.string()
         fields = [
             pa.field("id", id_type, nullable=False),
-            pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
+            pa.field("vector", vector_type(dim), nullable=False),
         ]
         if keep_records:
             fields.append(pa.field(RECORD_COLUMN, pa.string(), nullable=False))
@@ -127,10 +132,14 @@ class ParquetSink:
         self.dim = dim
         self._file = AtomicFile(path)
         try:
-            # dictionaries and statistics of float vectors cost a third of the write time
-            # and help no reader: ids keep statistics, nothing gets a dictionary
+            # dictionaries, statistics and compression of float vectors cost 40% of the
+            # write time and save nothing: ids keep statistics, records are compressed
             self._writer = pq.ParquetWriter(
-                self._file.file, self.schema, use_dictionary=False, write_statistics=["id"]
+                self._file.file,
+                self.schema,
+                use_dictionary=False,
+                write_statistics=["id"],
+                compression={"id": "snappy", "vector": "none", RECORD_COLUMN: "snappy"},
             )
         except (OSError, pa.ArrowException) as exc:
             self._file.abort()
@@ -142,7 +151,7 @@ class ParquetSink:
         flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
         columns = [
             pa.array(ids, type=self.schema.field("id").type),
-            pa.FixedSizeListArray.from_arrays(flat, self.dim),
+            pa.FixedSizeListArray.from_arrays(flat, type=vector_type(self.dim)),
         ]
         if self.keep_records:
             if records is None or len(records) != len(ids):
@@ -151,6 +160,7 @@ class ParquetSink:
         table = pa.Table.from_arrays(columns, schema=self.schema)
         try:
             self._writer.write_table(table)
+            self._file.sync_behind()
         except OSError as exc:
             raise _write_error(self._file.path, exc) from exc
 
@@ -211,6 +221,7 @@ class NpySink:
         data = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
         lines = b"".join(orjson.dumps(i) + b"\n" for i in ids)
         self._guard(lambda: (self._array.file.write(data), self._ids.file.write(lines)))
+        self._guard(self._array.sync_behind)
         self.rows += len(ids)
 
     def commit(self) -> None:

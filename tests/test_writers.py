@@ -27,7 +27,9 @@ def test_parquet_layout(tmp_path: Path) -> None:
     sink.write(["c"], vectors(1))
     sink.commit()
     schema = pq.read_schema(path)
-    assert schema.field("vector").type == pa.list_(pa.float32(), 8)
+    assert schema.field("vector").type == pa.list_(
+        pa.field("item", pa.float32(), nullable=False), 8
+    )
     assert schema.field("id").type == pa.string()
     assert orjson.loads(schema.metadata[METADATA_KEY.encode()]) == META
     table = pq.read_table(path)
