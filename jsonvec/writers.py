@@ -19,7 +19,7 @@ import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol, cast
 
 import numpy as np
 import orjson
@@ -151,7 +151,7 @@ class ParquetSink:
         flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
         columns = [
             pa.array(ids, type=self.schema.field("id").type),
-            pa.FixedSizeListArray.from_arrays(flat, type=vector_type(self.dim)),
+            pa.FixedSizeListArray.from_arrays(flat, type=cast(Any, vector_type(self.dim))),
         ]
         if self.keep_records:
             if records is None or len(records) != len(ids):
