@@ -190,7 +190,7 @@ class Collection:
     def find(self, wanted: str) -> int:
         """The first row whose id is ``wanted`` (an integer id matches its decimal text)."""
         for index, file in enumerate(self.files):
-            for local, rid in enumerate(_all_ids(file)):
+            for local, rid in enumerate(all_ids(file)):
                 if str(rid) == wanted:
                     return int(self.offsets[index]) + local
         raise NotFoundError(f"id {wanted!r} is not in the vectors")
@@ -252,7 +252,7 @@ def _parquet_rows(file: VectorFile, column: str, local: Sequence[int]) -> list[A
 def _npy_ids(file: VectorFile, local: Sequence[int]) -> list[Any]:
     wanted = set(local)
     found: dict[int, Any] = {}
-    for row, rid in enumerate(_all_ids(file)):
+    for row, rid in enumerate(all_ids(file)):
         if row in wanted:
             found[row] = rid
             if len(found) == len(wanted):
@@ -260,7 +260,7 @@ def _npy_ids(file: VectorFile, local: Sequence[int]) -> list[Any]:
     return [found[row] for row in local]
 
 
-def _all_ids(file: VectorFile) -> Iterator[Any]:
+def all_ids(file: VectorFile) -> Iterator[Any]:
     """Every id of a file, in row order, streamed."""
     if file.is_parquet:
         parquet = pq.ParquetFile(file.path)

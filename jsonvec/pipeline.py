@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from jsonvec.appending import check_existing, existing_ids, new_rows, plan_append
 from jsonvec.batches import Batch, BatchEncoder, encode_batches
 from jsonvec.encoder import Encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
 from jsonvec.reader import Line
 from jsonvec.version import __version__
-from jsonvec.writers import IdKind, VectorSink, open_sink
+from jsonvec.writers import IdKind, ParquetSink, VectorSink, open_sink
 
 #: Version of the metadata that describes a vectors file.
 VECTORS_FORMAT = 1
@@ -33,6 +34,8 @@ class EncodeOptions:
     batch_size : records encoded and written together.
     jobs : worker processes (1: encode in this process); the output does not depend on it.
     max_invalid : with ``skip_invalid``, fail once more than this many lines were invalid.
+    append : add to an existing Parquet file or folder of parts instead of replacing it.
+    skip_existing : with ``append``, leave out records whose id is already in the output.
     """
 
     id_field: str | None = None
@@ -41,6 +44,8 @@ class EncodeOptions:
     batch_size: int = 1024
     jobs: int = 1
     max_invalid: int | None = None
+    append: bool = False
+    skip_existing: bool = False
 
     @property
     def id_kind(self) -> IdKind:
@@ -55,6 +60,7 @@ class EncodeSummary:
     records: int = 0
     invalid: int = 0
     blank: int = 0
+    existing: int = 0
     seconds: float = 0.0
     first_invalid: list[str] = field(default_factory=list)
 
@@ -85,6 +91,7 @@ def encode_lines(
     options: EncodeOptions | None = None,
     rejects: BinaryIO | None = None,
     progress: Callable[[int], None] | None = None,
+    seen: set[Any] | None = None,
 ) -> EncodeSummary:
     """Encode every record in ``lines`` into ``sink``, in input order.
 
@@ -94,6 +101,7 @@ def encode_lines(
     non-blank lines, so skipping a bad line never shifts the ids of the others.
     ``progress`` is called with the byte count of each line read. The sink is not committed.
     With ``options.jobs > 1`` batches are encoded in worker processes; the output is the same.
+    Records whose id is in ``seen`` are left out (and counted); written ids are added to it.
     """
     options = options or EncodeOptions()
     summary = EncodeSummary()
@@ -103,9 +111,15 @@ def encode_lines(
     for encoded in encode_batches(batches, work, options.jobs):
         for source, lineno, reason, raw in encoded.invalid:
             _reject(InvalidLineError(source, lineno, reason, raw), options, summary, rejects)
-        if encoded.ids:
-            sink.write(encoded.ids, encoded.vectors, encoded.texts)
-            summary.records += len(encoded.ids)
+        ids, vectors, texts = encoded.ids, encoded.vectors, encoded.texts
+        if seen is not None:
+            keep = new_rows(ids, seen)
+            summary.existing += len(ids) - len(keep)
+            ids, vectors = [ids[i] for i in keep], vectors[keep]
+            texts = None if texts is None else [texts[i] for i in keep]
+        if ids:
+            sink.write(ids, vectors, texts)
+            summary.records += len(ids)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -151,11 +165,23 @@ def encode_to(
     """
     options = options or EncodeOptions()
     metadata = vectors_metadata(encoder, options.id_kind)
-    sink = open_sink(
-        output, encoder.dim, metadata, options.id_kind, stdout, keep_records=options.keep_records
-    )
+    seen = None
+    if options.append:
+        plan = plan_append(output)
+        check_existing(
+            plan, encoder.codebook.fingerprint, encoder.dim, options.id_kind, options.keep_records
+        )
+        seen = existing_ids(plan) if options.skip_existing else None
+        sink: VectorSink = ParquetSink(
+            plan.target, encoder.dim, metadata, options.id_kind, options.keep_records,
+            copy_from=plan.copy_from,
+        )  # fmt: skip
+    else:
+        sink = open_sink(
+            output, encoder.dim, metadata, options.id_kind, stdout, options.keep_records
+        )
     try:
-        summary = encode_lines(lines, encoder, sink, options, rejects, progress)
+        summary = encode_lines(lines, encoder, sink, options, rejects, progress, seen)
         sink.commit()
     except BaseException:
         sink.abort()

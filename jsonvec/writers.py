@@ -119,6 +119,7 @@ class ParquetSink:
         metadata: dict[str, Any],
         id_kind: IdKind,
         keep_records: bool = False,
+        copy_from: Path | None = None,
     ) -> None:
         id_type = pa.int64() if id_kind == "int" else pa.string()
         fields = [
@@ -144,6 +145,25 @@ class ParquetSink:
         except (OSError, pa.ArrowException) as exc:
             self._file.abort()
             raise OutputError(f"{path}: cannot write: {exc}") from exc
+        if copy_from is not None:
+            try:
+                self._copy(copy_from)
+            except BaseException:
+                self.abort()
+                raise
+
+    def _copy(self, source: Path) -> None:
+        """Write the row groups of an existing file first (``encode --append``)."""
+        try:
+            parquet = pq.ParquetFile(source)
+            for i in range(parquet.num_row_groups):
+                table = parquet.read_row_group(i).replace_schema_metadata(self.schema.metadata)
+                if not table.schema.equals(self.schema):
+                    raise OutputError(f"{source}: cannot append: its columns differ")
+                self._writer.write_table(table)
+                self._file.sync_behind()
+        except (OSError, pa.ArrowException) as exc:
+            raise OutputError(f"{source}: cannot append: {exc}") from exc
 
     def write(
         self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None

@@ -50,6 +50,16 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 @click.option(
     "--keep-records", is_flag=True, help="Store each record's JSON text too (.parquet only)."
 )
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Add to OUTPUT (a .parquet file, or a folder: a new part) instead of replacing it.",
+)
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="With --append and --id-field: leave out records whose id is already there.",
+)
 @click.option("--batch-size", type=click.IntRange(1), default=1024, show_default=True)
 @click.option(
     "-j",
@@ -67,6 +77,8 @@ def encode(
     max_invalid: int | None,
     rejects: str | None,
     keep_records: bool,
+    append: bool,
+    skip_existing: bool,
     batch_size: int,
     jobs: int | None,
     quiet: bool,
@@ -89,12 +101,15 @@ def encode(
         cat *.jsonl | jsonvec encode -o vectors.npy --skip-invalid --rejects bad.jsonl
         jsonvec encode feed.jsonl -o feed.parquet --max-invalid 100 --rejects bad.jsonl
         jsonvec encode big.jsonl.gz -o big.parquet --jobs 2
+        jsonvec encode today.jsonl -o vectors/ --append --skip-existing --id-field id
     """
     skip_invalid = skip_invalid or max_invalid is not None
     if rejects is not None and not skip_invalid:
         raise click.UsageError("--rejects needs --skip-invalid or --max-invalid")
+    if skip_existing and not (append and id_field):
+        raise click.UsageError("--skip-existing needs --append and --id-field")
     try:
-        if output_format(output) != ".parquet" and keep_records:
+        if not append and output_format(output) != ".parquet" and keep_records:
             raise click.UsageError("--keep-records needs a .parquet output")
     except OutputError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -109,6 +124,8 @@ def encode(
         batch_size,
         jobs if jobs else default_jobs(),
         max_invalid,
+        append,
+        skip_existing,
     )
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -167,6 +184,8 @@ def _report(summary: EncodeSummary, output: str, rejects: str | None) -> None:
         parts.append(f"skipped {summary.invalid} invalid lines{where}")
     if summary.blank:
         parts.append(f"ignored {summary.blank} blank lines")
+    if summary.existing:
+        parts.append(f"left out {summary.existing} records already present")
     for reason in summary.first_invalid:
         click.echo(f"skipped {reason}", err=True)
     click.echo("jsonvec: " + "; ".join(parts), err=True)

@@ -1,0 +1,132 @@
+"""JSON Lines conformance: JSONTestSuite files, each read as one JSON Lines input.
+
+``y_`` files (one line) are encoded; ``n_`` files stop a run with ``FILE:LINE: reason`` and
+exit status 1, or, with ``--skip-invalid``, go to ``--rejects`` byte for byte; ``i_`` files get
+the behaviour documented in the README. The copied cases in ``tests/fixtures/jsontestsuite``
+always run; the whole suite runs when ``../shared/data/JSONTestSuite`` is there.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from jsonvec import Codebook, Encoder, InvalidLineError
+from jsonvec.cli import cli
+from jsonvec.pipeline import EncodeOptions, encode_lines
+from jsonvec.reader import read_lines
+
+FIXTURES = Path(__file__).parent / "fixtures" / "jsontestsuite"
+SUITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "JSONTestSuite"
+BOOK = Codebook(dim=64)
+
+#: ``i_`` cases jsonvec accepts; every other ``i_`` case is rejected as invalid JSON.
+ACCEPTED_I = {
+    "i_number_double_huge_neg_exp.json",  # underflows to 0
+    "i_number_real_underflow.json",  # underflows to 0
+    "i_number_too_big_neg_int.json",  # beyond 64 bits: the nearest float64
+    "i_number_too_big_pos_int.json",
+    "i_number_very_big_negative_int.json",
+    "i_structure_500_nested_arrays.json",  # nesting up to 1,024 levels is read
+    "i_structure_UTF-8_BOM_empty_object.json",  # a BOM at the start is skipped
+}
+#: ``n_`` cases that hold no line with a value: as JSON Lines they are inputs of no records.
+EMPTY_N = {"n_single_space.json", "n_structure_UTF8_BOM_no_data.json", "n_structure_no_data.json"}
+
+
+def fixtures(prefix: str) -> list[Path]:
+    return sorted(FIXTURES.glob(f"{prefix}_*.json"))
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.mark.parametrize("case", fixtures("n"), ids=lambda p: p.name)
+def test_rejected_case_stops_the_run(runner: CliRunner, tmp_path: Path, case: Path) -> None:
+    out = tmp_path / "v.parquet"
+    result = runner.invoke(cli, ["encode", str(case), "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {case}:1: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", fixtures("n"), ids=lambda p: p.name)
+def test_rejected_case_is_copied_to_rejects(runner: CliRunner, tmp_path: Path, case: Path) -> None:
+    out, rejects = tmp_path / "v.parquet", tmp_path / "rejects"
+    args = ["encode", str(case), "-o", str(out), "--skip-invalid", "--rejects", str(rejects)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert rejects.read_bytes() == case.read_bytes()
+    assert "skipped 1 invalid lines" in result.stderr
+    assert out.exists()
+
+
+@pytest.mark.parametrize("case", fixtures("y"), ids=lambda p: p.name)
+def test_accepted_case_is_encoded(runner: CliRunner, tmp_path: Path, case: Path) -> None:
+    result = runner.invoke(cli, ["encode", str(case), "-o", "-", "-q"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize("case", fixtures("i"), ids=lambda p: p.name)
+def test_implementation_defined_case(runner: CliRunner, case: Path) -> None:
+    result = runner.invoke(cli, ["encode", str(case), "-o", "-", "-q"])
+    if case.name in ACCEPTED_I:
+        assert result.exit_code == 0, result.output
+        assert len(result.stdout.splitlines()) == 1
+    else:
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"Error: {case}:1: invalid JSON: ")
+        assert result.stdout == ""
+
+
+def outcome(path: Path) -> str:
+    """``records N`` or ``invalid``; anything else escaping is a bug and fails the test."""
+
+    class Count:
+        rows = 0
+
+        def write(self, ids: list[object], vectors: object, records: object = None) -> None:
+            self.rows += len(ids)
+
+        def commit(self) -> None:
+            pass
+
+        def abort(self) -> None:
+            pass
+
+    sink = Count()
+    try:
+        encode_lines(read_lines([str(path)]), Encoder(BOOK), sink, EncodeOptions())
+    except InvalidLineError:
+        return "invalid"
+    return f"records {sink.rows}"
+
+
+@pytest.mark.skipif(not SUITE.is_dir(), reason="the full JSONTestSuite is not available")
+def test_the_whole_suite() -> None:
+    with open(SUITE / "MANIFEST.tsv", encoding="utf-8") as handle:
+        manifest = list(csv.DictReader(handle, delimiter="\t"))
+    tally: Counter[tuple[str, str]] = Counter()
+    for row in manifest:
+        path = SUITE / "test_parsing" / row["file"]
+        got = outcome(path)
+        kind, one_line = row["expected"], path.read_bytes().rstrip(b"\n").count(b"\n") == 0
+        if kind == "n":
+            expected = "records 0" if row["file"] in EMPTY_N else "invalid"
+        elif kind == "y":
+            expected = "records 1" if one_line else "invalid"  # JSON Lines: one value per line
+        else:
+            expected = "records 1" if row["file"] in ACCEPTED_I else "invalid"
+        assert got == expected, row["file"]
+        tally[(kind, got)] += 1
+    assert sum(tally.values()) == len(manifest) == 318
+    assert tally[("n", "invalid")] == 185
