@@ -7,6 +7,7 @@ Exit statuses: 0 success, 1 data or runtime error (one ``Error: ...`` line on st
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Any
 
@@ -66,4 +67,7 @@ cli.add_command(index)
 
 def main() -> None:
     """Console-script entry point."""
+    if hasattr(signal, "SIGXFSZ"):
+        # past a file-size limit, a write should fail (and be reported), not kill the process
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     cli(prog_name="jsonvec")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import resource
 import signal
 import subprocess
 import sys
@@ -358,5 +359,40 @@ def test_interrupting_workers_keeps_the_previous_output(
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == (143 if sig == signal.SIGTERM else 130)
     assert b"Traceback" not in stderr
+    assert out.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["v.parquet"]
+
+
+def test_full_disk_is_a_clear_error_and_leaves_nothing(samples: Path, tmp_path: Path) -> None:
+    """A file-size limit (as on a full disk, writes fail): exit 1, one line, old output kept."""
+    data = big_input(tmp_path, samples, 200)
+    out = tmp_path / "v.parquet"
+    out.write_bytes(b"previous")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    command = [sys.executable, "-m", "jsonvec", "encode", str(data), "-o", str(out), "-q"]
+    proc = subprocess.run(command, capture_output=True, preexec_fn=limit, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.decode().startswith(f"Error: {out}: cannot write: File too large")
+    assert len(proc.stderr.splitlines()) == 1
+    assert out.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl", "v.parquet"]
+
+
+def test_a_killed_run_leaves_no_partial_file(samples: Path, tmp_path: Path) -> None:
+    """SIGKILL cannot be handled: the file being written has no name until it is complete."""
+    out = tmp_path / "v.parquet"
+    out.write_bytes(b"previous")
+    command = [sys.executable, "-m", "jsonvec", "encode", "-o", str(out), "-q", "--jobs", "1"]
+    proc = subprocess.Popen([*command, "--batch-size", "16"], stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    proc.stdin.write((samples / "products.jsonl").read_bytes() * 40)
+    proc.stdin.flush()
+    time.sleep(2)
+    proc.kill()
+    proc.wait(timeout=30)
+    proc.stdin.close()
     assert out.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["v.parquet"]
