@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ class VectorFile:
     dim: int
     fingerprint: str
     has_records: bool
+    crc32: int | None = None  # of a .npy file's data (its metadata says), checked on a full read
 
     @property
     def is_parquet(self) -> bool:
@@ -87,7 +89,7 @@ def open_vector_file(path: Path) -> VectorFile:
         raise VectorsError(f"{path}: not a vectors file (expected .parquet or .npy)")
     try:
         if suffix == ".parquet":
-            parquet = pq.ParquetFile(path)
+            parquet = parquet_file(path)
             schema = parquet.schema_arrow
             meta = _metadata(path, (schema.metadata or {}).get(METADATA_KEY.encode()))
             count, has_records = parquet.metadata.num_rows, RECORD_COLUMN in schema.names
@@ -103,7 +105,20 @@ def open_vector_file(path: Path) -> VectorFile:
                 )
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise VectorsError(f"{path}: cannot read vectors: {exc}") from exc
-    return VectorFile(path, count, int(meta["dim"]), meta["codebook"], has_records)
+    crc = meta.get("crc32")
+    return VectorFile(
+        path,
+        count,
+        int(meta["dim"]),
+        meta["codebook"],
+        has_records,
+        crc if isinstance(crc, int) else None,
+    )
+
+
+def parquet_file(path: Path) -> pq.ParquetFile:
+    """A Parquet file whose page checksums are verified as it is read."""
+    return pq.ParquetFile(path, page_checksum_verification=True)
 
 
 class Collection:
@@ -209,15 +224,20 @@ def _file_chunks(file: VectorFile, rows: int) -> Iterator[tuple[int, NDArray[np.
     try:
         if file.is_parquet:
             start = 0
-            parquet = pq.ParquetFile(file.path)
+            parquet = parquet_file(file.path)
             for batch in parquet.iter_batches(batch_size=rows, columns=["vector"]):
                 block = _vectors_of(batch.column(0), file.dim)
                 yield start, block
                 start += len(block)
         else:
             array = np.load(file.path, mmap_mode="r")
+            crc = 0
             for start in range(0, file.count, rows):
-                yield start, np.ascontiguousarray(array[start : start + rows], dtype=np.float32)
+                block = np.ascontiguousarray(array[start : start + rows], dtype="<f4")
+                crc = zlib.crc32(block.data, crc)
+                if start + rows >= file.count and file.crc32 not in (None, crc):
+                    raise VectorsError(f"{file.path}: vectors are corrupted (checksum mismatch)")
+                yield start, block
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise VectorsError(f"{file.path}: cannot read vectors: {exc}") from exc
 
@@ -229,7 +249,7 @@ def _vectors_of(column: Any, dim: int) -> NDArray[np.float32]:
 
 def _parquet_rows(file: VectorFile, column: str, local: Sequence[int]) -> list[Any]:
     """Values of ``column`` at ``local`` rows, reading only the row groups that hold them."""
-    parquet = pq.ParquetFile(file.path)
+    parquet = parquet_file(file.path)
     bounds = np.cumsum(
         [0] + [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
     )
@@ -263,7 +283,7 @@ def _npy_ids(file: VectorFile, local: Sequence[int]) -> list[Any]:
 def all_ids(file: VectorFile) -> Iterator[Any]:
     """Every id of a file, in row order, streamed."""
     if file.is_parquet:
-        parquet = pq.ParquetFile(file.path)
+        parquet = parquet_file(file.path)
         for batch in parquet.iter_batches(batch_size=1 << 16, columns=["id"]):
             yield from batch.column(0).to_pylist()
         return

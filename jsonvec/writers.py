@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol, cast
@@ -141,6 +142,7 @@ class ParquetSink:
                 use_dictionary=False,
                 write_statistics=["id"],
                 compression={"id": "snappy", "vector": "none", RECORD_COLUMN: "snappy"},
+                write_page_checksum=True,  # CRC-32 of every page, checked when read
             )
         except (OSError, pa.ArrowException) as exc:
             self._file.abort()
@@ -216,6 +218,7 @@ class NpySink:
         self.dim = dim
         self.rows = 0
         self.metadata = metadata
+        self.crc32 = 0  # of the array's data, stored in the metadata and checked when read
         self._array = AtomicFile(path)
         opened = [self._array]
         try:
@@ -239,13 +242,14 @@ class NpySink:
         self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
     ) -> None:
         data = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
+        self.crc32 = zlib.crc32(data, self.crc32)
         lines = b"".join(orjson.dumps(i) + b"\n" for i in ids)
         self._guard(lambda: (self._array.file.write(data), self._ids.file.write(lines)))
         self._guard(self._array.sync_behind)
         self.rows += len(ids)
 
     def commit(self) -> None:
-        meta = {**self.metadata, "count": self.rows}
+        meta = {**self.metadata, "count": self.rows, "crc32": self.crc32}
 
         def finish() -> None:
             self._array.file.seek(0)

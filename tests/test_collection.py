@@ -89,3 +89,36 @@ def test_damaged_and_foreign_files(tmp_path: Path, samples: Path) -> None:
     bad.write_bytes(b"PAR1 not really")
     with pytest.raises(VectorsError, match=r"bad\.parquet: cannot read vectors"):
         Collection.open([str(bad)])
+
+
+def scan(path: Path) -> None:
+    collection = Collection.open([str(path)])
+    for _ in collection.chunks():
+        pass
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet"])
+def test_flipped_bytes_in_vectors_are_detected(tmp_path: Path, samples: Path, suffix: str) -> None:
+    """Checksums (CRC-32 of the .npy data, of every Parquet page) catch damaged vectors."""
+    path = write_vectors(tmp_path / f"v{suffix}", samples / "people.jsonl", keep_records=False)
+    original = path.read_bytes()
+    scan(path)
+    # flip bytes across the middle of the file, where the vectors are
+    for offset in range(len(original) // 4, 3 * len(original) // 4, len(original) // 40):
+        damaged = bytearray(original)
+        damaged[offset] ^= 0x40
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(VectorsError) as caught:
+            scan(path)
+        assert str(caught.value).startswith(f"{path}: ")
+        assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet"])
+def test_truncated_vectors_are_detected(tmp_path: Path, samples: Path, suffix: str) -> None:
+    path = write_vectors(tmp_path / f"v{suffix}", samples / "people.jsonl", keep_records=False)
+    original = path.read_bytes()
+    for size in (len(original) // 3, len(original) - 100):
+        path.write_bytes(original[:size])
+        with pytest.raises(VectorsError, match=f"^{path}: "):
+            scan(path)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,8 @@ def test_npy_layout(tmp_path: Path) -> None:
     ids_path, meta_path = sidecar_paths(path)
     assert ids_path.name == "v.ids.jsonl"
     assert ids_path.read_bytes() == b"0\n1\n2\n"
-    assert orjson.loads(meta_path.read_bytes()) == {**META, "count": 3}
+    crc = zlib.crc32(vectors(3).astype("<f4").tobytes())
+    assert orjson.loads(meta_path.read_bytes()) == {**META, "count": 3, "crc32": crc}
 
 
 def test_empty_npy_loads(tmp_path: Path) -> None:
