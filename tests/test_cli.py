@@ -396,3 +396,41 @@ def test_a_killed_run_leaves_no_partial_file(samples: Path, tmp_path: Path) -> N
     proc.stdin.close()
     assert out.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["v.parquet"]
+
+
+def test_edge_case_records(runner: CliRunner, tmp_path: Path) -> None:
+    """Long strings, a million numbers, any JSON value as a record, duplicate ids."""
+    book = tmp_path / "cb"
+    small = ["--dim", "64", "--param", "atom_nonzeros=1", "--param", "array_set_weight=0"]
+    assert runner.invoke(cli, ["codebook", "new", "-o", str(book), *small]).exit_code == 0
+    lines = [
+        orjson.dumps({"id": "a", "text": "x" * 5_000_000}),
+        orjson.dumps({"id": "b", "numbers": list(range(1_000_000))}),
+        orjson.dumps({"id": "a", "again": True}),  # a duplicate id is written as it comes
+    ]
+    data = tmp_path / "edge.jsonl"
+    data.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "v.parquet"
+    args = [str(data), "-o", str(out), "--codebook", str(book), "--id-field", "id", "--jobs", "1"]
+    result = runner.invoke(cli, ["encode", *args])
+    assert result.exit_code == 0, result.output
+    ids, vectors = parquet_vectors(out)
+    assert ids == ["a", "b", "a"]
+    assert np.isfinite(vectors).all()
+
+
+def test_nesting_beyond_the_depth_limit_is_an_invalid_line(runner: CliRunner) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000 + b"\n"
+    result = runner.invoke(cli, ["encode", "-", "-o", "-"], input=b"[1]\n" + deep)
+    assert result.exit_code == 1
+    assert result.stderr == "Error: <stdin>:2: invalid JSON: depth limit exceeded (column 1026)\n"
+    result = runner.invoke(cli, ["encode", "-", "-o", "-", "--skip-invalid", "-q"], input=deep * 2)
+    assert result.exit_code == 0
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("line", [b"1", b'"text"', b"[1, 2]", b"null", b"true", b"{}"])
+def test_any_json_value_is_a_record(runner: CliRunner, line: bytes) -> None:
+    result = runner.invoke(cli, ["encode", "-", "-o", "-", "-q"], input=line + b"\n")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1
