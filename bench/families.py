@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -35,10 +34,16 @@ class HaarEncoder:
         self.dim = self.codebook.dim
         self.beta = self.codebook.settings.array_set_weight
         self._leaves: dict[tuple[str, Any], np.ndarray] = {}
+        self._roles: dict[tuple[str, str], np.ndarray] = {}
 
-    @lru_cache(maxsize=512)  # noqa: B019 - one encoder per benchmark run
     def role(self, kind: str, name: str) -> np.ndarray:
         """The dense orthogonal matrix of a role: shape (dim, dim), float64."""
+        found = self._roles.get((kind, name))
+        if found is None:
+            found = self._roles[(kind, name)] = self._draw(kind, name)
+        return found
+
+    def _draw(self, kind: str, name: str) -> np.ndarray:
         digest = hashlib.sha256(f"{self.codebook.seed}/{kind}/{name}".encode()).digest()
         rng = np.random.default_rng(list(digest))
         q, r = np.linalg.qr(rng.standard_normal((self.dim, self.dim)))
