@@ -10,6 +10,7 @@ older than its vectors, or was built from other vectors, is refused.
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +79,23 @@ def build_index(
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with AtomicFile(meta_path(target)) as meta_file:
-            meta_file.file.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
             uindex.save(str(temporary))
+            meta["index_bytes"], meta["index_crc32"] = temporary.stat().st_size, crc32(temporary)
+            meta_file.file.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
             os.replace(temporary, target)
     except (OSError, RuntimeError) as exc:
         raise AnnIndexError(f"{target}: cannot write index: {exc}") from exc
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def crc32(path: Path) -> int:
+    """CRC-32 of a file, read 16 MB at a time."""
+    crc = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 24):
+            crc = zlib.crc32(chunk, crc)
+    return crc
 
 
 class AnnIndex:
@@ -99,6 +110,15 @@ class AnnIndex:
         self.path = Path(index_path)
         self.collection = collection
         meta = self._check_meta()
+        self._meta = meta
+        try:
+            size = self.path.stat().st_size
+        except OSError as exc:
+            raise AnnIndexError(f"{self.path}: cannot read index: {exc.strerror}") from exc
+        if size != meta.get("index_bytes", size):
+            raise AnnIndexError(
+                f"{self.path}: index file is damaged: {size} bytes, {meta['index_bytes']} written"
+            )
         try:
             self._index = _usearch().restore(str(self.path), view=True)
         except (OSError, RuntimeError, ValueError) as exc:
@@ -106,6 +126,15 @@ class AnnIndex:
         if self._index is None or len(self._index) != meta["count"]:
             raise AnnIndexError(f"{self.path}: index file is damaged or not a jsonvec index")
         self._index.expansion_search = expansion_search
+
+    def verify(self) -> None:
+        """Check the index file's CRC-32 against the one recorded when it was built.
+
+        Reads the whole file (about a second per GB), so it is not done on every open.
+        """
+        expected = self._meta.get("index_crc32")
+        if expected is not None and crc32(self.path) != expected:
+            raise AnnIndexError(f"{self.path}: index file is damaged (checksum mismatch)")
 
     def _check_meta(self) -> dict[str, Any]:
         where = meta_path(self.path)

@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from jsonvec import Codebook
 from jsonvec.ann import AnnIndex, AnnIndexError, build_index, meta_path
+from jsonvec.cli import cli
 from jsonvec.collection import Collection
 from jsonvec.search import Index
 from tests.helpers import write_vectors
@@ -83,3 +85,23 @@ def test_missing_extra_is_explained(
     monkeypatch.setattr(builtins, "__import__", no_usearch)
     with pytest.raises(AnnIndexError, match=r"pip install 'jsonvec\[ann\]'"):
         build_index(collection, path)
+
+
+def test_damaged_index_is_detected(built: tuple[Collection, Path]) -> None:
+    """A flipped byte fails `index check` (CRC-32); a truncated file fails at open (size)."""
+    collection, path = built
+    original = path.read_bytes()
+    runner = CliRunner()
+    vectors = str(collection.files[0].path)
+    result = runner.invoke(cli, ["index", "check", str(path), vectors])
+    assert result.exit_code == 0, result.output
+    assert "is intact and up to date" in result.stderr
+    damaged = bytearray(original)
+    damaged[len(original) // 2] ^= 0x01
+    path.write_bytes(bytes(damaged))
+    result = runner.invoke(cli, ["index", "check", str(path), vectors])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {path}: index file is damaged (checksum mismatch)\n"
+    path.write_bytes(original[:-10])
+    with pytest.raises(AnnIndexError, match="index file is damaged"):
+        AnnIndex(collection, path)

@@ -173,3 +173,26 @@ def index_build(
     click.echo(
         f"jsonvec: indexed {collection.count} vectors in {seconds:.2f} s -> {output}", err=True
     )
+
+
+@index.command("check")
+@click.argument("index_file", metavar="INDEX", type=click.Path(dir_okay=False))
+@click.argument("vectors", nargs=-1, required=True)
+def index_check(index_file: str, vectors: tuple[str, ...]) -> None:
+    """Check INDEX against VECTORS: codebook, files unchanged, checksums of both.
+
+    Reads the index and the vectors in full; exit status 0 when all is well, 1 (with the
+    problem on stderr) otherwise.
+
+    Example:
+
+    \b
+        jsonvec index check vectors.usearch vectors.parquet
+    """
+    collection = Collection.open(vectors)
+    for _ in collection.chunks():  # reading in full checks the vectors' checksums
+        pass
+    AnnIndex(collection, index_file).verify()
+    click.echo(
+        f"jsonvec: {index_file} is intact and up to date with {collection.count} vectors", err=True
+    )
