@@ -10,7 +10,7 @@ is measured, then, on that same file and at dim 1024:
 (b) flatten + scikit-learn ``FeatureHasher`` (path=value tokens, numbers as values) writing the
     same float32 vectors to an .npy file, in batches of 1024 (needs the ``bench`` extra);
 (c) ``jsonvec encode FILE -o X.parquet --jobs 1`` end to end, in a subprocess (its peak RSS
-    from ``os.wait4``, which on Linux is the largest of the process and its workers);
+    from GNU ``time``: the largest of the process and its workers);
 (c') the same writing .npy (the format (b) writes), to show what Parquet costs;
 (d) the library's batch encoder alone on the parsed records, batches of 1024, one pass
     over the file (``cold``: a fresh encoder on the corpus file itself, every record new);
@@ -33,6 +33,7 @@ import hashlib
 import os
 import platform
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -111,18 +112,23 @@ def hasher_to_npy(path: Path, out: Path, embed: Callable[[list[Any]], np.ndarray
 
 
 def cli_encode(path: Path, out: Path, jobs: int) -> tuple[float, float]:
-    """Seconds and peak RSS in MB (Linux's ``wait4`` gives the largest of the jsonvec
-    process and its workers)."""
+    """Seconds and peak RSS in MB of ``jsonvec encode`` (the largest of its processes).
+
+    The command runs under GNU ``time``: a child's peak RSS as the kernel reports it includes
+    the memory of the process that spawned it, so the spawner must be small.
+    """
     command = [sys.executable, "-m", "jsonvec", "encode", str(path), "-o", str(out), "-q"]
     os.sync()  # the previous run's output must not be written back during this one
     started = time.perf_counter()
-    # posix_spawn, not fork: a forked child would count this process's memory in its peak
-    pid = os.posix_spawn(sys.executable, [*command, "--jobs", str(jobs)], os.environ)
-    _, status, usage = os.wait4(pid, 0)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *command, "--jobs", str(jobs)],
+        capture_output=True,
+        check=False,
+    )
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"jsonvec encode failed on {path}")
-    return seconds, usage.ru_maxrss / 1024
+    if done.returncode != 0:
+        raise SystemExit(f"jsonvec encode failed on {path}: {done.stderr.decode()}")
+    return seconds, int(done.stderr.split()[-1]) / 1024
 
 
 def library(values: list[Any], encoder: Encoder) -> float:
