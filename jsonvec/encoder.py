@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from jsonvec.bound import BoundStore
-from jsonvec.codebook import Codebook, default_codebook
+from jsonvec.codebook import Codebook, constant_name, default_codebook
 from jsonvec.errors import EncodeError
 from jsonvec.leaves import CONSTANTS, LeafTable
 from jsonvec.paths import child_path, element_path, format_path, parse_path
@@ -291,7 +291,7 @@ class Encoder:
         elif kind is float or kind is int:
             key, leaf = value, _NUMBER
         elif value is None or kind is bool or kind is dict or kind is list:
-            value = _constant(value)
+            value = constant_name(value)
             key, leaf = _CONSTANT_KEYS[value], _CONSTANT
         else:
             leaf, value = _unusual(value)
@@ -487,7 +487,7 @@ def _concatenate(tables: list[LeafTable]) -> LeafTable:
 def _unusual(value: Any) -> tuple[int, Any]:
     """Subclasses of the JSON types (``IntEnum``, ``OrderedDict()``...)."""
     if isinstance(value, bool) or (isinstance(value, dict | list) and not value):
-        return _CONSTANT, _constant(value)
+        return _CONSTANT, constant_name(value)
     if isinstance(value, str):
         return _STRING, str(value)
     if isinstance(value, int):
@@ -495,16 +495,6 @@ def _unusual(value: Any) -> tuple[int, Any]:
     if isinstance(value, float):
         return _NUMBER, float(value)
     raise EncodeError(f"cannot encode a value of type {type(value).__name__}")
-
-
-def _constant(value: Any) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    return "{}" if isinstance(value, dict) else "[]"
 
 
 def _chunks(cost: Int64Array) -> list[slice]:
