@@ -200,7 +200,8 @@ def _in_workers(
         if not finished:  # an error, an interruption or an abandoned generator: stop now
             for process in list(getattr(executor, "_processes", {}).values()):
                 process.terminate()
-        executor.shutdown(wait=True, cancel_futures=True)
+        # after terminate, waiting on the pool's threads can block for good
+        executor.shutdown(wait=finished, cancel_futures=True)
 
 
 def _chain(head: list[Batch], rest: Iterator[Batch]) -> Iterator[Batch]:

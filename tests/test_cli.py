@@ -373,7 +373,7 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(samples: Path, tmp_path: 
         resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
 
     command = [sys.executable, "-m", "jsonvec", "encode", str(data), "-o", str(out), "-q"]
-    proc = subprocess.run(command, capture_output=True, preexec_fn=limit, check=False)
+    proc = subprocess.run(command, capture_output=True, preexec_fn=limit, check=False, timeout=120)
     assert proc.returncode == 1
     assert proc.stderr.decode().startswith(f"Error: {out}: cannot write: File too large")
     assert len(proc.stderr.splitlines()) == 1
