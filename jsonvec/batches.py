@@ -10,6 +10,7 @@ of a run does not depend on the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -198,10 +199,31 @@ def _in_workers(
         finished = True
     finally:
         if not finished:  # an error, an interruption or an abandoned generator: stop now
-            for process in list(getattr(executor, "_processes", {}).values()):
-                process.terminate()
+            _stop(executor)
         # after terminate, waiting on the pool's threads can block for good
         executor.shutdown(wait=finished, cancel_futures=True)
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Terminate the workers of a pool and unblock its manager thread.
+
+    A worker terminated while sending a result leaves half a message in the result pipe; the
+    pool's manager thread then waits for the rest, and the interpreter waits for that thread
+    at exit. Closing this process's own end of the pipe for writing (the workers' ends close
+    as they die) turns that wait into end-of-file, which the pool handles as a broken pool.
+    """
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.exitcode is None:
+            process.kill()
+    result_queue = getattr(executor, "_result_queue", None)
+    writer = getattr(result_queue, "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
 
 
 def _chain(head: list[Batch], rest: Iterator[Batch]) -> Iterator[Batch]:

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from jsonvec import Codebook, encode_batch, load_codebook
 from jsonvec.cli import cli
+from tests.helpers import TIMEOUT, jsonvec, run, spawned
 
 
 @pytest.fixture
@@ -253,12 +254,7 @@ def test_help_has_examples(runner: CliRunner, command: list[str]) -> None:
 
 def test_real_process_pipe(samples: Path) -> None:
     """The installed entry point, stdin from a pipe, vectors on stdout, summary on stderr."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "jsonvec", "encode", "-o", "-"],
-        input=(samples / "products.jsonl").read_bytes(),
-        capture_output=True,
-        check=False,
-    )
+    proc = run(jsonvec("encode", "-o", "-"), input=(samples / "products.jsonl").read_bytes())
     assert proc.returncode == 0
     assert len(proc.stdout.splitlines()) == 8
     assert proc.stderr.startswith(b"jsonvec: encoded 8 records")
@@ -267,7 +263,7 @@ def test_real_process_pipe(samples: Path) -> None:
 def test_broken_pipe_ends_quietly(samples: Path) -> None:
     data = (samples / "products.jsonl").read_bytes() * 500
     command = f"{sys.executable} -m jsonvec encode -o - --batch-size 16 | head -c 100"
-    proc = subprocess.run(["bash", "-c", command], input=data, capture_output=True, check=False)
+    proc = run(["bash", "-c", command], input=data)
     assert len(proc.stdout) == 100
     assert b"Traceback" not in proc.stderr
     assert proc.stderr == b""
@@ -331,8 +327,8 @@ def test_jobs_give_byte_identical_files(samples: Path, tmp_path: Path, suffix: s
     outputs = []
     for jobs in ("1", "2"):
         out = tmp_path / f"j{jobs}{suffix}"
-        command = [sys.executable, "-m", "jsonvec", "encode", str(data), "-o", str(out)]
-        subprocess.run([*command, "--batch-size", "64", "--jobs", jobs, "-q"], check=True)
+        command = jsonvec("encode", data, "-o", out, "--batch-size", "64", "--jobs", jobs, "-q")
+        assert run(command).returncode == 0
         sidecars = sorted(tmp_path.glob(f"j{jobs}.*"))
         outputs.append([p.read_bytes() for p in sidecars])
     assert outputs[0] == outputs[1]
@@ -345,18 +341,14 @@ def test_interrupting_workers_keeps_the_previous_output(
     """A signal while workers run: exit 143/130, the old output intact, no temporary file."""
     out = tmp_path / "v.parquet"
     out.write_bytes(b"previous")
-    command = [sys.executable, "-m", "jsonvec", "encode", "-o", str(out), "-q"]
-    proc = subprocess.Popen(
-        [*command, "--jobs", "2", "--batch-size", "16"],
-        stdin=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write((samples / "products.jsonl").read_bytes() * 40)  # several batches
-    proc.stdin.flush()  # and the input stays open: the run waits for more
-    time.sleep(3)
-    proc.send_signal(sig)
-    _, stderr = proc.communicate(timeout=30)
+    command = jsonvec("encode", "-o", out, "-q", "--jobs", "2", "--batch-size", "16")
+    with spawned(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdin is not None
+        proc.stdin.write((samples / "products.jsonl").read_bytes() * 40)  # several batches
+        proc.stdin.flush()  # and the input stays open: the run waits for more
+        time.sleep(3)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == (143 if sig == signal.SIGTERM else 130)
     assert b"Traceback" not in stderr
     assert out.read_bytes() == b"previous"
@@ -372,8 +364,7 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(samples: Path, tmp_path: 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
 
-    command = [sys.executable, "-m", "jsonvec", "encode", str(data), "-o", str(out), "-q"]
-    proc = subprocess.run(command, capture_output=True, preexec_fn=limit, check=False, timeout=120)
+    proc = run(jsonvec("encode", data, "-o", out, "-q"), preexec_fn=limit)
     assert proc.returncode == 1
     assert proc.stderr.decode().startswith(f"Error: {out}: cannot write: File too large")
     assert len(proc.stderr.splitlines()) == 1
@@ -385,15 +376,14 @@ def test_a_killed_run_leaves_no_partial_file(samples: Path, tmp_path: Path) -> N
     """SIGKILL cannot be handled: the file being written has no name until it is complete."""
     out = tmp_path / "v.parquet"
     out.write_bytes(b"previous")
-    command = [sys.executable, "-m", "jsonvec", "encode", "-o", str(out), "-q", "--jobs", "1"]
-    proc = subprocess.Popen([*command, "--batch-size", "16"], stdin=subprocess.PIPE)
-    assert proc.stdin is not None
-    proc.stdin.write((samples / "products.jsonl").read_bytes() * 40)
-    proc.stdin.flush()
-    time.sleep(2)
-    proc.kill()
-    proc.wait(timeout=30)
-    proc.stdin.close()
+    command = jsonvec("encode", "-o", out, "-q", "--jobs", "1", "--batch-size", "16")
+    with spawned(command, stdin=subprocess.PIPE) as proc:
+        assert proc.stdin is not None
+        proc.stdin.write((samples / "products.jsonl").read_bytes() * 40)
+        proc.stdin.flush()
+        time.sleep(2)
+        proc.kill()
+        proc.wait(timeout=TIMEOUT)
     assert out.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["v.parquet"]
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from click.testing import CliRunner, Result
 from jsonvec import Codebook
 from jsonvec.cli import cli
 from jsonvec.codebook_file import save_codebook
-from tests.helpers import write_vectors
+from tests.helpers import run, write_vectors
 
 
 @pytest.fixture
@@ -182,7 +181,7 @@ def test_head_ends_quietly(people: Path) -> None:
         "exit ${PIPESTATUS[1]}"
     )
     queries = b'{"name": "x"}\n' * 400
-    proc = subprocess.run(["bash", "-c", command], input=queries, capture_output=True, check=False)
+    proc = run(["bash", "-c", command], input=queries)
     assert proc.returncode == 0
     assert len(proc.stdout.splitlines()) == 1
     assert proc.stderr == b""

@@ -3,7 +3,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from typing import Any
 
@@ -13,6 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from jsonvec import Codebook, EncodeError, Encoder, Settings, encode, encode_batch
+from tests.helpers import run
 
 scalars = (
     st.none()
@@ -185,14 +185,9 @@ def test_same_vectors_in_another_process() -> None:
     records = [record for record, _ in GOLDEN] + [{"k": {"z": 1, "a": [2, {"b": "c"}]}}]
     for hashseed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": hashseed}
-        out = subprocess.run(
-            [sys.executable, "-c", script],
-            input=json.dumps(records),
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        ).stdout.split()
+        done = run([sys.executable, "-c", script], input=json.dumps(records).encode(), env=env)
+        assert done.returncode == 0, done.stderr
+        out = done.stdout.decode().split()
         assert out == [digest(encode(r)) for r in records]
 
 
