@@ -5,13 +5,21 @@ groups first) or to a folder of parts (a new ``part-NNNNNN.parquet`` beside the 
 existing output must come from the same codebook, with the same kind of ids and the same
 columns: vectors of two codebooks are never mixed. ``--skip-existing`` leaves out records
 whose id is already in the output (or earlier in the same run).
+
+Positional ids stay unique in a collection: an append numbers its records from one past the
+largest id already there (the row count, when no line was ever skipped). Runs appending to
+the same place take turns: each holds an advisory lock (``flock``) on the folder from
+reading what is there until its output is in place, and a new part takes its name
+atomically, so even without the lock two runs never write the same part.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jsonvec.collection import VectorsError, all_ids, open_vector_file
+from jsonvec.collection import VectorsError, all_ids, open_vector_file, parquet_file
 from jsonvec.errors import OutputError
 from jsonvec.writers import RECORD_COLUMN, IdKind, output_format
 
@@ -28,30 +36,95 @@ _PART = re.compile(r"part-(\d+)\.parquet")
 
 @dataclass
 class AppendPlan:
-    """Where a run that appends writes, what it copies first, and the ids already present."""
+    """Where a run that appends writes, what it copies first, and the files already there.
+
+    ``folder`` is set when the run adds a part to a folder; ``target`` is then the first
+    part name that was free when the plan was made, ``part-{first_part:06d}.parquet``.
+    """
 
     target: str
     copy_from: Path | None = None
     existing: list[Path] = field(default_factory=list)
+    folder: Path | None = None
+    first_part: int = 0
+
+    def part_names(self) -> Iterator[Path] | None:
+        """Candidate names for a new part, from the planned one up (None: not a folder)."""
+        if self.folder is None:
+            return None
+        folder = self.folder
+        return (folder / f"part-{n:06d}.parquet" for n in range(self.first_part, 10**9))
+
+
+def is_folder_target(output: str) -> bool:
+    """True when ``--append`` to ``output`` adds a part to a folder."""
+    return Path(output).is_dir() or output.endswith(("/", os.sep))
+
+
+@contextlib.contextmanager
+def append_lock(output: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the lock of the folder ``output`` is in (or is), waiting for it if need be.
+
+    ``on_wait`` is called once if another run holds it. The folder is created if needed.
+    """
+    folder = Path(output) if is_folder_target(output) else Path(output).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the folder: {exc.strerror}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def plan_append(output: str) -> AppendPlan:
     """The plan for appending to ``output``: a ``.parquet`` file or a folder of parts."""
     path = Path(output)
-    if path.is_dir() or output.endswith(("/", os.sep)):
+    if is_folder_target(output):
         parts = sorted(p for p in path.glob("part-*.parquet") if _PART.fullmatch(p.name))
         numbers = [int(m.group(1)) for p in parts if (m := _PART.fullmatch(p.name))]
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{output}: cannot create the folder: {exc.strerror}") from exc
-        target = path / f"part-{max(numbers, default=-1) + 1:06d}.parquet"
-        return AppendPlan(str(target), None, parts)
+        first = max(numbers, default=-1) + 1
+        return AppendPlan(str(path / f"part-{first:06d}.parquet"), None, parts, path, first)
     if output_format(output) != ".parquet":
         raise OutputError(f"{output}: --append needs a .parquet file or a folder of parts")
     if not path.exists():
         return AppendPlan(output)
     return AppendPlan(output, path, [path])
+
+
+def next_position(plan: AppendPlan) -> int:
+    """One past the largest positional id in the files appended to (0 if there are none)."""
+    largest = -1
+    for path in plan.existing:
+        try:
+            largest = max(largest, _largest_id(path))
+        except (OSError, pa.ArrowException) as exc:
+            raise OutputError(f"cannot append: {path}: cannot read ids: {exc}") from exc
+    return largest + 1
+
+
+def _largest_id(path: Path) -> int:
+    """The largest integer id of a Parquet file, from the id column's statistics if it can."""
+    metadata = parquet_file(path).metadata
+    largest = -1
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        if row_group.num_rows == 0:
+            continue
+        stats = row_group.column(0).statistics  # the id column comes first
+        if stats is None or not stats.has_min_max or not isinstance(stats.max, int):
+            ids = all_ids(open_vector_file(path))
+            return max((i for i in ids if isinstance(i, int)), default=-1)
+        largest = max(largest, stats.max)
+    return largest
 
 
 def check_existing(
@@ -95,11 +168,26 @@ def existing_ids(plan: AppendPlan) -> set[Any]:
     return ids
 
 
-def new_rows(ids: Iterable[Any], seen: set[Any]) -> list[int]:
-    """Rows whose id is not in ``seen``; their ids are added to it."""
-    rows = []
-    for row, rid in enumerate(ids):
-        if rid not in seen:
-            seen.add(rid)
-            rows.append(row)
-    return rows
+@dataclass
+class SeenIds:
+    """Ids already in the output, and ids written so far by this run."""
+
+    existing: set[Any]
+    written: set[Any] = field(default_factory=set)
+
+    def new_rows(self, ids: Iterable[Any]) -> tuple[list[int], int, int]:
+        """Rows whose id is new, and how many were left out: already there, or repeated.
+
+        The ids of the rows kept count as written.
+        """
+        rows: list[int] = []
+        present = repeated = 0
+        for row, rid in enumerate(ids):
+            if rid in self.existing:
+                present += 1
+            elif rid in self.written:
+                repeated += 1
+            else:
+                self.written.add(rid)
+                rows.append(row)
+        return rows, present, repeated

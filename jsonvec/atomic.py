@@ -14,6 +14,7 @@ import os
 import secrets
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -111,15 +112,52 @@ class AtomicFile:
             raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from exc
         self._done = True
 
-    def _link(self) -> Path:
-        """Link the unnamed file into the target's folder under a hidden temporary name."""
-        name = f".{self.path.name}.{secrets.token_hex(6)}.tmp"
-        folder = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    def commit_new(self, names: Iterable[Path]) -> Path:
+        """Flush, sync and put the file in place under the first of ``names`` still free.
+
+        A name is taken atomically (a hard link fails if the name exists), so two processes
+        committing at once never take the same name or replace each other's file. Returns
+        the name taken; :attr:`path` becomes it.
+        """
+        try:
+            self._join()
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            os.fchmod(self.file.fileno(), 0o666 & ~_umask())
+            for name in names:
+                try:
+                    self._link_as(name)
+                except FileExistsError:
+                    continue
+                self.path = name
+                break
+            else:
+                raise OutputError(f"{self.path}: cannot write: no free name left")
+            self.file.close()
+            if self.tmp_path is not None:
+                self.tmp_path.unlink()
+        except OSError as exc:
+            self.abort()
+            raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from exc
+        self._done = True
+        return self.path
+
+    def _link_as(self, name: Path) -> None:
+        """Give the file being written the name ``name``; FileExistsError if it is taken."""
+        if self.tmp_path is not None:
+            os.link(self.tmp_path, name)
+            return
+        folder = os.open(name.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:  # a dst_dir_fd makes os.link use linkat(..., AT_SYMLINK_FOLLOW)
-            os.link(f"/proc/self/fd/{self.file.fileno()}", name, dst_dir_fd=folder)
+            os.link(f"/proc/self/fd/{self.file.fileno()}", name.name, dst_dir_fd=folder)
         finally:
             os.close(folder)
-        return self.path.parent / name
+
+    def _link(self) -> Path:
+        """Link the unnamed file into the target's folder under a hidden temporary name."""
+        name = self.path.parent / f".{self.path.name}.{secrets.token_hex(6)}.tmp"
+        self._link_as(name)
+        return name
 
     def abort(self) -> None:
         """Close and delete the temporary file; the target is left as it was."""

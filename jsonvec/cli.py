@@ -1,12 +1,13 @@
 """The ``jsonvec`` command line: a thin layer over the library.
 
 Exit statuses: 0 success, 1 data or runtime error (one ``Error: ...`` line on stderr),
-2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+2 usage error, 130 interrupted (SIGINT), 141 stdout closed by its reader (as for a program
+killed by SIGPIPE, ``cat`` or ``grep``), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import signal
 import sys
 from typing import Any
@@ -14,14 +15,11 @@ from typing import Any
 import click
 
 from jsonvec.commands.codebook import codebook
-from jsonvec.commands.encode import Terminated, encode
+from jsonvec.commands.common import error_message, exit_status, silence_stdout
+from jsonvec.commands.encode import encode
 from jsonvec.commands.similar import index, similar
 from jsonvec.errors import JsonvecError
 from jsonvec.version import __version__
-
-EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
 
 
 class JsonvecGroup(click.Group):
@@ -30,20 +28,19 @@ class JsonvecGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except JsonvecError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(EXIT_ERROR)
-        except Terminated:
-            click.echo("Error: terminated", err=True)
-            ctx.exit(EXIT_TERMINATED)
-        except KeyboardInterrupt:
-            click.echo("Error: interrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
-        except BrokenPipeError:
-            # The reader went away (`| head`): end quietly, per Python's SIGPIPE note.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            ctx.exit(EXIT_ERROR)
+        except (JsonvecError, KeyboardInterrupt, BrokenPipeError) as exc:
+            # what stdout still holds may not be writable: it must not fail again at exit
+            try:
+                sys.stdout.flush()
+            except (OSError, ValueError):
+                silence_stdout()
+            if isinstance(exc, BrokenPipeError):
+                silence_stdout()  # the reader went away (`| head`): end quietly
+            message = error_message(exc)
+            if message is not None:
+                with contextlib.suppress(OSError):
+                    click.echo(f"Error: {message}", err=True)
+            ctx.exit(exit_status(exc))
 
 
 @click.group(cls=JsonvecGroup)
@@ -55,6 +52,7 @@ def cli() -> None:
 
     \b
         jsonvec encode records.jsonl -o vectors.parquet
+        jsonvec similar vectors.parquet '{"name": "Ann", "city": "Paris"}'
         jsonvec codebook new -o my.codebook --dim 2048 --seed 7
     """
 

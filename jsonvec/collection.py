@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from jsonvec.errors import JsonvecError
-from jsonvec.writers import METADATA_KEY, RECORD_COLUMN, sidecar_paths
+from jsonvec.writers import METADATA_KEY, RECORD_COLUMN, found_sidecar_paths
 
 SUFFIXES = (".parquet", ".npy")
 
@@ -94,7 +94,7 @@ def open_vector_file(path: Path) -> VectorFile:
             meta = _metadata(path, (schema.metadata or {}).get(METADATA_KEY.encode()))
             count, has_records = parquet.metadata.num_rows, RECORD_COLUMN in schema.names
         else:
-            _, meta_path = sidecar_paths(path)
+            _, meta_path = found_sidecar_paths(path)
             meta = _metadata(path, meta_path.read_bytes() if meta_path.exists() else None)
             count, has_records = int(meta.get("count", -1)), False
             shape = np.load(path, mmap_mode="r").shape
@@ -287,7 +287,7 @@ def all_ids(file: VectorFile) -> Iterator[Any]:
         for batch in parquet.iter_batches(batch_size=1 << 16, columns=["id"]):
             yield from batch.column(0).to_pylist()
         return
-    ids_path, _ = sidecar_paths(file.path)
+    ids_path, _ = found_sidecar_paths(file.path)
     try:
         with open(ids_path, "rb") as handle:
             for line in handle:

@@ -47,5 +47,12 @@ class OutputError(JsonvecError):
     """An output cannot be written (unknown format, full disk, permission denied)."""
 
 
+class UsageError(JsonvecError):
+    """A request that cannot be carried out as given, such as an output that is also an input.
+
+    The command line reports it like a bad option: exit status 2.
+    """
+
+
 class TooManyInvalidError(JsonvecError):
     """A skipping run met more invalid lines than it was allowed."""

@@ -10,7 +10,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from jsonvec.appending import check_existing, existing_ids, new_rows, plan_append
+from jsonvec.appending import (
+    SeenIds,
+    append_lock,
+    check_existing,
+    existing_ids,
+    next_position,
+    plan_append,
+)
 from jsonvec.batches import Batch, BatchEncoder, encode_batches
 from jsonvec.encoder import Encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
@@ -55,19 +62,46 @@ class EncodeOptions:
 
 @dataclass
 class EncodeSummary:
-    """What a run did."""
+    """What a run did.
+
+    Attributes
+    ----------
+    records : records written.
+    invalid : invalid lines skipped (``skip_invalid``).
+    blank : blank lines, which hold no record.
+    existing : records left out because their id was already in the output.
+    repeated : records left out because their id came earlier in the same run.
+    seconds : wall time of the run.
+    output : the file put in place (for a folder, the new part), or None if none was.
+    first_invalid : the first few invalid lines, as ``FILE:LINE: reason``.
+    """
 
     records: int = 0
     invalid: int = 0
     blank: int = 0
     existing: int = 0
+    repeated: int = 0
     seconds: float = 0.0
+    output: str | None = None
     first_invalid: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         """Records per second."""
         return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """The counts as a JSON-ready dict (``encode --summary``)."""
+        return {
+            "records": self.records,
+            "skipped": self.invalid + self.existing + self.repeated,
+            "invalid": self.invalid,
+            "existing": self.existing,
+            "repeated": self.repeated,
+            "blank": self.blank,
+            "output": self.output,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def vectors_metadata(encoder: Encoder, id_kind: IdKind) -> dict[str, Any]:
@@ -90,31 +124,32 @@ def encode_lines(
     sink: VectorSink,
     options: EncodeOptions | None = None,
     rejects: BinaryIO | None = None,
-    progress: Callable[[int], None] | None = None,
-    seen: set[Any] | None = None,
+    seen: SeenIds | None = None,
+    start: int = 0,
 ) -> EncodeSummary:
     """Encode every record in ``lines`` into ``sink``, in input order.
 
     An invalid line raises :class:`InvalidLineError` unless ``options.skip_invalid``; then it
     is counted and, if ``rejects`` is given, copied there byte for byte. Without
-    ``options.id_field`` the id of a record is its 0-based position among the input's
-    non-blank lines, so skipping a bad line never shifts the ids of the others.
-    ``progress`` is called with the byte count of each line read. The sink is not committed.
-    With ``options.jobs > 1`` batches are encoded in worker processes; the output is the same.
-    Records whose id is in ``seen`` are left out (and counted); written ids are added to it.
+    ``options.id_field`` the id of a record is ``start`` plus its 0-based position among the
+    input's non-blank lines, so skipping a bad line never shifts the ids of the others.
+    The sink is not committed. With ``options.jobs > 1`` batches are encoded in worker
+    processes; the output is the same. Records whose id ``seen`` knows are left out (and
+    counted).
     """
     options = options or EncodeOptions()
     summary = EncodeSummary()
     started = time.perf_counter()
     work = BatchEncoder(encoder, options.id_field, options.keep_records)
-    batches = _batches(lines, options.batch_size, summary, progress)
+    batches = _batches(lines, options.batch_size, summary, start)
     for encoded in encode_batches(batches, work, options.jobs):
         for source, lineno, reason, raw in encoded.invalid:
             _reject(InvalidLineError(source, lineno, reason, raw), options, summary, rejects)
         ids, vectors, texts = encoded.ids, encoded.vectors, encoded.texts
         if seen is not None:
-            keep = new_rows(ids, seen)
-            summary.existing += len(ids) - len(keep)
+            keep, present, repeated = seen.new_rows(ids)
+            summary.existing += present
+            summary.repeated += repeated
             ids, vectors = [ids[i] for i in keep], vectors[keep]
             texts = None if texts is None else [texts[i] for i in keep]
         if ids:
@@ -125,17 +160,12 @@ def encode_lines(
 
 
 def _batches(
-    lines: Iterable[Line],
-    size: int,
-    summary: EncodeSummary,
-    progress: Callable[[int], None] | None,
+    lines: Iterable[Line], size: int, summary: EncodeSummary, start: int
 ) -> Iterator[Batch]:
     """Non-blank lines with their positions, ``size`` at a time; blank lines are counted."""
     batch = Batch()
-    position = 0
+    position = start
     for line in lines:
-        if progress is not None:
-            progress(len(line.raw))
         if line.is_blank:
             summary.blank += 1
             continue
@@ -156,33 +186,76 @@ def encode_to(
     *,
     stdout: BinaryIO,
     rejects: BinaryIO | None = None,
-    progress: Callable[[int], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> EncodeSummary:
     """Encode ``lines`` into the output named ``output`` (see :func:`open_sink`).
 
     The output is committed only when every line went well; on any error or interruption it
-    is aborted, leaving no partial file and the previous output intact.
+    is aborted, leaving no partial file and the previous output intact. With
+    ``options.append`` the run holds the output folder's lock (``on_wait`` is called if it
+    has to wait for it), numbers positional ids on from the largest already there, and
+    writes nothing at all when no record is new.
     """
     options = options or EncodeOptions()
-    metadata = vectors_metadata(encoder, options.id_kind)
-    seen = None
-    if options.append:
-        plan = plan_append(output)
-        check_existing(
-            plan, encoder.codebook.fingerprint, encoder.dim, options.id_kind, options.keep_records
-        )
-        seen = existing_ids(plan) if options.skip_existing else None
-        sink: VectorSink = ParquetSink(
-            plan.target, encoder.dim, metadata, options.id_kind, options.keep_records,
-            copy_from=plan.copy_from,
-        )  # fmt: skip
-    else:
+    if not options.append:
         sink = open_sink(
-            output, encoder.dim, metadata, options.id_kind, stdout, options.keep_records
-        )
+            output, encoder.dim, vectors_metadata(encoder, options.id_kind), options.id_kind,
+            stdout, options.keep_records,
+        )  # fmt: skip
+        summary = _run(lines, encoder, sink, options, rejects)
+        summary.output = "-" if output == "-" else str(output)
+        return summary
+    with append_lock(output, on_wait):
+        return _append(output, lines, encoder, options, rejects)
+
+
+def _append(
+    output: str,
+    lines: Iterable[Line],
+    encoder: Encoder,
+    options: EncodeOptions,
+    rejects: BinaryIO | None,
+) -> EncodeSummary:
+    plan = plan_append(output)
+    check_existing(
+        plan, encoder.codebook.fingerprint, encoder.dim, options.id_kind, options.keep_records
+    )
+    seen = SeenIds(existing_ids(plan)) if options.skip_existing else None
+    start = next_position(plan) if options.id_field is None else 0
+    sink = ParquetSink(
+        plan.target, encoder.dim, vectors_metadata(encoder, options.id_kind), options.id_kind,
+        options.keep_records, copy_from=plan.copy_from,
+        names=plan.part_names(),
+    )  # fmt: skip
+    summary = _run(lines, encoder, sink, options, rejects, seen, start, commit=False)
+    if summary.records == 0:
+        sink.abort()  # nothing new: leave the output exactly as it was
+        return summary
     try:
-        summary = encode_lines(lines, encoder, sink, options, rejects, progress, seen)
         sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+    summary.output = str(sink.path)
+    return summary
+
+
+def _run(
+    lines: Iterable[Line],
+    encoder: Encoder,
+    sink: VectorSink,
+    options: EncodeOptions,
+    rejects: BinaryIO | None,
+    seen: SeenIds | None = None,
+    start: int = 0,
+    *,
+    commit: bool = True,
+) -> EncodeSummary:
+    """Encode into ``sink``; abort it on any error, and commit it (if asked) on success."""
+    try:
+        summary = encode_lines(lines, encoder, sink, options, rejects, seen, start)
+        if commit:
+            sink.commit()
     except BaseException:
         sink.abort()
         raise

@@ -12,7 +12,7 @@ import gzip
 import io
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
@@ -58,8 +58,26 @@ def display_name(path: str) -> str:
     return STDIN_NAME if path == STDIN else path
 
 
-def _open(path: str) -> tuple[BinaryIO, BinaryIO]:
-    """The decoded stream of ``path`` and the raw file under it (the same for plain files)."""
+class _Counting(io.RawIOBase):
+    """A readable stream that counts the bytes read through it (the compressed bytes of a
+    gzip input, for a progress bar whose total is the files' sizes)."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self.inner = inner
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+def _open(path: str) -> tuple[BinaryIO, BinaryIO, _Counting | None]:
+    """The decoded stream of ``path``, the raw file under it, and for gzip a byte counter."""
     if path == STDIN:
         raw: BinaryIO = sys.stdin.buffer
     else:
@@ -69,22 +87,33 @@ def _open(path: str) -> tuple[BinaryIO, BinaryIO]:
             raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     peekable = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
     if peekable.peek(2)[:2] == _GZIP_MAGIC:
-        return cast(BinaryIO, gzip.GzipFile(fileobj=peekable, mode="rb")), raw
-    return cast(BinaryIO, peekable), raw
+        counting = _Counting(cast(BinaryIO, peekable))
+        return cast(BinaryIO, gzip.GzipFile(fileobj=counting, mode="rb")), raw, counting
+    return cast(BinaryIO, peekable), raw, None
 
 
-def read_lines(paths: Iterable[str]) -> Iterator[Line]:
+def read_lines(
+    paths: Iterable[str], progress: Callable[[int], None] | None = None
+) -> Iterator[Line]:
     """Every line of every input, in order, numbered from 1 within each input.
 
+    ``progress`` is called with the number of input bytes consumed as reading goes on:
+    compressed bytes for gzip, so that the sum over an input is its size on disk.
     Raises :class:`InputError` when an input cannot be opened or its gzip data is damaged.
     """
     for path in paths:
         name = display_name(path)
-        handle, raw_file = _open(path)
-        lineno = 0
+        handle, raw_file, counting = _open(path)
+        lineno = reported = 0
         try:
             for raw in handle:
                 lineno += 1
+                if progress is not None:
+                    if counting is None:
+                        progress(len(raw))
+                    elif counting.count != reported:
+                        progress(counting.count - reported)
+                        reported = counting.count
                 yield Line(name, lineno, raw)
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise InputError(
@@ -96,6 +125,8 @@ def read_lines(paths: Iterable[str]) -> Iterator[Line]:
             if path != STDIN:
                 handle.close()
                 raw_file.close()
+        if progress is not None and counting is not None and counting.count != reported:
+            progress(counting.count - reported)
 
 
 def parse_line(line: Line) -> Any:

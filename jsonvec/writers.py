@@ -7,9 +7,14 @@ Layouts (read by other tools):
 
 - ``.parquet``: column ``id`` (int64 positions, or strings from ``--id-field``) and column
   ``vector`` as ``fixed_size_list<float32>[dim]``, one row group per batch; the schema
-  metadata key ``jsonvec`` holds JSON with the codebook fingerprint, dim and jsonvec version.
-- ``.npy``: float32 C-order array (n, dim), memory-mappable; ``NAME.ids.jsonl`` holds one id
-  per line, row-aligned; ``NAME.meta.json`` holds the same metadata as Parquet plus the count.
+  metadata key ``jsonvec`` holds JSON with the codebook fingerprint, dim and jsonvec version;
+  the file metadata key ``jsonvec.crc32`` the CRC-32 of the vectors' float32 data in row
+  order (the same sum as for ``.npy``), written last.
+- ``.npy``: float32 C-order array (n, dim), memory-mappable; ``NAME.npy.ids`` holds one id
+  per line as JSON, row-aligned; ``NAME.npy.meta`` holds the same metadata as Parquet (JSON)
+  plus the count and a CRC-32 of the array's data. The sidecars' names end in no JSON suffix,
+  so a glob over JSON inputs (``*.jsonl``, ``*.json``) never feeds them back into a run;
+  files written by jsonvec 0.2 (``NAME.ids.jsonl``, ``NAME.meta.json``) are still read.
 - ``.jsonl`` or ``-`` (stdout): one ``{"id": ..., "vector": [...]}`` per line.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol, cast
 
@@ -34,6 +39,8 @@ from jsonvec.errors import OutputError
 IdKind = Literal["int", "string"]
 Ids = Sequence[int] | Sequence[str]
 METADATA_KEY = "jsonvec"
+#: key of the file metadata holding the CRC-32 of a Parquet file's vectors, written at the end
+CRC_KEY = "jsonvec.crc32"
 RECORD_COLUMN = "record"
 FORMATS = (".parquet", ".npy", ".jsonl")
 _NPY_HEADER = 128  # bytes reserved for the .npy header, rewritten with the final count
@@ -71,10 +78,32 @@ def output_format(target: str) -> str:
 
 
 def sidecar_paths(npy_path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """The ids and metadata files that go with ``NAME.npy``."""
+    """The ids and metadata files written with ``NAME.npy``: ``NAME.npy.ids``, ``NAME.npy.meta``."""
     base = Path(npy_path)
-    stem = base.with_suffix("")
+    return base.with_name(base.name + ".ids"), base.with_name(base.name + ".meta")
+
+
+def legacy_sidecar_paths(npy_path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """The sidecars of jsonvec 0.2: ``NAME.ids.jsonl`` and ``NAME.meta.json``."""
+    stem = Path(npy_path).with_suffix("")
     return stem.with_name(stem.name + ".ids.jsonl"), stem.with_name(stem.name + ".meta.json")
+
+
+def found_sidecar_paths(npy_path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """The sidecars to read for ``NAME.npy``: the current names, or 0.2's where only they exist."""
+    current = sidecar_paths(npy_path)
+    if current[1].exists():
+        return current
+    legacy = legacy_sidecar_paths(npy_path)
+    return legacy if legacy[1].exists() else current
+
+
+def written_files(target: str) -> list[tuple[str, str]]:
+    """``(role, path)`` of every file a run writes for ``target`` (``-``: stdout)."""
+    if output_format(target) != ".npy":
+        return [("output", target)]
+    ids_path, meta_path = sidecar_paths(target)
+    return [("output", target), ("ids file", str(ids_path)), ("metadata file", str(meta_path))]
 
 
 def open_sink(
@@ -111,7 +140,12 @@ def vector_type(dim: int) -> pa.DataType:
 
 
 class ParquetSink:
-    """Streams row groups into a Parquet file."""
+    """Streams row groups into a Parquet file.
+
+    ``copy_from`` names a file whose rows are written first (``encode --append``); with
+    ``names``, the file is put in place at commit under the first of them still free (a new
+    part of a folder), and :attr:`path` becomes that name.
+    """
 
     def __init__(
         self,
@@ -121,6 +155,7 @@ class ParquetSink:
         id_kind: IdKind,
         keep_records: bool = False,
         copy_from: Path | None = None,
+        names: Iterator[Path] | None = None,
     ) -> None:
         id_type = pa.int64() if id_kind == "int" else pa.string()
         fields = [
@@ -132,6 +167,9 @@ class ParquetSink:
         self.schema = pa.schema(fields, metadata={METADATA_KEY: orjson.dumps(metadata)})
         self.keep_records = keep_records
         self.dim = dim
+        self.path = Path(path)
+        self.crc32 = 0  # of the vectors' data, stored in the file's metadata at commit
+        self._names = names
         self._file = AtomicFile(path)
         try:
             # dictionaries, statistics and compression of float vectors cost 40% of the
@@ -162,6 +200,7 @@ class ParquetSink:
                 table = parquet.read_row_group(i).replace_schema_metadata(self.schema.metadata)
                 if not table.schema.equals(self.schema):
                     raise OutputError(f"{source}: cannot append: its columns differ")
+                self.crc32 = zlib.crc32(vector_data(table.column("vector")), self.crc32)
                 self._writer.write_table(table)
                 self._file.sync_behind()
         except (OSError, pa.ArrowException) as exc:
@@ -170,7 +209,9 @@ class ParquetSink:
     def write(
         self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
     ) -> None:
-        flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
+        data = np.ascontiguousarray(vectors, dtype="<f4").reshape(-1)
+        self.crc32 = zlib.crc32(data.data, self.crc32)
+        flat = pa.array(data)
         columns = [
             pa.array(ids, type=self.schema.field("id").type),
             pa.FixedSizeListArray.from_arrays(flat, type=cast(Any, vector_type(self.dim))),
@@ -188,16 +229,28 @@ class ParquetSink:
 
     def commit(self) -> None:
         try:
+            self._writer.add_key_value_metadata({CRC_KEY: str(self.crc32)})
             self._writer.close()
-        except OSError as exc:
+        except (OSError, pa.ArrowException) as exc:
             self._file.abort()
-            raise _write_error(self._file.path, exc) from exc
-        self._file.commit()
+            raise OutputError(f"{self._file.path}: cannot write: {exc}") from exc
+        if self._names is None:
+            self._file.commit()
+        else:
+            self.path = self._file.commit_new(self._names)
 
     def abort(self) -> None:
         with contextlib.suppress(OSError, pa.ArrowException):
             self._writer.close()
         self._file.abort()
+
+
+def vector_data(column: Any) -> memoryview:
+    """The float32 data of a vector column (Arrow), row after row, as bytes for a checksum."""
+    chunks: list[Any] = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = [np.asarray(c.values.to_numpy(zero_copy_only=False), dtype="<f4") for c in chunks]
+    flat = np.concatenate(parts) if parts else np.zeros(0, dtype="<f4")
+    return flat.data
 
 
 def npy_header(rows: int, dim: int) -> bytes:
@@ -208,7 +261,7 @@ def npy_header(rows: int, dim: int) -> bytes:
 
 
 class NpySink:
-    """Streams rows into ``NAME.npy`` and ids into ``NAME.ids.jsonl``; writes ``NAME.meta.json``.
+    """Streams rows into ``NAME.npy`` and ids into ``NAME.npy.ids``; writes ``NAME.npy.meta``.
 
     The three files are renamed into place together at commit, the array last.
     """

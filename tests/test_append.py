@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from jsonvec import encode_batch
+from jsonvec.atomic import AtomicFile
 from jsonvec.cli import cli
+from tests.helpers import TIMEOUT, jsonvec
 
 
 @pytest.fixture
@@ -65,7 +68,8 @@ def test_skip_existing(runner: CliRunner, tmp_path: Path) -> None:
     args = ["-o", str(out), "--append", "--skip-existing", "--id-field", "id"]
     run(runner, str(feed(tmp_path, "a.jsonl", [1, 2])), *args)
     stderr = run(runner, str(feed(tmp_path, "b.jsonl", [2, 3, 3, 1, 4])), *args)
-    assert "left out 3 records already present" in stderr
+    assert f"left out 2 records already in {out}; " in stderr
+    assert "left out 1 record whose id came earlier in this run" in stderr
     ids, vectors = read(out)
     assert ids == ["1", "2", "3", "4"]
     assert np.array_equal(vectors, expected([1, 2, 3, 4]))
@@ -113,3 +117,108 @@ def test_append_usage(runner: CliRunner, tmp_path: Path, args: list[str]) -> Non
     result = runner.invoke(cli, ["encode", *full])
     assert result.exit_code in (1, 2)
     assert "--append" in result.stderr or "--skip-existing" in result.stderr
+
+
+def test_positional_ids_continue_from_the_largest_there(runner: CliRunner, tmp_path: Path) -> None:
+    """Without --id-field an append numbers on: ids stay unique, also after skipped lines."""
+    out = tmp_path / "v.parquet"
+    first = tmp_path / "first.jsonl"
+    first.write_bytes(b'{"v": 0}\n{oops\n{"v": 2}\n')
+    run(runner, str(first), "-o", str(out), "--append", "--skip-invalid")
+    run(runner, str(feed(tmp_path, "b.jsonl", [3, 4])), "-o", str(out), "--append")
+    assert read(out)[0] == [0, 2, 3, 4]
+    folder = tmp_path / "parts"
+    for name in ("a.jsonl", "b.jsonl"):
+        run(runner, str(feed(tmp_path, name, [7, 8, 9])), "-o", f"{folder}/", "--append")
+    assert read(folder / "part-000000.parquet")[0] == [0, 1, 2]
+    assert read(folder / "part-000001.parquet")[0] == [3, 4, 5]
+
+
+@pytest.mark.parametrize("repeat", range(2))
+def test_concurrent_appenders_take_turns(tmp_path: Path, repeat: int) -> None:
+    """Two runs appending to one folder at once: two parts, every positional id once."""
+    source = feed(tmp_path, "a.jsonl", list(range(300)))
+    folder = tmp_path / "parts"
+    command = jsonvec("encode", source, "-o", f"{folder}/", "--append", "--batch-size", "16")
+    procs = [
+        subprocess.Popen([*command, "--jobs", jobs], stderr=subprocess.PIPE, start_new_session=True)
+        for jobs in ("2", "1")
+    ]
+    try:
+        errors = [proc.communicate(timeout=TIMEOUT)[1] for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()
+    assert [proc.returncode for proc in procs] == [0, 0], errors
+    parts = sorted(p.name for p in folder.iterdir())
+    assert parts == ["part-000000.parquet", "part-000001.parquet"]
+    ids = [i for part in parts for i in read(folder / part)[0]]
+    assert sorted(ids) == list(range(600))
+
+
+def test_a_new_part_never_replaces_one_that_appeared(tmp_path: Path) -> None:
+    """The part's name is taken atomically: a name taken meanwhile is skipped, not replaced."""
+    (tmp_path / "part-000003.parquet").write_bytes(b"another run's part")
+    names = (tmp_path / f"part-{n:06d}.parquet" for n in range(3, 9))
+    with AtomicFile(tmp_path / "part-000003.parquet") as handle:
+        handle.file.write(b"mine")
+        taken = handle.commit_new(names)
+    assert taken.name == "part-000004.parquet"
+    assert taken.read_bytes() == b"mine"
+    assert (tmp_path / "part-000003.parquet").read_bytes() == b"another run's part"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "part-000003.parquet",
+        "part-000004.parquet",
+    ]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_rerun_with_nothing_new_writes_nothing(
+    runner: CliRunner, tmp_path: Path, jobs: str
+) -> None:
+    folder, summary = tmp_path / "parts", tmp_path / "run.json"
+    source = feed(tmp_path, "a.jsonl", list(range(100)))
+    args = [str(source), "-o", f"{folder}/", "--append", "--skip-existing", "--id-field", "id"]
+    args += ["--batch-size", "16", "--jobs", jobs, "--summary", str(summary)]
+    run(runner, *args)
+    listing = sorted(p.name for p in folder.iterdir())
+    assert listing == ["part-000000.parquet"]
+    before = (folder / listing[0]).read_bytes()
+    stderr = run(runner, *args)
+    assert stderr.startswith("jsonvec: no new records in ")
+    assert f"wrote nothing, {folder}/ is unchanged; left out 100 records already in" in stderr
+    assert sorted(p.name for p in folder.iterdir()) == listing
+    assert (folder / listing[0]).read_bytes() == before
+    document = orjson.loads(summary.read_bytes())
+    assert document["status"] == 0
+    assert (document["records"], document["existing"], document["skipped"]) == (0, 100, 100)
+    assert document["output"] is None
+
+
+def test_summary_of_a_run(runner: CliRunner, tmp_path: Path, samples: Path) -> None:
+    summary, out = tmp_path / "run.json", tmp_path / "v.parquet"
+    broken = samples / "broken.jsonl"
+    args = [str(broken), "-o", str(out), "--summary", str(summary), "-q"]
+    result = runner.invoke(cli, ["encode", *args, "--skip-invalid"])
+    assert result.exit_code == 0
+    document = orjson.loads(summary.read_bytes())
+    seconds = document.pop("seconds")
+    assert isinstance(seconds, float)
+    assert document == {
+        "status": 0,
+        "error": None,
+        "records": 2,
+        "skipped": 1,
+        "invalid": 1,
+        "existing": 0,
+        "repeated": 0,
+        "blank": 0,
+        "output": str(out),
+        "rejects": None,
+    }
+    result = runner.invoke(cli, ["encode", *args])
+    assert result.exit_code == 1
+    document = orjson.loads(summary.read_bytes())
+    assert document["status"] == 1
+    assert document["error"].startswith(f"{broken}:2: invalid JSON")
+    assert (document["records"], document["output"]) == (0, None)

@@ -53,7 +53,7 @@ def test_encode_several_inputs_with_id_field(
     result = runner.invoke(cli, ["encode", people, people, "-o", str(out), "--id-field", "id"])
     assert result.exit_code == 0, result.output
     assert np.load(out).shape == (24, 1024)
-    ids = (tmp_path / "v.ids.jsonl").read_text().split()
+    ids = (tmp_path / "v.npy.ids").read_text().split()
     assert ids[:2] == ['"p01"', '"p02"']
     assert len(ids) == 24
 
@@ -102,7 +102,7 @@ def test_skip_invalid_with_rejects(runner: CliRunner, samples: Path, tmp_path: P
     )
     assert result.exit_code == 0, result.output
     assert rejects.read_bytes() == broken.read_bytes().splitlines(keepends=True)[1]
-    assert "skipped 1 invalid lines" in result.stderr
+    assert "skipped 1 invalid line (copied to" in result.stderr
     assert f"skipped {broken}:2: invalid JSON" in result.stderr
     ids, vectors = parquet_vectors(out)
     assert ids == [0, 2]  # positions in the input: skipping does not shift ids

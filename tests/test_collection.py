@@ -78,7 +78,7 @@ def test_codebooks_cannot_be_mixed(tmp_path: Path, samples: Path) -> None:
 
 def test_damaged_and_foreign_files(tmp_path: Path, samples: Path) -> None:
     npy = write_vectors(tmp_path / "v.npy", samples / "people.jsonl")
-    meta = tmp_path / "v.meta.json"
+    meta = tmp_path / "v.npy.meta"
     meta.write_bytes(meta.read_bytes().replace(b'"count": 12', b'"count": 13'))
     with pytest.raises(VectorsError, match="holds 12 rows of dim 1024, but its metadata says 13"):
         Collection.open([str(npy)])
@@ -122,3 +122,13 @@ def test_truncated_vectors_are_detected(tmp_path: Path, samples: Path, suffix: s
         path.write_bytes(original[:size])
         with pytest.raises(VectorsError, match=f"^{path}: "):
             scan(path)
+
+
+def test_sidecars_of_jsonvec_0_2_are_read(tmp_path: Path, samples: Path) -> None:
+    """0.2 wrote NAME.ids.jsonl and NAME.meta.json beside NAME.npy: still readable."""
+    npy = write_vectors(tmp_path / "v.npy", samples / "people.jsonl")
+    (tmp_path / "v.npy.ids").rename(tmp_path / "v.ids.jsonl")
+    (tmp_path / "v.npy.meta").rename(tmp_path / "v.meta.json")
+    collection = Collection.open([str(npy)])
+    assert collection.count == 12
+    assert collection.ids([0, 11]) == ["p01", "p12"]

@@ -65,7 +65,7 @@ def test_rejected_case_is_copied_to_rejects(runner: CliRunner, tmp_path: Path, c
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert rejects.read_bytes() == case.read_bytes()
-    assert "skipped 1 invalid lines" in result.stderr
+    assert "skipped 1 invalid line (copied to" in result.stderr
     assert out.exists()
 
 

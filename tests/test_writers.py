@@ -49,7 +49,7 @@ def test_npy_layout(tmp_path: Path) -> None:
     assert array.dtype == np.float32
     assert np.array_equal(array, vectors(3))
     ids_path, meta_path = sidecar_paths(path)
-    assert ids_path.name == "v.ids.jsonl"
+    assert (ids_path.name, meta_path.name) == ("v.npy.ids", "v.npy.meta")
     assert ids_path.read_bytes() == b"0\n1\n2\n"
     crc = zlib.crc32(vectors(3).astype("<f4").tobytes())
     assert orjson.loads(meta_path.read_bytes()) == {**META, "count": 3, "crc32": crc}

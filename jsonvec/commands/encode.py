@@ -6,25 +6,39 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, BinaryIO
 
 import click
+import orjson
 from tqdm import tqdm
 
+from jsonvec.appending import is_folder_target
 from jsonvec.atomic import AtomicFile
 from jsonvec.batches import default_jobs
-from jsonvec.commands.common import check_path, codebook_option, load
+from jsonvec.commands.common import (
+    Terminated,
+    check_path,
+    codebook_option,
+    error_message,
+    exit_status,
+    load,
+    stdout_error,
+)
 from jsonvec.encoder import Encoder
 from jsonvec.errors import OutputError
+from jsonvec.overlap import Named, check_distinct
 from jsonvec.pipeline import EncodeOptions, EncodeSummary, encode_to
 from jsonvec.reader import STDIN, read_lines
-from jsonvec.writers import output_format
+from jsonvec.writers import output_format, written_files
 
-
-class Terminated(KeyboardInterrupt):
-    """Raised from the SIGTERM handler so that cleanup runs as for Ctrl-C."""
+ID_FIELD_HELP = (
+    "Take each record's id from this path: user.id for a nested key, items[0] for an array "
+    "element; escape . [ ] \\ in a key with \\ (a\\.b is the key 'a.b'). String or integer "
+    "values. Without it, ids are record positions."
+)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -33,19 +47,26 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 @click.command()
 @click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-o", "--output", required=True, help="OUTPUT.parquet, OUTPUT.npy, .jsonl or -.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    help="OUTPUT.parquet, OUTPUT.npy, OUTPUT.jsonl, - for stdout, or FOLDER/ with --append.",
+)
 @codebook_option
-@click.option("--id-field", callback=check_path, help="Path of each record's id (user.id).")
+@click.option("--id-field", callback=check_path, metavar="PATH", help=ID_FIELD_HELP)
 @click.option("--skip-invalid", is_flag=True, help="Skip and count invalid lines.")
 @click.option(
     "--max-invalid",
     type=click.IntRange(0),
+    metavar="N",
     help="Skip invalid lines, but fail (exit 1, no output) once more than N were invalid.",
 )
 @click.option(
     "--rejects",
     type=click.Path(dir_okay=False),
-    help="With --skip-invalid: copy invalid lines here, byte for byte.",
+    metavar="FILE",
+    help="Copy invalid lines to FILE, byte for byte (with --skip-invalid or --max-invalid).",
 )
 @click.option(
     "--keep-records", is_flag=True, help="Store each record's JSON text too (.parquet only)."
@@ -60,14 +81,29 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     is_flag=True,
     help="With --append and --id-field: leave out records whose id is already there.",
 )
-@click.option("--batch-size", type=click.IntRange(1), default=1024, show_default=True)
+@click.option(
+    "--summary",
+    "summary_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write one JSON object about the run to FILE (counts, output, seconds, exit "
+    "status), also when it fails (but not for a usage error).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=1024,
+    show_default=True,
+    help="Records encoded and written together (one Parquet row group); more takes more "
+    "memory. Vectors do not depend on it.",
+)
 @click.option(
     "-j",
     "--jobs",
     type=click.IntRange(1),
     help="Worker processes [default: all cores]; the output is the same for any number.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 def encode(
     inputs: tuple[str, ...],
     output: str,
@@ -79,6 +115,7 @@ def encode(
     keep_records: bool,
     append: bool,
     skip_existing: bool,
+    summary_path: str | None,
     batch_size: int,
     jobs: int | None,
     quiet: bool,
@@ -86,63 +123,120 @@ def encode(
     """Encode JSON Lines records (files, .gz, or stdin) into vectors.
 
     INPUTS are JSON Lines files, gzip-compressed or not; - or no INPUTS reads stdin. The
-    output format follows the name of OUTPUT: .parquet, .npy (with NAME.ids.jsonl and
-    NAME.meta.json beside it), .jsonl, or - for JSON Lines on stdout; --keep-records stores
+    output format follows the name of OUTPUT: .parquet, .npy (with NAME.npy.ids and
+    NAME.npy.meta beside it), .jsonl, or - for JSON Lines on stdout; --keep-records stores
     each record's JSON text in the Parquet file for `similar --records`. Files are written
-    atomically: a failed run leaves no partial output and keeps the previous one.
+    atomically: a failed run leaves no partial output and keeps the previous one. An output
+    that is also an input (or another output) is refused.
 
     An invalid line stops the run with FILE:LINE: reason and exit status 1, writing nothing;
     with --skip-invalid it is counted (and copied to --rejects) and the run goes on.
+
+    --append adds to OUTPUT; positional ids go on from the largest already there, and a run
+    with nothing new writes nothing. Exit statuses: 0 done, 1 data or runtime error, 2 usage
+    error, 130/143 interrupted or terminated, 141 stdout closed by its reader.
 
     Example:
 
     \b
         jsonvec encode tweets.jsonl.gz -o tweets.parquet --id-field id_str
-        cat *.jsonl | jsonvec encode -o vectors.npy --skip-invalid --rejects bad.jsonl
+        cat exports/*.jsonl | jsonvec encode -o vectors.npy --skip-invalid --rejects bad.jsonl
         jsonvec encode feed.jsonl -o feed.parquet --max-invalid 100 --rejects bad.jsonl
         jsonvec encode big.jsonl.gz -o big.parquet --jobs 2
-        jsonvec encode today.jsonl -o vectors/ --append --skip-existing --id-field id
+        jsonvec encode today.jsonl -o vectors/ --append --skip-existing --id-field id \\
+            --summary run.json
     """
+    started = time.perf_counter()
     skip_invalid = skip_invalid or max_invalid is not None
+    _check_usage(inputs, output, rejects, summary_path, skip_invalid, keep_records, append,
+                 skip_existing, id_field)  # fmt: skip
+    options = EncodeOptions(
+        id_field=id_field,
+        skip_invalid=skip_invalid,
+        keep_records=keep_records,
+        batch_size=batch_size,
+        jobs=jobs if jobs else default_jobs(),
+        max_invalid=max_invalid,
+        append=append,
+        skip_existing=skip_existing,
+    )
+    try:
+        summary = _run(
+            list(inputs) or [STDIN], output, load(codebook_path), options, rejects, quiet
+        )
+    except BaseException as exc:
+        if summary_path is not None:
+            with contextlib.suppress(Exception):  # the run's own error is the one to report
+                _write_summary(summary_path, None, exc, started, rejects)
+        raise
+    if summary_path is not None:
+        _write_summary(summary_path, summary, None, started, rejects)
+    if not quiet:
+        _report(summary, output, rejects)
+
+
+def _check_usage(
+    inputs: tuple[str, ...],
+    output: str,
+    rejects: str | None,
+    summary_path: str | None,
+    skip_invalid: bool,
+    keep_records: bool,
+    append: bool,
+    skip_existing: bool,
+    id_field: str | None,
+) -> None:
     if rejects is not None and not skip_invalid:
         raise click.UsageError("--rejects needs --skip-invalid or --max-invalid")
     if skip_existing and not (append and id_field):
         raise click.UsageError("--skip-existing needs --append and --id-field")
     try:
-        if not append and output_format(output) != ".parquet" and keep_records:
-            raise click.UsageError("--keep-records needs a .parquet output")
+        fmt = None if append and is_folder_target(output) else output_format(output)
     except OutputError as exc:
         raise click.UsageError(str(exc)) from exc
-    sources = list(inputs) or [STDIN]
-    if sources == [STDIN] and not inputs and sys.stdin.isatty():
+    if keep_records and fmt not in (None, ".parquet"):
+        raise click.UsageError("--keep-records needs a .parquet output")
+    if not inputs and sys.stdin.isatty():
         raise click.UsageError("no input: give INPUT files, or pipe JSON Lines to stdin")
-    encoder = Encoder(load(codebook_path))
-    options = EncodeOptions(
-        id_field,
-        skip_invalid,
-        keep_records,
-        batch_size,
-        jobs if jobs else default_jobs(),
-        max_invalid,
-        append,
-        skip_existing,
-    )
+    outputs = [] if fmt is None else [Named(r, p) for r, p in written_files(output)]
+    outputs += [Named("rejects file", rejects)] if rejects is not None else []
+    outputs += [Named("summary file", summary_path)] if summary_path is not None else []
+    check_distinct(list(inputs) or [STDIN], outputs)
+
+
+def _run(
+    sources: list[str],
+    output: str,
+    codebook: Any,
+    options: EncodeOptions,
+    rejects: str | None,
+    quiet: bool,
+) -> EncodeSummary:
+    encoder = Encoder(codebook)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with _rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:
-            summary = encode_to(
-                output,
-                read_lines(sources),
-                encoder,
-                options,
-                stdout=sys.stdout.buffer,
-                rejects=rejects_stream,
-                progress=progress,
-            )
+            try:
+                return encode_to(
+                    output,
+                    read_lines(sources, progress),
+                    encoder,
+                    options,
+                    stdout=sys.stdout.buffer,
+                    rejects=rejects_stream,
+                    on_wait=None if quiet else _waiting(output),
+                )
+            except OSError as exc:  # writing vectors to stdout (-o -)
+                raise stdout_error(exc) from exc
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if not quiet:
-        _report(summary, output, rejects)
+
+
+def _waiting(output: str) -> Callable[[], None]:
+    def say() -> None:
+        click.echo(f"jsonvec: waiting for another run appending to {output}", err=True)
+
+    return say
 
 
 @contextlib.contextmanager
@@ -173,19 +267,51 @@ def _progress(sources: list[str], quiet: bool) -> Iterator[Any]:
         bar.close()
 
 
+def _write_summary(
+    path: str,
+    summary: EncodeSummary | None,
+    failure: BaseException | None,
+    started: float,
+    rejects: str | None,
+) -> None:
+    """The run as one JSON object: what ``encode --summary FILE`` writes."""
+    counts = (summary or EncodeSummary()).as_json()
+    counts["seconds"] = round(time.perf_counter() - started, 3)
+    status = exit_status(failure)
+    document = {
+        "status": status,
+        "error": None if failure is None else error_message(failure) or type(failure).__name__,
+        **counts,
+        "rejects": rejects if summary is not None and summary.invalid else None,
+    }
+    with AtomicFile(path) as handle:
+        handle.file.write(orjson.dumps(document) + b"\n")
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 record``, ``2 records``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _report(summary: EncodeSummary, output: str, rejects: str | None) -> None:
-    target = "stdout" if output == "-" else output
-    parts = [
-        f"encoded {summary.records} records in {summary.seconds:.2f} s "
-        f"({summary.rate:,.0f} records/s) -> {target}"
-    ]
+    target = "stdout" if output == "-" else summary.output or output
+    if summary.output is None and output != "-":
+        parts = [f"no new records in {summary.seconds:.2f} s; wrote nothing, {output} is unchanged"]
+    else:
+        parts = [
+            f"encoded {plural(summary.records, 'record')} in {summary.seconds:.2f} s "
+            f"({summary.rate:,.0f} records/s) -> {target}"
+        ]
     if summary.invalid:
         where = f" (copied to {rejects})" if rejects else ""
-        parts.append(f"skipped {summary.invalid} invalid lines{where}")
+        parts.append(f"skipped {plural(summary.invalid, 'invalid line')}{where}")
     if summary.blank:
-        parts.append(f"ignored {summary.blank} blank lines")
+        parts.append(f"ignored {plural(summary.blank, 'blank line')}")
     if summary.existing:
-        parts.append(f"left out {summary.existing} records already present")
+        parts.append(f"left out {plural(summary.existing, 'record')} already in {output}")
+    if summary.repeated:
+        noun = plural(summary.repeated, "record")
+        parts.append(f"left out {noun} whose id came earlier in this run")
     for reason in summary.first_invalid:
         click.echo(f"skipped {reason}", err=True)
     click.echo("jsonvec: " + "; ".join(parts), err=True)
