@@ -1,10 +1,17 @@
 """Approximate nearest-neighbour index (the ``ann`` extra: ``pip install 'jsonvec[ann]'``).
 
 Built on usearch: an HNSW graph in a single file that is memory-mapped on load, Apache-2.0,
-an 11 MB wheel with no other dependencies (faiss-cpu is ~66 MB). Beside ``INDEX`` jsonvec
-writes ``INDEX.meta.json``: the codebook fingerprint, dimension and the exact list of vectors
-files (path, row count, size, modification time) the index was built from. An index that is
-older than its vectors, or was built from other vectors, is refused.
+an 11 MB wheel with no other dependencies (faiss-cpu is ~66 MB). An index is two files:
+``INDEX`` and, beside it, ``INDEX.meta.json`` with the codebook fingerprint, the dimension,
+the index file's size and CRC-32, and the vectors files it was built from, in order: each by
+its path relative to the index and by its content (row count, size and the CRC-32 of its
+vectors stored in its metadata; the modification time for files that store none). So the
+index and its vectors can be moved or copied together, and an index built from other or
+changed vectors is refused, without reading the vectors at open.
+
+At every open the index file's size and its header (usearch's own: count, dimension, metric)
+are checked, and its whole CRC-32 when it is small (up to 64 MB, a few milliseconds); a
+larger one gets the CRC-32 of its first and last MB. ``jsonvec index check`` reads it all.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ import orjson
 from numpy.typing import NDArray
 
 from jsonvec.atomic import AtomicFile
-from jsonvec.collection import Collection, describe
+from jsonvec.collection import Collection
 from jsonvec.errors import JsonvecError
+from jsonvec.vector_files import VectorFile
 from jsonvec.version import __version__
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
+SMALL_INDEX = 64 << 20  # bytes: an index up to this size has its full CRC-32 checked at open
+_END = 1 << 20  # bytes at each end of a larger index covered by the check at open
 DEFAULTS = {"connectivity": 16, "expansion_add": 128, "expansion_search": 64}
 
 
@@ -70,7 +80,7 @@ def build_index(
         "codebook": collection.fingerprint,
         "dim": collection.dim,
         "count": collection.count,
-        "files": describe(collection.files),
+        "files": describe(collection.files, Path(index_path).parent),
         "connectivity": connectivity,
         "expansion_add": expansion_add,
         "jsonvec_version": __version__,
@@ -81,6 +91,7 @@ def build_index(
         with AtomicFile(meta_path(target)) as meta_file:
             uindex.save(str(temporary))
             meta["index_bytes"], meta["index_crc32"] = temporary.stat().st_size, crc32(temporary)
+            meta["index_ends_crc32"] = ends_crc32(temporary)
             meta_file.file.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
             os.replace(temporary, target)
     except (OSError, RuntimeError) as exc:
@@ -98,6 +109,37 @@ def crc32(path: Path) -> int:
     return crc
 
 
+def ends_crc32(path: Path) -> int:
+    """CRC-32 of the first and the last MB of a file (all of it, if it is smaller)."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        head = handle.read(_END)
+        handle.seek(max(size - _END, len(head)))
+        return zlib.crc32(handle.read(_END), zlib.crc32(head))
+
+
+def describe(files: list[VectorFile], base: Path) -> list[dict[str, Any]]:
+    """Each vectors file by its path relative to ``base`` and by its content."""
+    described = []
+    for file in files:
+        stat = os.stat(file.path)
+        entry: dict[str, Any] = {
+            "path": os.path.relpath(file.path.resolve(), base.resolve()),
+            "count": file.count,
+            "size": stat.st_size,
+        }
+        if file.crc32 is not None:
+            entry["crc32"] = file.crc32
+        else:  # no checksum stored with the vectors: their modification time stands in
+            entry["mtime_ns"] = stat.st_mtime_ns
+        described.append(entry)
+    return described
+
+
+def _content(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(entry.get(k) for k in ("count", "size", "crc32", "mtime_ns"))
+
+
 class AnnIndex:
     """A built index, checked against the collection it must answer for."""
 
@@ -111,14 +153,7 @@ class AnnIndex:
         self.collection = collection
         meta = self._check_meta()
         self._meta = meta
-        try:
-            size = self.path.stat().st_size
-        except OSError as exc:
-            raise AnnIndexError(f"{self.path}: cannot read index: {exc.strerror}") from exc
-        if size != meta.get("index_bytes", size):
-            raise AnnIndexError(
-                f"{self.path}: index file is damaged: {size} bytes, {meta['index_bytes']} written"
-            )
+        self._check_file(meta)
         try:
             self._index = _usearch().restore(str(self.path), view=True)
         except (OSError, RuntimeError, ValueError) as exc:
@@ -127,10 +162,36 @@ class AnnIndex:
             raise AnnIndexError(f"{self.path}: index file is damaged or not a jsonvec index")
         self._index.expansion_search = expansion_search
 
+    def _check_file(self, meta: dict[str, Any]) -> None:
+        """Size, usearch header and checksum of the index file, before it is mapped."""
+        try:
+            size = self.path.stat().st_size
+        except OSError as exc:
+            raise AnnIndexError(f"{self.path}: cannot read index: {exc.strerror}") from exc
+        if size != meta.get("index_bytes"):
+            written = meta.get("index_bytes")
+            raise AnnIndexError(
+                f"{self.path}: index file is damaged: {size} bytes, {written} written"
+            )
+        try:
+            header = _usearch().metadata(str(self.path))
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise AnnIndexError(f"{self.path}: index file is damaged ({exc})") from exc
+        if (
+            not header
+            or header.get("dimensions") != meta["dim"]
+            or header.get("count_present") != meta["count"]
+        ):
+            raise AnnIndexError(f"{self.path}: index file is damaged (its header disagrees)")
+        if size <= SMALL_INDEX:
+            self.verify()
+        elif ends_crc32(self.path) != meta.get("index_ends_crc32"):
+            raise AnnIndexError(f"{self.path}: index file is damaged (checksum mismatch)")
+
     def verify(self) -> None:
         """Check the index file's CRC-32 against the one recorded when it was built.
 
-        Reads the whole file (about a second per GB), so it is not done on every open.
+        Reads the whole file (about a second per GB); done at open only for a small index.
         """
         expected = self._meta.get("index_crc32")
         if expected is not None and crc32(self.path) != expected:
@@ -146,6 +207,11 @@ class AnnIndex:
             ) from exc
         except (OSError, orjson.JSONDecodeError) as exc:
             raise AnnIndexError(f"{where}: index metadata is unreadable or corrupted") from exc
+        if meta.get("format") == 1:
+            raise AnnIndexError(
+                f"{self.path} was built by jsonvec 0.2, whose indexes cannot be moved; "
+                "rebuild it with jsonvec index build"
+            )
         if meta.get("format") != INDEX_FORMAT:
             raise AnnIndexError(f"{self.path}: unsupported index format {meta.get('format')!r}")
         if meta.get("codebook") != self.collection.fingerprint:
@@ -153,16 +219,26 @@ class AnnIndex:
                 f"{self.path} was built with codebook {meta.get('codebook')}, but the vectors "
                 f"have codebook {self.collection.fingerprint}"
             )
-        built, now = meta.get("files"), describe(self.collection.files)
-        if [f["path"] for f in built] != [f["path"] for f in now]:
-            raise AnnIndexError(f"{self.path} was built from other vectors files; rebuild it")
-        for old, new in zip(built, now, strict=True):
-            if old != new:
+        self._check_files(meta.get("files") or [])
+        return dict(meta)
+
+    def _check_files(self, built: list[dict[str, Any]]) -> None:
+        """The collection's files must be those the index was built from, in order."""
+        files = self.collection.files
+        now = describe(files, self.path.parent)
+        if [_content(f) for f in built] == [_content(f) for f in now]:
+            return
+        for file, old, new in zip(files, built, now, strict=False):
+            if old["path"] == new["path"] and _content(old) != _content(new):
                 raise AnnIndexError(
-                    f"{self.path} is out of date: {new['path']} changed after the index was "
+                    f"{self.path} is out of date: {file.path} changed after the index was "
                     "built; rebuild it with jsonvec index build"
                 )
-        return dict(meta)
+        names = ", ".join(str(f["path"]) for f in built)
+        raise AnnIndexError(
+            f"{self.path} was built from other vectors files ({names}, relative to the "
+            "index); rebuild it or give those files"
+        )
 
     def search(
         self, queries: NDArray[np.float32], k: int

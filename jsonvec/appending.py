@@ -24,12 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from jsonvec.collection import VectorsError, all_ids, open_vector_file, parquet_file
 from jsonvec.errors import OutputError
-from jsonvec.writers import RECORD_COLUMN, IdKind, output_format
+from jsonvec.vector_files import ParquetVectors, VectorsError
+from jsonvec.writers import IdKind, output_format
 
 _PART = re.compile(r"part-(\d+)\.parquet")
 
@@ -105,15 +102,15 @@ def next_position(plan: AppendPlan) -> int:
     largest = -1
     for path in plan.existing:
         try:
-            largest = max(largest, _largest_id(path))
-        except (OSError, pa.ArrowException) as exc:
-            raise OutputError(f"cannot append: {path}: cannot read ids: {exc}") from exc
+            largest = max(largest, _largest_id(ParquetVectors(path)))
+        except VectorsError as exc:
+            raise OutputError(f"cannot append: {exc}") from exc
     return largest + 1
 
 
-def _largest_id(path: Path) -> int:
+def _largest_id(file: ParquetVectors) -> int:
     """The largest integer id of a Parquet file, from the id column's statistics if it can."""
-    metadata = parquet_file(path).metadata
+    metadata = file.metadata
     largest = -1
     for group in range(metadata.num_row_groups):
         row_group = metadata.row_group(group)
@@ -121,8 +118,7 @@ def _largest_id(path: Path) -> int:
             continue
         stats = row_group.column(0).statistics  # the id column comes first
         if stats is None or not stats.has_min_max or not isinstance(stats.max, int):
-            ids = all_ids(open_vector_file(path))
-            return max((i for i in ids if isinstance(i, int)), default=-1)
+            return max((i for i in file.ids() if isinstance(i, int)), default=-1)
         largest = max(largest, stats.max)
     return largest
 
@@ -131,12 +127,10 @@ def check_existing(
     plan: AppendPlan, fingerprint: str, dim: int, id_kind: IdKind, keep_records: bool
 ) -> None:
     """Refuse to append to files from another codebook, with other ids or other columns."""
-    id_type = pa.int64() if id_kind == "int" else pa.string()
     for path in plan.existing:
         try:
-            found = open_vector_file(path)
-            schema = pq.read_schema(path)
-        except (VectorsError, OSError, pa.ArrowException) as exc:
+            found = ParquetVectors(path)
+        except VectorsError as exc:
             raise OutputError(f"cannot append: {exc}") from exc
         if found.fingerprint != fingerprint:
             raise OutputError(
@@ -145,12 +139,14 @@ def check_existing(
             )
         if found.dim != dim:
             raise OutputError(f"{path} has dim {found.dim}, this run has dim {dim}")
-        if schema.field("id").type != id_type:
+        if found.id_type != id_kind:
+            theirs = "record positions" if found.id_type == "int" else "ids from a field"
+            ours = "record positions" if id_kind == "int" else "ids from --id-field"
             raise OutputError(
-                f"{path} has {schema.field('id').type} ids, this run writes {id_type} ids "
+                f"{path} holds {theirs} as ids, this run writes {ours} "
                 "(use the same --id-field setting)"
             )
-        if (RECORD_COLUMN in schema.names) != keep_records:
+        if found.has_records != keep_records:
             raise OutputError(
                 f"{path} {'keeps' if found.has_records else 'does not keep'} the records: "
                 f"append {'with' if found.has_records else 'without'} --keep-records"
@@ -162,7 +158,7 @@ def existing_ids(plan: AppendPlan) -> set[Any]:
     ids: set[Any] = set()
     for path in plan.existing:
         try:
-            ids.update(all_ids(open_vector_file(path)))
+            ids.update(ParquetVectors(path).ids())
         except VectorsError as exc:
             raise OutputError(f"cannot append: {exc}") from exc
     return ids

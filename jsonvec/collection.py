@@ -1,124 +1,86 @@
 """Collections of stored vectors: the outputs of ``jsonvec encode``, read back for search.
 
-A collection is one or more vector files (``.parquet``, or ``.npy`` with its sidecars), given
-as files, folders or glob patterns. Their codebook fingerprints and dimensions must agree;
-rows are numbered across the files in order. Vectors are read in chunks (``.npy`` memory-mapped,
-Parquet by record batch), so a collection larger than memory can be searched.
+A collection is one or more vectors files (:mod:`jsonvec.vector_files`), given as files,
+folders or glob patterns. Their codebook fingerprints and dimensions must agree; rows are
+numbered across the files in order. Vectors are read in chunks, so a collection larger than
+memory can be searched.
 """
 
 from __future__ import annotations
 
 import glob
-import os
-import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from jsonvec.errors import JsonvecError
-from jsonvec.writers import METADATA_KEY, RECORD_COLUMN, found_sidecar_paths
+from jsonvec.codebook import Codebook
+from jsonvec.errors import CodebookError, JsonvecError
+from jsonvec.settings import Settings
+from jsonvec.vector_files import (
+    SUFFIXES,
+    VectorFile,
+    VectorsError,
+    chunked,
+    open_vector_file,
+)
 
-SUFFIXES = (".parquet", ".npy")
+#: what a folder contributes; a .jsonl file must be named (it could be an input of records)
+FOLDER_SUFFIXES = (".parquet", ".npy")
+_LISTED = 5  # places of an ambiguous id named in its error
 
-
-class VectorsError(JsonvecError):
-    """A vectors file is missing, unreadable, damaged or inconsistent with the others."""
+__all__ = [
+    "AmbiguousIdError",
+    "Collection",
+    "NotFoundError",
+    "VectorFile",
+    "VectorsError",
+    "names_vectors",
+    "open_vector_file",
+    "resolve",
+]
 
 
 class NotFoundError(JsonvecError):
     """An id is not in the collection."""
 
 
-@dataclass(frozen=True)
-class VectorFile:
-    """One vectors file and what its metadata says."""
+class AmbiguousIdError(JsonvecError):
+    """An id is held by more than one record, so it cannot pick one."""
 
-    path: Path
-    count: int
-    dim: int
-    fingerprint: str
-    has_records: bool
-    crc32: int | None = None  # of a .npy file's data (its metadata says), checked on a full read
 
-    @property
-    def is_parquet(self) -> bool:
-        return self.path.suffix.lower() == ".parquet"
+def _matches(pattern: str) -> list[Path]:
+    """The vectors files ``pattern`` names (a file, a folder or a glob); [] for none."""
+    path = Path(pattern)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in FOLDER_SUFFIXES)
+    if path.exists():
+        return [path]
+    found = [Path(p) for p in sorted(glob.glob(pattern))]
+    return [p for p in found if p.suffix.lower() in SUFFIXES and p.is_file()]
+
+
+def names_vectors(pattern: str) -> bool:
+    """True when ``pattern`` is an existing file or folder, or a glob that matches a file.
+
+    This is how ``jsonvec similar`` tells VECTORS from a query given as JSON.
+    """
+    path = Path(pattern)
+    return path.exists() or bool(_matches(pattern))
 
 
 def resolve(patterns: Sequence[str]) -> list[Path]:
     """Files named by ``patterns``: files, folders (their vectors files) and globs, in order."""
     paths: list[Path] = []
     for pattern in patterns:
-        path = Path(pattern)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES)
-        elif path.exists():
-            found = [path]
-        else:
-            found = [Path(p) for p in sorted(glob.glob(pattern))]
-            found = [p for p in found if p.suffix.lower() in SUFFIXES]
+        found = _matches(pattern)
         if not found:
-            raise VectorsError(f"{pattern}: no such vectors file")
+            what = "holds no vectors files" if Path(pattern).is_dir() else "no such vectors file"
+            raise VectorsError(f"{pattern}: {what}")
         paths.extend(found)
     return paths
-
-
-def _metadata(path: Path, raw: bytes | None) -> dict[str, Any]:
-    if raw is None:
-        raise VectorsError(f"{path}: not a jsonvec vectors file (no jsonvec metadata)")
-    try:
-        meta = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise VectorsError(f"{path}: jsonvec metadata is corrupted") from exc
-    if not isinstance(meta, dict) or not isinstance(meta.get("codebook"), str):
-        raise VectorsError(f"{path}: jsonvec metadata is corrupted")
-    return meta
-
-
-def open_vector_file(path: Path) -> VectorFile:
-    """Read the metadata of one vectors file (not its vectors)."""
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise VectorsError(f"{path}: not a vectors file (expected .parquet or .npy)")
-    try:
-        if suffix == ".parquet":
-            parquet = parquet_file(path)
-            schema = parquet.schema_arrow
-            meta = _metadata(path, (schema.metadata or {}).get(METADATA_KEY.encode()))
-            count, has_records = parquet.metadata.num_rows, RECORD_COLUMN in schema.names
-        else:
-            _, meta_path = found_sidecar_paths(path)
-            meta = _metadata(path, meta_path.read_bytes() if meta_path.exists() else None)
-            count, has_records = int(meta.get("count", -1)), False
-            shape = np.load(path, mmap_mode="r").shape
-            if shape != (count, meta.get("dim")):
-                raise VectorsError(
-                    f"{path}: holds {shape[0]} rows of dim {shape[-1]}, but its metadata says "
-                    f"{count} of dim {meta.get('dim')}"
-                )
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        raise VectorsError(f"{path}: cannot read vectors: {exc}") from exc
-    crc = meta.get("crc32")
-    return VectorFile(
-        path,
-        count,
-        int(meta["dim"]),
-        meta["codebook"],
-        has_records,
-        crc if isinstance(crc, int) else None,
-    )
-
-
-def parquet_file(path: Path) -> pq.ParquetFile:
-    """A Parquet file whose page checksums are verified as it is read."""
-    return pq.ParquetFile(path, page_checksum_verification=True)
 
 
 class Collection:
@@ -127,18 +89,21 @@ class Collection:
     Parameters
     ----------
     files : list of VectorFile
-        Must share one codebook fingerprint and dimension.
+        Must share one codebook fingerprint and dimension (empty files aside).
     """
 
     def __init__(self, files: list[VectorFile]) -> None:
         if not files:
             raise VectorsError("no vectors files given")
-        first = files[0]
-        for other in files[1:]:
+        # an empty JSON Lines file knows neither its dim nor its codebook
+        known = [f for f in files if f.count or f.fingerprint is not None] or files[:1]
+        first = known[0]
+        for other in known[1:]:
             if other.fingerprint != first.fingerprint:
                 raise VectorsError(
-                    f"{other.path} was encoded with codebook {other.fingerprint}, "
-                    f"but {first.path} with codebook {first.fingerprint}: they cannot be mixed"
+                    f"{other.path} was encoded with codebook {other.fingerprint or '(unknown)'}, "
+                    f"but {first.path} with codebook {first.fingerprint or '(unknown)'}: "
+                    "they cannot be mixed"
                 )
             if other.dim != first.dim:
                 raise VectorsError(
@@ -160,28 +125,60 @@ class Collection:
         """True when every file keeps the original records."""
         return all(f.has_records for f in self.files)
 
+    def codebook(self) -> Codebook | None:
+        """The codebook the vectors were encoded with, rebuilt from their metadata.
+
+        None when no file stores the codebook's parameters (JSON Lines, older files).
+        Raises :class:`VectorsError` when the stored parameters do not give the stored
+        fingerprint (damaged metadata).
+        """
+        for file in self.files:
+            if file.params is None:
+                continue
+            try:
+                params = file.params
+                book = Codebook(
+                    dim=params["dim"],
+                    seed=params["seed"],
+                    settings=Settings.from_dict(params.get("settings", {})),
+                    family=params["family"],
+                )
+            except (KeyError, TypeError, CodebookError) as exc:
+                raise VectorsError(f"{file.path}: codebook parameters are corrupted") from exc
+            if book.fingerprint != file.fingerprint:
+                raise VectorsError(
+                    f"{file.path}: codebook parameters do not match the codebook fingerprint"
+                )
+            return book
+        return None
+
     def chunks(self, rows: int = 1 << 16) -> Iterator[tuple[int, NDArray[np.float32]]]:
-        """``(first row, block)`` pairs covering the collection; block is (m, dim) float32."""
+        """``(first row, block)`` pairs covering the collection; block is (m, dim) float32.
+
+        A full pass checks every file's checksum.
+        """
         for file, offset in zip(self.files, self.offsets, strict=False):
-            for start, block in _file_chunks(file, rows):
-                yield int(offset) + start, block
+            yield from chunked(file.chunks(rows), int(offset))
 
     def vector(self, row: int) -> NDArray[np.float32]:
         """The stored vector of a row: shape (dim,), float32."""
         file, local = self._locate(row)
-        if file.is_parquet:
-            return np.asarray(_parquet_rows(file, "vector", [local])[0], dtype=np.float32)
-        return np.array(np.load(file.path, mmap_mode="r")[local], dtype=np.float32)
+        vector: NDArray[np.float32] = file.vectors_at([local])[0]
+        return vector
 
     def ids(self, rows: Sequence[int]) -> list[Any]:
         """The ids of ``rows`` (global row numbers), in the same order."""
-        return self._values(rows, "id")
+        return self._values(rows, "ids")
 
     def records(self, rows: Sequence[int]) -> list[Any]:
         """The original records of ``rows`` (parsed JSON), or None where none was kept."""
-        return self._values(rows, RECORD_COLUMN)
+        return self._values(rows, "records")
 
-    def _values(self, rows: Sequence[int], column: str) -> list[Any]:
+    def sources(self, rows: Sequence[int]) -> list[str]:
+        """The file each of ``rows`` comes from."""
+        return [str(self._locate(row)[0].path) for row in rows]
+
+    def _values(self, rows: Sequence[int], what: str) -> list[Any]:
         found: dict[int, Any] = {}
         by_file: dict[int, list[int]] = {}
         for row in rows:
@@ -189,26 +186,44 @@ class Collection:
         for index, wanted in by_file.items():
             file, offset = self.files[index], int(self.offsets[index])
             local = [row - offset for row in wanted]
-            if column == RECORD_COLUMN:
-                values = (
-                    [orjson.loads(v) for v in _parquet_rows(file, column, local)]
-                    if file.has_records
-                    else [None] * len(local)
-                )
-            elif file.is_parquet:
-                values = _parquet_rows(file, column, local)
-            else:
-                values = _npy_ids(file, local)
+            values = file.ids_at(local) if what == "ids" else file.records_at(local)
             found.update(zip(wanted, values, strict=True))
         return [found[row] for row in rows]
 
+    def find_all(self, wanted: str) -> list[int]:
+        """Every row whose id is ``wanted`` (an integer id matches its decimal text)."""
+        rows: list[int] = []
+        for file, offset in zip(self.files, self.offsets, strict=False):
+            rows += [int(offset) + local for local in file.find(wanted)]
+        return rows
+
     def find(self, wanted: str) -> int:
-        """The first row whose id is ``wanted`` (an integer id matches its decimal text)."""
-        for index, file in enumerate(self.files):
-            for local, rid in enumerate(all_ids(file)):
-                if str(rid) == wanted:
-                    return int(self.offsets[index]) + local
-        raise NotFoundError(f"id {wanted!r} is not in the vectors")
+        """The one row whose id is ``wanted``.
+
+        Raises :class:`NotFoundError` (with a hint when the id looks like a field's value
+        but the ids are record positions) or :class:`AmbiguousIdError` naming where the id
+        occurs when several records hold it.
+        """
+        rows = self.find_all(wanted)
+        if len(rows) == 1:
+            return rows[0]
+        if not rows:
+            raise NotFoundError(f"id {wanted!r} is not in the vectors{self._hint(wanted)}")
+        places = [f"{self._locate(r)[0].path} row {self._locate(r)[1]}" for r in rows[:_LISTED]]
+        more = f" and {len(rows) - _LISTED} more" if len(rows) > _LISTED else ""
+        raise AmbiguousIdError(
+            f"id {wanted!r} is held by {len(rows)} records ({', '.join(places)}{more}); "
+            "--id needs an id that one record holds"
+        )
+
+    def _hint(self, wanted: str) -> str:
+        positional = all(f.id_type == "int" for f in self.files)
+        if positional and not wanted.lstrip("-").isdigit():
+            return (
+                ": ids here are record positions (0, 1, 2, ...); to look records up by a "
+                "field, encode with --id-field (e.g. --id-field id)"
+            )
+        return ""
 
     def _file_index(self, row: int) -> int:
         if not 0 <= row < self.count:
@@ -218,95 +233,3 @@ class Collection:
     def _locate(self, row: int) -> tuple[VectorFile, int]:
         index = self._file_index(row)
         return self.files[index], row - int(self.offsets[index])
-
-
-def _file_chunks(file: VectorFile, rows: int) -> Iterator[tuple[int, NDArray[np.float32]]]:
-    try:
-        if file.is_parquet:
-            start = 0
-            parquet = parquet_file(file.path)
-            for batch in parquet.iter_batches(batch_size=rows, columns=["vector"]):
-                block = _vectors_of(batch.column(0), file.dim)
-                yield start, block
-                start += len(block)
-        else:
-            array = np.load(file.path, mmap_mode="r")
-            crc = 0
-            for start in range(0, file.count, rows):
-                block = np.ascontiguousarray(array[start : start + rows], dtype="<f4")
-                crc = zlib.crc32(block.data, crc)
-                if start + rows >= file.count and file.crc32 not in (None, crc):
-                    raise VectorsError(f"{file.path}: vectors are corrupted (checksum mismatch)")
-                yield start, block
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        raise VectorsError(f"{file.path}: cannot read vectors: {exc}") from exc
-
-
-def _vectors_of(column: Any, dim: int) -> NDArray[np.float32]:
-    flat = column.flatten().to_numpy(zero_copy_only=False)
-    return np.asarray(flat, dtype=np.float32).reshape(-1, dim)
-
-
-def _parquet_rows(file: VectorFile, column: str, local: Sequence[int]) -> list[Any]:
-    """Values of ``column`` at ``local`` rows, reading only the row groups that hold them."""
-    parquet = parquet_file(file.path)
-    bounds = np.cumsum(
-        [0] + [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
-    )
-    out: dict[int, Any] = {}
-    groups: dict[int, list[int]] = {}
-    for row in local:
-        groups.setdefault(int(np.searchsorted(bounds, row, side="right")) - 1, []).append(row)
-    for group, members in groups.items():
-        values = parquet.read_row_group(group, columns=[column]).column(0)
-        for row in members:
-            item = values[row - int(bounds[group])]
-            out[row] = (
-                np.asarray(item.values.to_numpy(zero_copy_only=False), dtype=np.float32)
-                if column == "vector"
-                else item.as_py()
-            )
-    return [out[row] for row in local]
-
-
-def _npy_ids(file: VectorFile, local: Sequence[int]) -> list[Any]:
-    wanted = set(local)
-    found: dict[int, Any] = {}
-    for row, rid in enumerate(all_ids(file)):
-        if row in wanted:
-            found[row] = rid
-            if len(found) == len(wanted):
-                break
-    return [found[row] for row in local]
-
-
-def all_ids(file: VectorFile) -> Iterator[Any]:
-    """Every id of a file, in row order, streamed."""
-    if file.is_parquet:
-        parquet = parquet_file(file.path)
-        for batch in parquet.iter_batches(batch_size=1 << 16, columns=["id"]):
-            yield from batch.column(0).to_pylist()
-        return
-    ids_path, _ = found_sidecar_paths(file.path)
-    try:
-        with open(ids_path, "rb") as handle:
-            for line in handle:
-                yield orjson.loads(line)
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise VectorsError(f"{ids_path}: cannot read ids: {exc}") from exc
-
-
-def describe(files: Sequence[VectorFile]) -> list[dict[str, Any]]:
-    """Size and modification time of each file, for detecting a stale index."""
-    result = []
-    for file in files:
-        stat = os.stat(file.path)
-        result.append(
-            {
-                "path": str(file.path.resolve()),
-                "count": file.count,
-                "size": stat.st_size,
-                "mtime_ns": stat.st_mtime_ns,
-            }
-        )
-    return result

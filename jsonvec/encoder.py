@@ -294,7 +294,7 @@ class Encoder:
             value = constant_name(value)
             key, leaf = _CONSTANT_KEYS[value], _CONSTANT
         else:
-            leaf, value = _unusual(value)
+            leaf, value = _unusual(value, path.gpath)
             key = _CONSTANT_KEYS[value] if leaf == _CONSTANT else value
         bound = path.bound.get(key)
         if bound is None:
@@ -322,7 +322,13 @@ class Encoder:
         if self._paths > _MAX_PATHS:  # forget every cached path; nodes in use stay valid
             self._root = self._new_root()
 
-    def _key_path(self, parent: _Path, key: str) -> _Path:
+    def _key_path(self, parent: _Path, key: object) -> _Path:
+        if not isinstance(key, str):
+            where = f"under {parent.gpath!r}" if parent.gpath else "at the top level"
+            raise EncodeError(
+                f"{where}: key {key!r} is {type(key).__name__}, but keys must be strings "
+                "(as in JSON)"
+            )
         self._grow()
         role = parent.role.compose(self.codebook.role("key", key))
         found = parent.keys[key] = _Path(role, child_path(parent.gpath, key))
@@ -484,7 +490,7 @@ def _concatenate(tables: list[LeafTable]) -> LeafTable:
     )
 
 
-def _unusual(value: Any) -> tuple[int, Any]:
+def _unusual(value: Any, where: str) -> tuple[int, Any]:
     """Subclasses of the JSON types (``IntEnum``, ``OrderedDict()``...)."""
     if isinstance(value, bool) or (isinstance(value, dict | list) and not value):
         return _CONSTANT, constant_name(value)
@@ -494,7 +500,8 @@ def _unusual(value: Any) -> tuple[int, Any]:
         return _NUMBER, int(value)
     if isinstance(value, float):
         return _NUMBER, float(value)
-    raise EncodeError(f"cannot encode a value of type {type(value).__name__}")
+    place = f"at {where!r}" if where else "at the top level"
+    raise EncodeError(f"{place}: cannot encode a value of type {type(value).__name__}")
 
 
 def _chunks(cost: Int64Array) -> list[slice]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,11 @@ _RECORD_WIDTH = 60
 
 @dataclass(frozen=True)
 class Hit:
-    """One result: the ``query`` it answers (0-based), its ``rank`` (1-based) and the row."""
+    """One result: the ``query`` it answers, its ``rank`` (1-based) and the row.
+
+    ``query`` is the query's label (``similar -i`` uses its line number); ``source`` the
+    vectors file the row comes from, when the collection has several.
+    """
 
     query: int
     rank: int
@@ -25,12 +30,15 @@ class Hit:
     id: Any
     score: float
     record: Any = None
+    source: str | None = None
 
     def as_json(self, *, several: bool, records: bool) -> dict[str, Any]:
         """The hit as printed by ``jsonvec similar``."""
         out: dict[str, Any] = {"id": self.id, "score": self.score, "rank": self.rank}
         if several:
             out["query"] = self.query
+        if self.source is not None:
+            out["source"] = self.source
         if records:
             out["record"] = self.record
         return out
@@ -44,11 +52,14 @@ def collect_hits(
     threshold: float | None = None,
     exclude: int | None = None,
     records: bool = False,
+    labels: Sequence[int] | None = None,
 ) -> list[Hit]:
     """Turn ``(rows, scores)`` of shape (n_queries, k) into hits, query by query.
 
     Drops missing places (row -1), the ``exclude`` row, scores under ``threshold``; keeps at
-    most ``number`` per query; looks up ids (and records) only for the hits kept.
+    most ``number`` per query; looks up ids (and records) only for the hits kept. Queries
+    are labelled by ``labels`` (default: 0, 1, ...); hits name their file when the
+    collection has several.
     """
     kept: list[tuple[int, int, int, float]] = []
     for query in range(rows.shape[0]):
@@ -57,26 +68,34 @@ def collect_hits(
             if row < 0 or row == exclude or (threshold is not None and score < threshold):
                 continue
             rank += 1
-            kept.append((query, rank, row, round(score, _SCORE_DIGITS)))
+            label = query if labels is None else labels[query]
+            kept.append((label, rank, row, round(score, _SCORE_DIGITS)))
             if rank == number:
                 break
     wanted = [row for _, _, row, _ in kept]
     ids = collection.ids(wanted)
     texts = collection.records(wanted) if records else [None] * len(wanted)
+    several = len(collection.files) > 1
+    sources = collection.sources(wanted) if several else [None] * len(wanted)
     return [
-        Hit(query, rank, row, rid, score, text)
-        for (query, rank, row, score), rid, text in zip(kept, ids, texts, strict=True)
+        Hit(query, rank, row, rid, score, text, source)
+        for (query, rank, row, score), rid, text, source in zip(
+            kept, ids, texts, sources, strict=True
+        )
     ]
 
 
 def format_plain(hits: list[Hit], *, several: bool, records: bool) -> list[str]:
     """An aligned table of hits, with a header line."""
+    sources = any(hit.source is not None for hit in hits)
     header = (["query"] if several else []) + ["rank", "score", "id"]
-    header += ["record"] if records else []
+    header += (["source"] if sources else []) + (["record"] if records else [])
     rows = []
     for hit in hits:
         cells = ([str(hit.query)] if several else []) + [str(hit.rank), f"{hit.score:.4f}"]
         cells.append(str(hit.id))
+        if sources:
+            cells.append(str(hit.source))
         if records:
             text = orjson.dumps(hit.record).decode()
             cells.append(text if len(text) <= _RECORD_WIDTH else text[: _RECORD_WIDTH - 1] + "…")

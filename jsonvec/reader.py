@@ -135,10 +135,30 @@ def parse_line(line: Line) -> Any:
     try:
         return orjson.loads(line.text if line.lineno == 1 else line.raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidLineError(line.source, line.lineno, _reason(exc), line.raw) from exc
+        raise InvalidLineError(line.source, line.lineno, _reason(line.text), line.raw) from exc
 
 
-def _reason(exc: orjson.JSONDecodeError) -> str:
-    """orjson's message with its position reduced to a column number."""
-    message = exc.msg
-    return f"invalid JSON: {message} (column {exc.colno})"
+#: orjson's messages that read better in other words ({column}: where)
+_REWORDED = {
+    "unexpected end of data": "the value is cut short at column {column} (a truncated line?)",
+    "number is infinity when parsed as double": "a number beyond the range of a 64-bit float "
+    "(column {column})",
+    "no low surrogate in string": "a lone surrogate escape (\\ud800-\\udbff without its "
+    "pair) in a string (column {column})",
+}
+
+
+def _reason(text: bytes) -> str:
+    """Why ``text`` (a line without its line ending) is not JSON, with the column where."""
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8: byte 0x{text[exc.start]:02x} at column {exc.start + 1}"
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        template = _REWORDED.get(exc.msg)
+        if template is None:
+            return f"invalid JSON: {exc.msg} (column {exc.colno})"
+        return "invalid JSON: " + template.format(column=exc.colno)
+    return "invalid JSON"  # pragma: no cover - only called for text that failed to parse

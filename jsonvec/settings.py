@@ -55,17 +55,29 @@ class Settings:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name.endswith("_weight"):
-                _check(f.name, isinstance(value, float) and math.isfinite(value) and value >= 0)
-        _check("atom_nonzeros", self.atom_nonzeros >= 1)
-        _check("piece_nonzeros", self.piece_nonzeros >= 1)
-        _check("ngram", self.ngram >= 1)
-        _check("ngram_max_chars", self.ngram_max_chars >= 1)
+                ok = isinstance(value, float) and math.isfinite(value) and value >= 0
+                _check(ok, f"setting {f.name!r} must be a number of at least 0")
+        for name in ("atom_nonzeros", "piece_nonzeros", "ngram", "ngram_max_chars"):
+            _check(getattr(self, name) >= 1, f"setting {name!r} must be at least 1")
         widths, weights = self.number_level_widths, self.number_level_weights
-        _check("number_level_widths", all(math.isfinite(w) and w > 0 for w in widths))
-        _check("number_level_weights", all(math.isfinite(w) and w >= 0 for w in weights))
-        _check("number_level_weights", len(weights) == len(widths) and len(weights) > 0)
-        field_weights = self.field_weights.values()
-        _check("field_weights", all(math.isfinite(w) and w >= 0 for w in field_weights))
+        _check(
+            all(math.isfinite(w) and w > 0 for w in widths),
+            "every entry of setting 'number_level_widths' must be a number above 0",
+        )
+        _check(
+            all(math.isfinite(w) and w >= 0 for w in weights),
+            "every entry of setting 'number_level_weights' must be a number of at least 0",
+        )
+        _check(len(widths) > 0, "setting 'number_level_widths' needs at least one entry")
+        _check(
+            len(weights) == len(widths),
+            f"number_level_widths has {_entries(len(widths))} but number_level_weights has "
+            f"{_entries(len(weights))}: give one weight per width (set both)",
+        )
+        _check(
+            all(math.isfinite(w) and w >= 0 for w in self.field_weights.values()),
+            "every weight in setting 'field_weights' must be a number of at least 0",
+        )
         for name in ("set_arrays", "ignore_fields", "field_weights"):
             for path in getattr(self, name):
                 try:
@@ -102,26 +114,43 @@ class Settings:
         return Settings.from_dict({**self.to_dict(), **changes})
 
 
-def _coerce(name: str, default: Any, value: Any) -> Any:
-    """Check a raw JSON value against the type of the setting's default."""
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in a user's words."""
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if value is None:
+        return "null"
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def _coerce(name: str, default: Any, value: Any, entry: bool = False) -> Any:
+    """Check a raw JSON value against the type of the setting's default.
+
+    ``entry``: the value is one entry of a list or object setting.
+    """
     if isinstance(default, dict):
         if not isinstance(value, dict):
-            raise CodebookError("", f"setting {name!r} must be an object")
-        return {str(k): _coerce(name, 0.0, v) for k, v in value.items()}
+            raise CodebookError("", f"setting {name!r} must be an object, not {_kind(value)}")
+        return {str(k): _coerce(name, 0.0, v, entry=True) for k, v in value.items()}
     if isinstance(default, tuple):
         if not isinstance(value, list | tuple):
-            raise CodebookError("", f"setting {name!r} must be a list")
+            raise CodebookError("", f"setting {name!r} must be a list, not {_kind(value)}")
         item = str if name in ("set_arrays", "ignore_fields") else float
-        return tuple(_coerce(name, item(), v) for v in value)
-    if isinstance(default, bool) or isinstance(value, bool):
-        raise CodebookError("", f"setting {name!r} has the wrong type")
-    if isinstance(default, float) and isinstance(value, int | float):
+        return tuple(_coerce(name, item(), v, entry=True) for v in value)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, float) and number:
         return float(value)
-    if isinstance(default, int) and isinstance(value, int):
+    if isinstance(default, int) and number and isinstance(value, int):
         return value
     if isinstance(default, str) and isinstance(value, str):
         return value
-    raise CodebookError("", f"setting {name!r} must be a {type(default).__name__}")
+    where = f"every entry of setting {name!r}" if entry else f"setting {name!r}"
+    raise CodebookError("", f"{where} must be {_KINDS[type(default)]}, not {_kind(value)}")
 
 
 def _plain(value: Any) -> Any:
@@ -137,6 +166,10 @@ def _canonical(path: str) -> str:
     return format_path(parse_path(path))
 
 
-def _check(name: str, ok: bool) -> None:
+def _entries(count: int) -> str:
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
+
+
+def _check(ok: bool, problem: str) -> None:
     if not ok:
-        raise CodebookError("", f"invalid value for setting {name!r}")
+        raise CodebookError("", problem)

@@ -15,7 +15,9 @@ Layouts (read by other tools):
   plus the count and a CRC-32 of the array's data. The sidecars' names end in no JSON suffix,
   so a glob over JSON inputs (``*.jsonl``, ``*.json``) never feeds them back into a run;
   files written by jsonvec 0.2 (``NAME.ids.jsonl``, ``NAME.meta.json``) are still read.
-- ``.jsonl`` or ``-`` (stdout): one ``{"id": ..., "vector": [...]}`` per line.
+- ``.jsonl`` or ``-`` (stdout): one ``{"id": ..., "vector": [...], "codebook": FINGERPRINT}``
+  per line (the fingerprint on every line, so that lines of several runs cannot be mixed
+  unnoticed).
 """
 
 from __future__ import annotations
@@ -122,12 +124,12 @@ def open_sink(
     if keep_records and fmt != ".parquet":
         raise OutputError(f"{target}: only a .parquet output can keep the records")
     if fmt == "-":
-        return JsonlSink(stdout)
+        return JsonlSink(stdout, metadata["codebook"])
     if fmt == ".parquet":
         return ParquetSink(target, dim, metadata, id_kind, keep_records)
     if fmt == ".npy":
         return NpySink(target, dim, metadata)
-    return AtomicJsonlSink(target)
+    return AtomicJsonlSink(target, metadata["codebook"])
 
 
 def _write_error(target: object, exc: OSError) -> OutputError:
@@ -322,9 +324,12 @@ class NpySink:
             handle.abort()
 
 
-def _jsonl(ids: Ids, vectors: NDArray[np.float32]) -> bytes:
+def _jsonl(ids: Ids, vectors: NDArray[np.float32], codebook: str) -> bytes:
     return b"".join(
-        orjson.dumps({"id": i, "vector": v}, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+        orjson.dumps(
+            {"id": i, "vector": v, "codebook": codebook}, option=orjson.OPT_SERIALIZE_NUMPY
+        )
+        + b"\n"
         for i, v in zip(ids, vectors, strict=True)
     )
 
@@ -332,33 +337,36 @@ def _jsonl(ids: Ids, vectors: NDArray[np.float32]) -> bytes:
 class JsonlSink:
     """Streams JSON Lines to an already open stream (stdout); nothing to take back on abort."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, codebook: str) -> None:
         self.stream = stream
+        self.codebook = codebook
 
     def write(
         self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
     ) -> None:
-        self.stream.write(_jsonl(ids, vectors))
+        self.stream.write(_jsonl(ids, vectors, self.codebook))
         self.stream.flush()
 
     def commit(self) -> None:
         self.stream.flush()
 
     def abort(self) -> None:
-        self.stream.flush()
+        with contextlib.suppress(OSError):  # the stream may be what failed
+            self.stream.flush()
 
 
 class AtomicJsonlSink:
     """JSON Lines into a file, renamed into place on commit."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, codebook: str) -> None:
         self._file = AtomicFile(path)
+        self.codebook = codebook
 
     def write(
         self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
     ) -> None:
         try:
-            self._file.file.write(_jsonl(ids, vectors))
+            self._file.file.write(_jsonl(ids, vectors, self.codebook))
         except OSError as exc:
             raise _write_error(self._file.path, exc) from exc
 

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import builtins
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -40,20 +42,57 @@ def test_ann_agrees_with_exact_search(built: tuple[Collection, Path]) -> None:
     assert np.allclose(ann_scores[:, 0], exact_scores[:, 0], atol=1e-5)
 
 
-def test_stale_index_is_refused(built: tuple[Collection, Path]) -> None:
+def test_stale_index_is_refused(built: tuple[Collection, Path], samples: Path) -> None:
     collection, path = built
     vectors = collection.files[0].path
     later = vectors.stat().st_mtime_ns + 10**9
-    os.utime(vectors, ns=(later, later))
+    os.utime(vectors, ns=(later, later))  # touched, the same content: still the same vectors
+    AnnIndex(Collection.open([str(vectors)]), path)
+    write_vectors(vectors, samples / "products.jsonl", id_field="sku")
     with pytest.raises(AnnIndexError, match=r"is out of date: .* changed after the index was"):
         AnnIndex(Collection.open([str(vectors)]), path)
+
+
+@pytest.mark.parametrize("copy", [shutil.copy, shutil.copy2, shutil.move])
+def test_index_and_vectors_move_together(
+    built: tuple[Collection, Path], tmp_path: Path, copy: Any
+) -> None:
+    """Copied (with or without their times) or moved to another folder, both still work."""
+    assert built[1].exists()
+    elsewhere = tmp_path / "elsewhere" / "deeper"
+    elsewhere.mkdir(parents=True)
+    for name in ("people.parquet", "people.usearch", "people.usearch.meta.json"):
+        copy(tmp_path / name, elsewhere / name)
+    moved = Collection.open([str(elsewhere / "people.parquet")])
+    queries = np.stack([moved.vector(r) for r in range(3)])
+    rows, _ = Index(moved, AnnIndex(moved, elsewhere / "people.usearch")).search(queries, 1)
+    assert rows[:, 0].tolist() == [0, 1, 2]
+
+
+def test_a_flipped_byte_in_a_small_index_is_caught_at_open(
+    built: tuple[Collection, Path],
+) -> None:
+    collection, path = built
+    damaged = bytearray(path.read_bytes())
+    damaged[-20] ^= 0x10
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(AnnIndexError, match=r"index file is damaged \(checksum mismatch\)"):
+        AnnIndex(collection, path)
+
+
+def test_an_index_of_jsonvec_0_2_asks_to_be_rebuilt(built: tuple[Collection, Path]) -> None:
+    collection, path = built
+    meta = orjson.loads(meta_path(path).read_bytes())
+    meta_path(path).write_bytes(orjson.dumps({**meta, "format": 1}))
+    with pytest.raises(AnnIndexError, match=r"built by jsonvec 0\.2.*rebuild it"):
+        AnnIndex(collection, path)
 
 
 def test_index_of_other_vectors_is_refused(
     built: tuple[Collection, Path], tmp_path: Path, samples: Path
 ) -> None:
     _, path = built
-    other = write_vectors(tmp_path / "other.parquet", samples / "people.jsonl")
+    other = write_vectors(tmp_path / "other.parquet", samples / "products.jsonl", id_field="sku")
     with pytest.raises(AnnIndexError, match="was built from other vectors files"):
         AnnIndex(Collection.open([str(other)]), path)
     seeded = write_vectors(tmp_path / "s.parquet", samples / "people.jsonl", Codebook(seed=5))

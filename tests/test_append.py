@@ -104,7 +104,10 @@ def test_append_refuses_other_ids(runner: CliRunner, tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 1
-    assert "int64 ids, this run writes string ids" in result.stderr
+    assert result.stderr == (
+        f"Error: {out} holds record positions as ids, this run writes ids from --id-field "
+        "(use the same --id-field setting)\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ import gzip
 import resource
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -132,7 +131,7 @@ def test_max_invalid(
     if code:
         assert result.stderr == (
             f"Error: {broken}:2: more than 0 invalid lines (--max-invalid); this one: "
-            "invalid JSON: unexpected end of data (column 1)\n"
+            "invalid JSON: the value is cut short at column 22 (a truncated line?)\n"
         )
         assert sorted(p.name for p in tmp_path.iterdir()) == []
     else:
@@ -234,8 +233,32 @@ def test_codebook_new_info_and_use(runner: CliRunner, samples: Path, tmp_path: P
 def test_codebook_info_default(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["codebook", "info"])
     assert result.exit_code == 0
-    assert f"fingerprint:  {Codebook().fingerprint}" in result.stdout
-    assert "dim:          1024" in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [
+        "codebook      the built-in default",
+        f"fingerprint   {Codebook().fingerprint}",
+        "format        2",
+    ]
+    assert "  number_level_widths   0.0625, 0.5, 4, 16" in lines
+    assert "  set_arrays            (none)" in lines
+    machine = orjson.loads(runner.invoke(cli, ["codebook", "info", "--json"]).stdout)
+    assert (machine["path"], machine["size_bytes"]) == (None, None)
+
+
+def test_codebook_info_is_readable(runner: CliRunner, tmp_path: Path) -> None:
+    """No Python reprs: lists and weights as people write them."""
+    cb = tmp_path / "cb"
+    args = ["--set-array", "tags", "--set-array", "a.b[]", "--field-weight", "name=2"]
+    assert runner.invoke(cli, ["codebook", "new", "-o", str(cb), *args]).exit_code == 0
+    result = runner.invoke(cli, ["codebook", "info", str(cb)])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"codebook      {cb} ({cb.stat().st_size:,} bytes)"
+    assert "  set_arrays            tags, a.b[]" in lines
+    assert "  field_weights         name=2" in lines
+    assert "  ignore_fields         (none)" in lines
+    assert "'" not in result.stdout
+    assert "{" not in result.stdout
 
 
 def test_bad_codebook_is_one_line(runner: CliRunner, samples: Path) -> None:
@@ -260,13 +283,15 @@ def test_real_process_pipe(samples: Path) -> None:
     assert proc.stderr.startswith(b"jsonvec: encoded 8 records")
 
 
-def test_broken_pipe_ends_quietly(samples: Path) -> None:
-    data = (samples / "products.jsonl").read_bytes() * 500
-    command = f"{sys.executable} -m jsonvec encode -o - --batch-size 16 | head -c 100"
-    proc = run(["bash", "-c", command], input=data)
+@pytest.mark.parametrize(("jobs", "repeat"), [("1", 0), ("2", 0), ("2", 1), ("2", 2)])
+def test_a_closed_pipe_exits_141(samples: Path, tmp_path: Path, jobs: str, repeat: int) -> None:
+    """`encode -o - | head`: exit 141 (as for cat), nothing on stderr."""
+    data = big_input(tmp_path, samples, 500)
+    encode = " ".join(jsonvec("encode", data, "-o", "-", "--batch-size", "16", "--jobs", jobs))
+    proc = run(["bash", "-c", f"{encode} | head -c 100; exit ${{PIPESTATUS[0]}}"])
     assert len(proc.stdout) == 100
-    assert b"Traceback" not in proc.stderr
     assert proc.stderr == b""
+    assert proc.returncode == 141
 
 
 def test_codebook_new_field_options(runner: CliRunner, tmp_path: Path) -> None:
@@ -298,7 +323,9 @@ def test_codebook_fit(runner: CliRunner, samples: Path, tmp_path: Path) -> None:
     assert (book.dim, book.seed) == (128, 4)
     assert book.settings.field_weights["category"] < 1.0
     assert "sku" not in book.settings.field_weights
-    assert f"({len(book.settings.field_weights)} field weights)" in result.stderr
+    assert f"({len(book.settings.field_weights)} field weights, learnt from 8 records)" in (
+        result.stderr
+    )
 
 
 def test_codebook_fit_stops_at_an_invalid_line(
@@ -313,6 +340,23 @@ def test_codebook_fit_stops_at_an_invalid_line(
         cli, ["codebook", "fit", broken, "-o", str(tmp_path / "cb"), "--skip-invalid"]
     )
     assert skipping.exit_code == 0
+    assert skipping.stderr.endswith(
+        "(0 field weights, learnt from 2 records; skipped 1 invalid line)\n"
+    )
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n", b"{oops\n"])
+def test_codebook_fit_needs_records(runner: CliRunner, tmp_path: Path, data: bytes) -> None:
+    out = tmp_path / "cb"
+    result = runner.invoke(
+        cli, ["codebook", "fit", "-", "-o", str(out), "--skip-invalid"], input=data
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: <stdin>: no records to learn from (the input is empty or every line was "
+        "invalid); no codebook written\n"
+    )
+    assert not out.exists()
 
 
 def big_input(tmp_path: Path, samples: Path, copies: int) -> Path:

@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
 from click.testing import CliRunner, Result
 
-from jsonvec import Codebook
+from jsonvec import Codebook, Settings
 from jsonvec.cli import cli
 from jsonvec.codebook_file import save_codebook
-from tests.helpers import run, write_vectors
+from tests.helpers import jsonvec, run, write_vectors
 
 
 @pytest.fixture
@@ -51,7 +49,8 @@ def test_queries_from_file_and_stdin(runner: CliRunner, people: Path, tmp_path: 
     queries.write_text('{"name": "Jon Smith"}\n\n{"city": "Osaka"}\n')
     for args, data in [(["-i", str(queries)], None), (["-i", "-"], queries.read_bytes())]:
         found = hits(runner.invoke(cli, ["similar", str(people), *args, "-n", "2"], input=data))
-        assert [(h["query"], h["rank"]) for h in found] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+        # "query" is the line number: the blank second line counts
+        assert [(h["query"], h["rank"]) for h in found] == [(1, 1), (1, 2), (3, 1), (3, 2)]
         assert found[2]["id"] == "p10"
 
 
@@ -121,8 +120,8 @@ def test_empty_collection(runner: CliRunner, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "give VECTORS and a query"),
-        (["{not json"], "not valid JSON"),
+        ([], "give a query: QUERY (the last argument), -q JSON, -i FILE or --id ID"),
+        (["{not json"], "is neither a vectors file, folder or glob (none exists) nor a JSON"),
         (["--id", "p01", "-i", "-"], "give one query"),
         (["--id", "p01", "-n", "0"], "-n"),
     ],
@@ -158,30 +157,189 @@ def test_data_errors(
     assert result.stderr.startswith(message.replace("QUERIES", str(queries)))
 
 
-def test_index_build_and_use(runner: CliRunner, people: Path, tmp_path: Path) -> None:
+def test_index_build_and_use(
+    runner: CliRunner, people: Path, tmp_path: Path, samples: Path
+) -> None:
     pytest.importorskip("usearch")
     index = tmp_path / "people.usearch"
     built = runner.invoke(cli, ["index", "build", str(people), "-o", str(index)])
     assert built.exit_code == 0, built.output
     assert built.stderr.startswith("jsonvec: indexed 12 vectors in ")
+    quiet = runner.invoke(cli, ["index", "build", str(people), "-o", str(index), "-q"])
+    assert (quiet.exit_code, quiet.stderr) == (0, "")
     args = ["similar", str(people), "--id", "p01", "-n", "2"]
     exact = hits(runner.invoke(cli, args))
-    approx = hits(runner.invoke(cli, [*args, "--index", str(index)]))
+    approx = hits(runner.invoke(cli, [*args, "--index", str(index), "--ef", "32"]))
     assert [h["id"] for h in approx] == [h["id"] for h in exact]
-    later = people.stat().st_mtime_ns + 10**9
-    os.utime(people, ns=(later, later))
-    stale = runner.invoke(cli, [*args, "--index", str(index)])
+    flipped = bytearray(index.read_bytes())
+    flipped[len(flipped) // 3] ^= 0x04
+    original, _ = index.read_bytes(), index.write_bytes(bytes(flipped))
+    damaged = runner.invoke(cli, [*args, "--index", str(index)])
+    assert damaged.exit_code == 1
+    assert damaged.stderr == f"Error: {index}: index file is damaged (checksum mismatch)\n"
+    index.write_bytes(original)
+    write_vectors(people, samples / "products.jsonl", id_field="sku")
+    stale = runner.invoke(cli, ["similar", str(people), "{}", "--index", str(index)])
     assert stale.exit_code == 1
     assert "is out of date" in stale.stderr
 
 
-def test_head_ends_quietly(people: Path) -> None:
-    command = (
-        f"{sys.executable} -m jsonvec similar {people} -n 12 -i - | head -n 1; "
-        "exit ${PIPESTATUS[1]}"
-    )
-    queries = b'{"name": "x"}\n' * 400
-    proc = run(["bash", "-c", command], input=queries)
-    assert proc.returncode == 0
+def test_ef_needs_an_index(runner: CliRunner, people: Path) -> None:
+    result = runner.invoke(cli, ["similar", str(people), "{}", "--ef", "100"])
+    assert result.exit_code == 2
+    assert "--ef needs --index" in result.stderr
+
+
+@pytest.mark.parametrize("repeat", range(2))
+def test_a_closed_pipe_exits_141(people: Path, tmp_path: Path, repeat: int) -> None:
+    """`| head` closes the pipe: exit 141 as for cat, nothing on stderr; the status itself."""
+    queries = tmp_path / "q.jsonl"
+    queries.write_bytes(b'{"name": "x"}\n' * 2000)
+    similar = " ".join(jsonvec("similar", people, "-n", "12", "-i", queries))
+    command = f"{similar} | head -n 1; exit ${{PIPESTATUS[0]}}"
+    proc = run(["bash", "-c", command])
+    assert proc.returncode == 141
     assert len(proc.stdout.splitlines()) == 1
     assert proc.stderr == b""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--id", "p01", '{"a": 1}'], "give one query, not 2"),
+        (["-i", "QUERIES", '{"name": "x"}'], "give one query, not 2"),
+        (["-q", "{}", "--id", "p01"], "give one query, not 2"),
+        (["PEOPLE"], "give a query"),
+        (["nope.parquet", "{}"], "nope.parquet: no such vectors file, folder or glob"),
+        (["'nope'"], "\"'nope'\" is neither a vectors file, folder or glob (none exists) nor a"),
+    ],
+)
+def test_how_arguments_are_read(
+    runner: CliRunner, people: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    """A positional naming a file, folder or matching glob is VECTORS; a last other one must
+    be JSON; anything else, or a query given two ways, is a usage error (exit 2)."""
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"name": "Jon"}\n')
+    names = {"QUERIES": str(queries), "PEOPLE": str(people)}
+    result = runner.invoke(cli, ["similar", str(people), *[names.get(a, a) for a in args]])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_two_vectors_files_and_a_query_of_any_json(
+    runner: CliRunner, people: Path, tmp_path: Path, samples: Path
+) -> None:
+    other = write_vectors(tmp_path / "products.parquet", samples / "products.jsonl", None, "sku")
+    found = hits(runner.invoke(cli, ["similar", str(people), str(other), '"Madrid"', "-n", "1"]))
+    assert len(found) == 1
+    pattern = str(tmp_path / "p*.parquet")  # a glob is VECTORS too, -q takes the guessing out
+    found = hits(runner.invoke(cli, ["similar", pattern, "-q", '{"city": "Madrid"}', "-n", "2"]))
+    assert {h["id"] for h in found} == {"p03", "p04"}
+    assert {h["source"] for h in found} == {str(people)}
+
+
+def test_hits_from_several_files_name_their_source(runner: CliRunner, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"".join(b'{"n": %d, "v": "value %d"}\n' % (i, i) for i in range(6)))
+    parts = tmp_path / "parts"
+    for _ in range(2):
+        result = runner.invoke(cli, ["encode", str(source), "-o", f"{parts}/", "--append"])
+        assert result.exit_code == 0, result.output
+    found = hits(runner.invoke(cli, ["similar", str(parts), '{"n": 4, "v": "value 4"}', "-n", "2"]))
+    assert [(h["id"], h["source"]) for h in found] == [
+        (4, str(parts / "part-000000.parquet")),
+        (10, str(parts / "part-000001.parquet")),
+    ]
+    plain = runner.invoke(cli, ["similar", str(parts), "--id", "4", "-n", "1", "--plain"])
+    assert plain.exit_code == 0, plain.output
+    header, row = plain.stdout.splitlines()
+    assert header.split() == ["rank", "score", "id", "source"]
+    assert row.split()[2:] == ["10", str(parts / "part-000001.parquet")]
+
+
+def test_an_ambiguous_id_is_refused(runner: CliRunner, tmp_path: Path, samples: Path) -> None:
+    """Two records hold the id (two runs of positional ids written apart): name both."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for name in ("a.parquet", "b.parquet"):
+        write_vectors(parts / name, samples / "people.jsonl", id_field=None)
+    result = runner.invoke(cli, ["similar", str(parts), "--id", "3"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: id '3' is held by 2 records ({parts / 'a.parquet'} row 3, "
+        f"{parts / 'b.parquet'} row 3); --id needs an id that one record holds\n"
+    )
+
+
+def test_a_field_value_given_as_a_positional_id(
+    runner: CliRunner, tmp_path: Path, samples: Path
+) -> None:
+    """The README flow without --id-field: say that ids are positions, and what to do."""
+    vectors = write_vectors(tmp_path / "people.parquet", samples / "people.jsonl", id_field=None)
+    result = runner.invoke(cli, ["similar", str(vectors), "--id", "p01"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: id 'p01' is not in the vectors: ids here are record positions (0, 1, 2, ...); "
+        "to look records up by a field, encode with --id-field (e.g. --id-field id)\n"
+    )
+    assert hits(runner.invoke(cli, ["similar", str(vectors), "--id", "0", "-n", "1"]))
+
+
+def test_the_codebook_comes_from_the_vectors(
+    runner: CliRunner, tmp_path: Path, samples: Path
+) -> None:
+    """No --codebook needed: the vectors' metadata holds it; --codebook must then match."""
+    book = Codebook(dim=256, seed=11, settings=Settings(field_weights={"name": 2.0}))
+    vectors = write_vectors(tmp_path / "p.parquet", samples / "people.jsonl", book)
+    query = (samples / "people.jsonl").read_text().splitlines()[2]
+    found = hits(runner.invoke(cli, ["similar", str(vectors), query, "-n", "1"]))
+    assert found == [{"id": "p03", "score": 1.0, "rank": 1}]
+    path = tmp_path / "same.codebook"
+    save_codebook(book, path)
+    args = ["similar", str(vectors), query, "-n", "1", "--codebook"]
+    assert hits(runner.invoke(cli, [*args, str(path)])) == found
+    save_codebook(Codebook(dim=256, seed=12), path)
+    result = runner.invoke(cli, [*args, str(path)])
+    assert result.exit_code == 1
+    assert "pass the same --codebook" in result.stderr
+
+
+def test_json_lines_vectors_can_be_searched(
+    runner: CliRunner, tmp_path: Path, samples: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    people = str(samples / "people.jsonl")
+    result = runner.invoke(cli, ["encode", people, "-o", str(out), "--id-field", "id", "-q"])
+    assert result.exit_code == 0, result.output
+    first = orjson.loads(out.read_bytes().splitlines()[0])
+    assert first["codebook"] == Codebook().fingerprint
+    found = hits(runner.invoke(cli, ["similar", str(out), "--id", "p01", "-n", "2"]))
+    assert [h["id"] for h in found] == ["p02", "p08"]
+    # lines of jsonvec 0.2 carry no fingerprint: searched with a warning
+    legacy = tmp_path / "legacy.jsonl"
+    legacy.write_bytes(
+        b"".join(
+            orjson.dumps({"id": r["id"], "vector": r["vector"]}) + b"\n"
+            for r in map(orjson.loads, out.read_bytes().splitlines())
+        )
+    )
+    result = runner.invoke(cli, ["similar", str(legacy), '{"city": "Madrid"}', "-n", "2"])
+    assert {h["id"] for h in hits(result)} == {"p03", "p04"}
+    assert result.stderr == (
+        f"jsonvec: warning: {legacy} does not say which codebook encoded it; "
+        "the queries use the built-in codebook\n"
+    )
+    mixed = tmp_path / "mixed.jsonl"
+    other = tmp_path / "other.jsonl"
+    book = tmp_path / "cb"
+    save_codebook(Codebook(seed=4), book)
+    runner.invoke(cli, ["encode", people, "-o", str(other), "--codebook", str(book), "-q"])
+    mixed.write_bytes(out.read_bytes() + other.read_bytes())
+    result = runner.invoke(cli, ["similar", str(mixed), "{}"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {mixed}:13: encoded with codebook ")
+    records = runner.invoke(cli, ["similar", people, "{}"])  # an input, not vectors
+    assert records.exit_code == 1
+    assert "not a vector line" in records.stderr

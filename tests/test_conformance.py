@@ -84,7 +84,9 @@ def test_implementation_defined_case(runner: CliRunner, case: Path) -> None:
         assert len(result.stdout.splitlines()) == 1
     else:
         assert result.exit_code == 1
-        assert result.stderr.startswith(f"Error: {case}:1: invalid JSON: ")
+        assert result.stderr.startswith(
+            (f"Error: {case}:1: invalid JSON: ", f"Error: {case}:1: not valid UTF-8: ")
+        )
         assert result.stdout == ""
 
 

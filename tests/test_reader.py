@@ -61,11 +61,29 @@ def test_invalid_line_reports_position() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", [b'"\xff"', b"NaN", b"1e400", b"[1,", b"{'a': 1}", b'"\\ud800"', b"1 2"]
+    ("raw", "reason"),
+    [
+        (b'"\xff"', "not valid UTF-8: byte 0xff at column 2"),
+        (b"\xed\xa0\x80\n", "not valid UTF-8: byte 0xed at column 1"),
+        (b"NaN", "invalid JSON: unexpected character, expected a JSON value (column 1)"),
+        (b"1e400", "invalid JSON: a number beyond the range of a 64-bit float (column 1)"),
+        (b"[1,", "invalid JSON: the value is cut short at column 4 (a truncated line?)"),
+        (b'{"a": \r\n', "invalid JSON: the value is cut short at column 7 (a truncated line?)"),
+        (b"{'a': 1}", "invalid JSON: unexpected character, expected a string key (column 2)"),
+        (
+            b'"\\ud800"',
+            "invalid JSON: a lone surrogate escape (\\ud800-\\udbff without its pair) in a "
+            "string (column 2)",
+        ),
+        (b"1 2", "invalid JSON: unexpected content after document (column 3)"),
+        (b'{"a": 1 "b"}', "invalid JSON: unexpected character, expected ',' or '}' (column 9)"),
+    ],
 )
-def test_invalid_json_is_refused(raw: bytes) -> None:
-    with pytest.raises(InvalidLineError, match=r"^x:1: invalid JSON: "):
-        parse_line(Line("x", 1, raw))
+def test_invalid_lines_say_what_is_wrong_and_where(raw: bytes, reason: str) -> None:
+    for lineno in (1, 2):  # line 1 is read without its line ending, others with it
+        with pytest.raises(InvalidLineError) as info:
+            parse_line(Line("x", lineno, raw))
+        assert str(info.value) == f"x:{lineno}: {reason}"
 
 
 def test_duplicate_keys_keep_the_last_value() -> None:

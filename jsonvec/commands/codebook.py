@@ -9,19 +9,37 @@ from typing import Any
 import click
 import orjson
 
-from jsonvec.codebook import DEFAULT_DIM, DEFAULT_SEED, Codebook
+from jsonvec.codebook import DEFAULT_DIM, DEFAULT_SEED, MAX_DIM, MIN_DIM, Codebook
 from jsonvec.codebook_file import save_codebook
-from jsonvec.commands.common import load
-from jsonvec.errors import CodebookError, InvalidLineError
+from jsonvec.commands.common import echo_lines, load, plural, writing_stdout
+from jsonvec.errors import CodebookError, InputError, InvalidLineError
 from jsonvec.fit import fit_settings
 from jsonvec.paths import PathError
-from jsonvec.reader import parse_line, read_lines
+from jsonvec.reader import display_name, parse_line, read_lines
 from jsonvec.settings import Settings
+
+DIM_HELP = (
+    f"Length of the vectors: a multiple of 8 from {MIN_DIM} to {MAX_DIM}; more dimensions "
+    "keep more detail of wide records and cost more space and time."
+)
+SEED_HELP = "Any integer from 0 to 2**64-1; every random choice of the codebook derives from it."
 
 
 @click.group()
 def codebook() -> None:
-    """Create and inspect codebook files."""
+    """Create, fit and inspect codebook files.
+
+    A codebook file holds the dimension, the seed and every setting of the representation;
+    the same file gives bit-identical vectors on every machine.
+
+    Example:
+
+    \b
+        jsonvec codebook new -o people.codebook --dim 2048 --seed 42
+        jsonvec codebook fit sample.jsonl -o fitted.codebook --from people.codebook
+        jsonvec codebook info fitted.codebook
+        jsonvec encode people.jsonl -o people.parquet --codebook fitted.codebook
+    """
 
 
 def _parse_params(values: tuple[str, ...], option: str) -> dict[str, Any]:
@@ -40,12 +58,26 @@ def _parse_params(values: tuple[str, ...], option: str) -> dict[str, Any]:
 
 @codebook.command("new")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-@click.option("--dim", type=int, default=DEFAULT_DIM, show_default=True)
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
-@click.option("--set-array", multiple=True, help="Path of an array to treat as a set.")
-@click.option("--ignore-field", multiple=True, help="Path of a value to leave out.")
-@click.option("--field-weight", multiple=True, help="PATH=W: weight of a value among its siblings.")
-@click.option("--param", multiple=True, help="Any setting as NAME=VALUE (see codebook info).")
+@click.option("--dim", type=int, default=DEFAULT_DIM, show_default=True, help=DIM_HELP)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help=SEED_HELP)
+@click.option(
+    "--set-array", multiple=True, metavar="PATH", help="An array to treat as a set (tags)."
+)
+@click.option(
+    "--ignore-field", multiple=True, metavar="PATH", help="A value to leave out (meta.ts)."
+)
+@click.option(
+    "--field-weight",
+    multiple=True,
+    metavar="PATH=W",
+    help="Weight of the value at PATH among its siblings (default 1).",
+)
+@click.option(
+    "--param",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Any setting, VALUE as JSON (codebook info lists them).",
+)
 def codebook_new(
     output: str,
     dim: int,
@@ -58,7 +90,9 @@ def codebook_new(
     """Write a new codebook file.
 
     A codebook fixes the dimension, the seed and every setting of the representation; the
-    same codebook file gives bit-identical vectors on every machine.
+    same codebook file gives bit-identical vectors on every machine. PATHs are keys joined
+    by dots (user.name), with [N] for an array element and [] for every element (items[].sku);
+    escape . [ ] \\ in a key with \\.
 
     Example:
 
@@ -85,7 +119,7 @@ def codebook_new(
 
 @codebook.command("info")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object, for machines.")
 def codebook_info(path: str | None, as_json: bool) -> None:
     """Show a codebook's parameters, fingerprint and size (no PATH: the built-in one).
 
@@ -93,23 +127,40 @@ def codebook_info(path: str | None, as_json: bool) -> None:
 
     \b
         jsonvec codebook info people.codebook
+        jsonvec codebook info people.codebook --json | jq .settings
     """
     book = load(path)
-    info: dict[str, Any] = {
-        "path": path or "(built-in default)",
-        "fingerprint": book.fingerprint,
-        "size_bytes": os.path.getsize(path) if path else None,
-        **book.params(),
-    }
+    size = os.path.getsize(path) if path else None
     if as_json:
-        click.echo(orjson.dumps(info).decode())
+        info = {"path": path, "fingerprint": book.fingerprint, "size_bytes": size}
+        with writing_stdout():
+            click.echo(orjson.dumps({**info, **book.params()}).decode())
         return
-    settings = info.pop("settings")
-    for key, value in info.items():
-        click.echo(f"{key + ':':<14}{value}")
-    click.echo("settings:")
-    for key, value in settings.items():
-        click.echo(f"  {key + ':':<22}{value}")
+    echo_lines(info_table(book, path, size))
+
+
+def info_table(book: Codebook, path: str | None, size: int | None) -> list[str]:
+    """A codebook described for people: one aligned line per parameter and setting."""
+    params = book.params()
+    settings = params.pop("settings")
+    where = f"{path} ({size:,} bytes)" if path else "the built-in default"
+    rows = [("codebook", where), ("fingerprint", book.fingerprint)]
+    rows += [(name, _readable(value)) for name, value in params.items()]
+    lines = [f"{name:<14}{value}" for name, value in rows]
+    lines += ["settings"] + [f"  {name:<22}{_readable(value)}" for name, value in settings.items()]
+    return lines
+
+
+def _readable(value: Any) -> str:
+    """A setting's value as people write it: 0.5; a, b; name=2; (none)."""
+    if isinstance(value, list):
+        return ", ".join(_readable(v) for v in value) if value else "(none)"
+    if isinstance(value, dict):
+        pairs = (f"{k}={_readable(v)}" for k, v in value.items())
+        return ", ".join(pairs) if value else "(none)"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 @codebook.command("fit")
@@ -118,8 +169,10 @@ def codebook_info(path: str | None, as_json: bool) -> None:
 @click.option(
     "--from", "base_path", type=click.Path(dir_okay=False), help="Start from this codebook."
 )
-@click.option("--dim", type=int, help=f"Dimension (default: the base's, or {DEFAULT_DIM}).")
-@click.option("--seed", type=int, help=f"Seed (default: the base's, or {DEFAULT_SEED}).")
+@click.option("--dim", type=int, help=f"{DIM_HELP[:-1]} [default: the base's, or {DEFAULT_DIM}].")
+@click.option(
+    "--seed", type=int, help=f"{SEED_HELP[:-1]} [default: the base's, or {DEFAULT_SEED}]."
+)
 @click.option("--skip-invalid", is_flag=True, help="Skip invalid lines instead of stopping.")
 def codebook_fit(
     inputs: tuple[str, ...],
@@ -143,7 +196,13 @@ def codebook_fit(
         jsonvec encode data.jsonl -o vectors.parquet --codebook fitted.codebook
     """
     base = load(base_path)
-    settings = fit_settings(_records(inputs, skip_invalid), base.settings)
+    counts = {"records": 0, "invalid": 0}
+    settings = fit_settings(_records(inputs, skip_invalid, counts), base.settings)
+    if counts["records"] == 0:
+        raise InputError(
+            f"{', '.join(display_name(i) for i in inputs)}: no records to learn from "
+            "(the input is empty or every line was invalid); no codebook written"
+        )
     try:
         book = Codebook(
             dim=base.dim if dim is None else dim,
@@ -154,18 +213,26 @@ def codebook_fit(
         raise click.UsageError(str(exc)) from exc
     save_codebook(book, output)
     learnt = len(settings.field_weights)
+    skipped = f"; skipped {plural(counts['invalid'], 'invalid line')}" if counts["invalid"] else ""
     click.echo(
-        f"jsonvec: wrote codebook {book.fingerprint} to {output} ({learnt} field weights)",
+        f"jsonvec: wrote codebook {book.fingerprint} to {output} "
+        f"({plural(learnt, 'field weight')}, learnt from "
+        f"{plural(counts['records'], 'record')}{skipped})",
         err=True,
     )
 
 
-def _records(inputs: tuple[str, ...], skip_invalid: bool) -> Iterator[Any]:
+def _records(inputs: tuple[str, ...], skip_invalid: bool, counts: dict[str, int]) -> Iterator[Any]:
+    """The records of ``inputs``; ``counts`` says how many were read and skipped."""
     for line in read_lines(inputs):
         if line.is_blank:
             continue
         try:
-            yield parse_line(line)
+            record = parse_line(line)
         except InvalidLineError:
             if not skip_invalid:
                 raise
+            counts["invalid"] += 1
+            continue
+        counts["records"] += 1
+        yield record

@@ -97,6 +97,11 @@ def echo_lines(lines: Iterable[str]) -> None:
             click.echo(line)
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 record``, ``2 records``, ``1,024 records``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def load(path: str | None) -> Codebook:
     """The codebook at ``path``, or the built-in default."""
     return load_codebook(path) if path is not None else default_codebook()

@@ -25,6 +25,7 @@ from jsonvec.commands.common import (
     error_message,
     exit_status,
     load,
+    plural,
     stdout_error,
 )
 from jsonvec.encoder import Encoder
@@ -286,11 +287,6 @@ def _write_summary(
     }
     with AtomicFile(path) as handle:
         handle.file.write(orjson.dumps(document) + b"\n")
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 record``, ``2 records``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _report(summary: EncodeSummary, output: str, rejects: str | None) -> None:

@@ -7,17 +7,20 @@ import time
 from typing import Any
 
 import click
-import numpy as np
 import orjson
 
 from jsonvec.ann import AnnIndex, build_index
-from jsonvec.collection import Collection
-from jsonvec.commands.common import codebook_option, load
+from jsonvec.codebook import Codebook, default_codebook
+from jsonvec.codebook_file import load_codebook
+from jsonvec.collection import Collection, names_vectors
+from jsonvec.commands.common import codebook_option, echo_lines, writing_stdout
 from jsonvec.encoder import Encoder
 from jsonvec.errors import JsonvecError
 from jsonvec.hits import Hit, collect_hits, format_plain
 from jsonvec.reader import STDIN, parse_line, read_lines
 from jsonvec.search import Index
+
+QUERY_WAYS = "QUERY (the last argument), -q JSON, -i FILE or --id ID"
 
 
 class CodebookMismatchError(JsonvecError):
@@ -25,26 +28,41 @@ class CodebookMismatchError(JsonvecError):
 
 
 @click.command()
-@click.argument("args", nargs=-1, required=True, metavar="VECTORS... [QUERY_JSON]")
+@click.argument("args", nargs=-1, metavar="VECTORS... [QUERY]")
 @click.option(
-    "-i", "--input", "query_file", help="Queries as JSON Lines from FILE, or - for stdin."
+    "-q", "--query", "query_json", metavar="JSON", help="The query as JSON (no guessing)."
 )
-@click.option("--id", "query_id", help="Use the stored vector of the record with this id.")
-@click.option("-n", "--number", default=10, show_default=True, type=click.IntRange(1))
-@codebook_option
-@click.option("--threshold", type=float, help="Only hits scoring at least this much.")
-@click.option("--records", is_flag=True, help="Add each hit's record (encode --keep-records).")
-@click.option("--plain", is_flag=True, help="An aligned table for people instead of JSON.")
-@click.option("--index", "index_path", help="Search through this ANN index (index build).")
 @click.option(
-    "--ef",
-    default=64,
+    "-i",
+    "--input",
+    "query_file",
+    metavar="FILE",
+    help="Queries as JSON Lines from FILE, or - for stdin.",
+)
+@click.option("--id", "query_id", metavar="ID", help="Use the stored vector of this record.")
+@click.option(
+    "-n",
+    "--number",
+    default=10,
     show_default=True,
     type=click.IntRange(1),
-    help="With --index: search breadth; higher finds more of the true neighbours, slower.",
+    metavar="N",
+    help="Hits per query.",
+)
+@codebook_option
+@click.option("--threshold", type=float, metavar="S", help="Only hits scoring at least S.")
+@click.option("--records", is_flag=True, help="Add each hit's record (encode --keep-records).")
+@click.option("--plain", is_flag=True, help="An aligned table for people instead of JSON.")
+@click.option("--index", "index_path", metavar="INDEX", help="Search through this ANN index.")
+@click.option(
+    "--ef",
+    type=click.IntRange(1),
+    help="With --index: search breadth [default: 64]; higher finds more of the true "
+    "neighbours, slower.",
 )
 def similar(
     args: tuple[str, ...],
+    query_json: str | None,
     query_file: str | None,
     query_id: str | None,
     number: int,
@@ -53,19 +71,26 @@ def similar(
     records: bool,
     plain: bool,
     index_path: str | None,
-    ef: int,
+    ef: int | None,
 ) -> None:
     """Find the records nearest to an example, a partial record, or a stored id.
 
-    VECTORS are outputs of `jsonvec encode` (.parquet, or .npy with its sidecars), folders or
-    glob patterns of them. The query is QUERY_JSON (the last argument), JSON Lines from -i FILE
-    or -i - (one result list per line, each hit tagged with "query", its 0-based line), or --id
-    (the stored vector of that record; the record itself is left out of the hits).
+    VECTORS are outputs of `jsonvec encode` (.parquet, .npy with its sidecars, .jsonl),
+    folders of them (their .parquet and .npy files) or glob patterns. An argument that
+    names an existing file or folder, or a glob that matches one, is VECTORS; any other
+    last argument is the QUERY and must be JSON (any JSON value); anything else is an error.
+    -q JSON gives the query without guessing. Or: -i FILE (JSON Lines, - for stdin: one
+    result list per line, each hit tagged with "query", its line number), or --id (the
+    stored vector of that record, which is left out of its own hits).
 
-    Prints one JSON object per hit, best first: {"id", "score", "rank"}. Scores are cosine
-    similarities: 1.0 for the same content. A partial query such as '{"city": "Paris"}' ranks
-    first the records that hold that value; a record of n fields that contains all m fields
-    of the query scores about sqrt(m/n).
+    The codebook is read from the vectors' metadata; --codebook may name it, and must then
+    be the same.
+
+    Prints one JSON object per hit, best first: {"id", "score", "rank"}, and "source", the
+    file of the hit, when VECTORS are several files. Scores are cosine similarities: 1.0
+    for the same content. A partial query such as '{"city": "Paris"}' ranks first the
+    records that hold that value; a record of n fields that contains all m fields of the
+    query scores about sqrt(m/n).
 
     Example:
 
@@ -73,106 +98,174 @@ def similar(
         jsonvec similar people.parquet '{"city": "Paris", "age": 34}'
         jsonvec similar daily/ --id 4711 -n 5 --plain
         jsonvec similar people.parquet -i queries.jsonl --records
+        jsonvec similar 'daily/*.parquet' -q '"a bare string as the query"'
     """
-    vectors, inline = _split_args(args, query_file, query_id)
+    vectors, inline = _split_args(args, query_json, query_file, query_id)
+    if ef is not None and index_path is None:
+        raise click.UsageError("--ef needs --index (exact search has no breadth to set)")
     collection = Collection.open(vectors)
     if records and not collection.has_records:
         raise click.UsageError("--records needs vectors written with encode --keep-records")
-    ann = AnnIndex(collection, index_path, ef) if index_path is not None else None
-    searcher = Index(collection, ann)
     exclude: int | None = None
+    labels: list[int] | None = None
     if query_id is not None:
         exclude = collection.find(query_id)
-        queries = collection.vector(exclude)[np.newaxis, :]
+        queries = collection.vector(exclude)[None, :]
     else:
-        encoder = Encoder(load(codebook_path))
-        _check_codebook(collection, encoder, codebook_path)
-        queries = encoder.encode_batch(_read_queries(inline, query_file))
+        encoder = Encoder(_codebook(collection, codebook_path))
+        values, labels = _read_queries(inline, query_file)
+        queries = encoder.encode_batch(values)
     if collection.count == 0:
         click.echo("jsonvec: the vectors hold no records", err=True)
         return
+    ann = AnnIndex(collection, index_path, ef or 64) if index_path is not None else None
     extra = 1 if exclude is not None else 0
-    rows, scores = searcher.search(queries, number + extra)
-    hits = collect_hits(collection, rows, scores, number, threshold, exclude, records)
-    _print(hits, several=len(queries) > 1, plain=plain, records=records)
+    rows, scores = Index(collection, ann).search(queries, number + extra)
+    hits = collect_hits(collection, rows, scores, number, threshold, exclude, records, labels)
+    _print(hits, several=query_file is not None, plain=plain, records=records)
 
 
 def _split_args(
-    args: tuple[str, ...], query_file: str | None, query_id: str | None
+    args: tuple[str, ...], query_json: str | None, query_file: str | None, query_id: str | None
 ) -> tuple[list[str], str | None]:
-    if query_file is not None and query_id is not None:
-        raise click.UsageError("give one query: QUERY_JSON, -i FILE or --id ID")
-    if query_file is not None or query_id is not None:
-        return list(args), None
-    if len(args) < 2:
-        raise click.UsageError("give VECTORS and a query: QUERY_JSON, -i FILE or --id ID")
-    return list(args[:-1]), args[-1]
+    """VECTORS and the query given as the last argument (if it is one)."""
+    vectors: list[str] = []
+    inline: str | None = query_json
+    for position, arg in enumerate(args):
+        if names_vectors(arg):
+            vectors.append(arg)
+        elif position == len(args) - 1 and query_json is None:
+            try:
+                orjson.loads(arg)
+            except orjson.JSONDecodeError as exc:
+                raise click.UsageError(
+                    f"{arg!r} is neither a vectors file, folder or glob (none exists) nor a "
+                    f"JSON query (invalid JSON: {exc.msg}); use -q JSON to give a query"
+                ) from exc
+            inline = arg
+        else:
+            raise click.UsageError(f"{arg}: no such vectors file, folder or glob")
+    given = [q for q in (inline, query_file, query_id) if q is not None]
+    if not vectors:
+        raise click.UsageError("give VECTORS: vectors files, folders or glob patterns")
+    if not given:
+        raise click.UsageError(f"give a query: {QUERY_WAYS}")
+    if len(given) > 1:
+        raise click.UsageError(f"give one query, not {len(given)}: {QUERY_WAYS}")
+    return vectors, inline
 
 
-def _read_queries(inline: str | None, query_file: str | None) -> list[Any]:
+def _read_queries(inline: str | None, query_file: str | None) -> tuple[list[Any], list[int]]:
+    """The queries and their labels: line numbers for -i FILE."""
     if inline is not None:
         try:
-            return [orjson.loads(inline)]
+            return [orjson.loads(inline)], [0]
         except orjson.JSONDecodeError as exc:
-            raise click.BadParameter(f"not valid JSON: {exc.msg}", param_hint="QUERY_JSON") from exc
+            raise click.BadParameter(f"not valid JSON: {exc.msg}", param_hint="-q") from exc
     assert query_file is not None
     source = STDIN if query_file == "-" else query_file
-    return [parse_line(line) for line in read_lines([source]) if not line.is_blank]
+    lines = [line for line in read_lines([source]) if not line.is_blank]
+    return [parse_line(line) for line in lines], [line.lineno for line in lines]
 
 
-def _check_codebook(collection: Collection, encoder: Encoder, codebook_path: str | None) -> None:
-    if encoder.codebook.fingerprint != collection.fingerprint:
-        named = codebook_path or "the built-in codebook"
+def _codebook(collection: Collection, codebook_path: str | None) -> Codebook:
+    """The codebook to encode queries with: the vectors' own, or --codebook if it matches."""
+    stored = collection.codebook()
+    if codebook_path is None and stored is not None:
+        return stored
+    book = load_codebook(codebook_path) if codebook_path else default_codebook()
+    named = codebook_path or "the built-in codebook"
+    if collection.fingerprint is None:
+        click.echo(
+            f"jsonvec: warning: {collection.files[0].path} does not say which codebook encoded "
+            f"it; the queries use {named}",
+            err=True,
+        )
+    elif book.fingerprint != collection.fingerprint:
+        hint = (
+            "pass the same --codebook"
+            if stored is not None or codebook_path
+            else "their metadata does not hold its parameters: pass it with --codebook"
+        )
         raise CodebookMismatchError(
             f"the vectors were encoded with codebook {collection.fingerprint}, but the query "
-            f"uses {named} ({encoder.codebook.fingerprint}); pass the same --codebook"
+            f"uses {named} ({book.fingerprint}); {hint}"
         )
-    if encoder.dim != collection.dim:  # pragma: no cover - the fingerprint covers dim
-        raise CodebookMismatchError(f"codebook dim {encoder.dim} != vectors dim {collection.dim}")
+    if book.dim != collection.dim:
+        raise CodebookMismatchError(f"codebook dim {book.dim} != vectors dim {collection.dim}")
+    return book
 
 
 def _print(hits: list[Hit], *, several: bool, plain: bool, records: bool) -> None:
     if plain:
-        for line in format_plain(hits, several=several, records=records):
-            click.echo(line)
+        echo_lines(format_plain(hits, several=several, records=records))
         return
     out = sys.stdout.buffer
-    for hit in hits:
-        out.write(orjson.dumps(hit.as_json(several=several, records=records)) + b"\n")
-    out.flush()
+    with writing_stdout():
+        for hit in hits:
+            out.write(orjson.dumps(hit.as_json(several=several, records=records)) + b"\n")
+        out.flush()
 
 
 @click.group()
 def index() -> None:
-    """Build an approximate nearest-neighbour index (the 'ann' extra)."""
-
-
-@index.command("build")
-@click.argument("vectors", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-@click.option("--connectivity", default=16, show_default=True, type=click.IntRange(2))
-@click.option("--expansion-add", default=128, show_default=True, type=click.IntRange(1))
-def index_build(
-    vectors: tuple[str, ...], output: str, connectivity: int, expansion_add: int
-) -> None:
-    """Build an HNSW index over VECTORS for `similar --index` (pip install 'jsonvec[ann]').
-
-    The index remembers which vectors files it was built from, their sizes and modification
-    times; `similar` refuses it once they change.
+    """Build and check approximate nearest-neighbour indexes (the 'ann' extra).
 
     Example:
 
     \b
         jsonvec index build vectors.parquet -o vectors.usearch
         jsonvec similar vectors.parquet --index vectors.usearch '{"name": "Ann"}'
+        jsonvec index check vectors.usearch vectors.parquet
+    """
+
+
+@index.command("build")
+@click.argument("vectors", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), metavar="INDEX")
+@click.option(
+    "--connectivity",
+    default=16,
+    show_default=True,
+    type=click.IntRange(2),
+    metavar="M",
+    help="Links per node of the HNSW graph: more gives better recall, a bigger index and a "
+    "slower build.",
+)
+@click.option(
+    "--expansion-add",
+    default=128,
+    show_default=True,
+    type=click.IntRange(1),
+    metavar="EF",
+    help="Search breadth while building: more gives a better graph and a slower build.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+def index_build(
+    vectors: tuple[str, ...], output: str, connectivity: int, expansion_add: int, quiet: bool
+) -> None:
+    """Build an HNSW index over VECTORS for `similar --index` (pip install 'jsonvec[ann]').
+
+    The index is two files, INDEX and INDEX.meta.json; keep them together. It remembers the
+    vectors files it was built from by their content and their place relative to it, so
+    the index and its vectors can be moved or copied together; `similar` refuses it once
+    the vectors change.
+
+    Example:
+
+    \b
+        jsonvec index build vectors.parquet -o vectors.usearch
+        jsonvec index build daily/ -o daily/index.usearch --connectivity 32
     """
     collection = Collection.open(vectors)
     started = time.perf_counter()
     build_index(collection, output, connectivity=connectivity, expansion_add=expansion_add)
     seconds = time.perf_counter() - started
-    click.echo(
-        f"jsonvec: indexed {collection.count} vectors in {seconds:.2f} s -> {output}", err=True
-    )
+    if not quiet:
+        click.echo(
+            f"jsonvec: indexed {collection.count:,} vectors in {seconds:.2f} s -> {output}",
+            err=True,
+        )
 
 
 @index.command("check")
