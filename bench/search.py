@@ -2,6 +2,7 @@
 
 Usage:  python bench/search.py [--sizes 100000 1000000] [--dim 1024] [--workdir build/bench]
                                [--write docs/search.md]
+        python bench/search.py --formats [--sizes 1000000] [--write docs/search.md]
 
 For each size it writes synthetic record vectors to an .npy collection (with the sidecars that
 `jsonvec encode` writes), then measures, each in a fresh process so peak memory is its own:
@@ -14,6 +15,13 @@ those 100 queries. --reuse keeps an index built by an earlier run, with its buil
 Synthetic record vectors are clustered, as encoded records are: n/50 random unit centres, each
 vector a centre plus Gaussian noise (cosine to its centre ~0.7), normalised. Queries are
 vectors of the collection with fresh noise added, so they are near records but not records.
+
+--formats compares the file formats instead: the same vectors as .npy and as Parquet (both
+written by jsonvec's own writers), searched exactly by the whole command, `jsonvec similar
+FILE --id ID -n 10` (best of 3 runs, the files in the page cache), and by the library (one
+query, a batch of 100). It reports wall time, peak RSS and peak anonymous memory (RssAnon,
+polled every 10 ms from /proc: memory-mapped file pages are not in it), and Parquet's time
+as a multiple of .npy's. With --write, each mode replaces only its own table in the file.
 """
 
 from __future__ import annotations
@@ -31,13 +39,13 @@ import numpy as np
 
 from jsonvec import default_codebook
 from jsonvec.pipeline import VECTORS_FORMAT
-from jsonvec.writers import NpySink
+from jsonvec.writers import NpySink, ParquetSink
 
 K = 10
 
 
 def make_collection(path: Path, n: int, dim: int, seed: int = 0) -> None:
-    """Write ``n`` clustered unit vectors to ``path`` (an .npy collection)."""
+    """Write ``n`` clustered unit vectors to ``path`` (.npy, or Parquet by its suffix)."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((max(n // 50, 1), dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
@@ -48,9 +56,12 @@ def make_collection(path: Path, n: int, dim: int, seed: int = 0) -> None:
         "codebook": default_codebook().fingerprint if dim == 1024 else "synthetic",
         "id_type": "int",
     }
-    sink = NpySink(str(path), dim, meta)
-    for start in range(0, n, 50_000):
-        m = min(50_000, n - start)
+    if path.suffix == ".parquet":
+        sink: NpySink | ParquetSink = ParquetSink(str(path), dim, meta, "int")
+    else:
+        sink = NpySink(str(path), dim, meta)
+    for start in range(0, n, 1024):  # 1024 rows at a time, as `jsonvec encode` writes them
+        m = min(1024, n - start)
         which = rng.integers(0, len(centres), m)
         block = centres[which] + rng.standard_normal((m, dim), dtype=np.float32) / np.sqrt(dim)
         block /= np.linalg.norm(block, axis=1, keepdims=True)
@@ -60,7 +71,7 @@ def make_collection(path: Path, n: int, dim: int, seed: int = 0) -> None:
 
 def make_queries(path: Path, dim: int, count: int = 100, seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    base = np.load(path, mmap_mode="r")
+    base = np.load(path.with_suffix(".npy"), mmap_mode="r")
     rows = np.sort(rng.choice(len(base), count, replace=False))
     queries = np.array(base[rows]) + rng.standard_normal(
         (count, dim), dtype=np.float32
@@ -151,6 +162,99 @@ def measure(n: int, dim: int, workdir: Path, efs: list[int], reuse: bool) -> lis
     return rows
 
 
+def anon_mb(pid: int) -> float:
+    """RssAnon of a process, in MB (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def time_command(command: list[str], runs: int = 3) -> dict[str, float]:
+    """Best wall time of ``command`` over ``runs``, with its peak RSS and peak RssAnon."""
+    best = {"seconds": float("inf"), "rss_mb": 0.0, "anon_mb": 0.0}
+    for _ in range(runs):
+        started = time.perf_counter()
+        with subprocess.Popen(
+            ["/usr/bin/time", "-f", "%M", *command],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as proc:
+            anon = 0.0
+            while proc.poll() is None:
+                children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+                anon = max([anon, *(anon_mb(int(c)) for c in children)])
+                time.sleep(0.01)
+            seconds = time.perf_counter() - started
+            stderr = proc.stderr.read() if proc.stderr else ""
+        if proc.returncode != 0:
+            raise RuntimeError(f"{command} failed: {stderr}")
+        if seconds < best["seconds"]:
+            rss = int(stderr.strip().splitlines()[-1]) / 1024
+            best = {"seconds": seconds, "rss_mb": rss, "anon_mb": anon}
+    return best
+
+
+def formats(n: int, dim: int, workdir: Path) -> list[str]:
+    """The same vectors as .npy and as Parquet, searched exactly: rows of the table."""
+    base = workdir / f"synthetic_{n}_{dim}.npy"
+    queries = base.with_suffix(".queries.npy")
+    rows = []
+    timings: dict[str, dict[str, float]] = {}
+    for suffix in (".npy", ".parquet"):
+        vectors = base.with_suffix(suffix)
+        if not vectors.exists():
+            make_collection(vectors, n, dim)
+        np.save(queries, make_queries(vectors, dim))
+        jsonvec = [sys.executable, "-m", "jsonvec"]
+        command = [*jsonvec, "similar", str(vectors), "--id", str(n // 2), "-n", str(K)]
+        time_command(command, runs=1)  # warm-up: the file into the page cache
+        cli = timings[suffix] = time_command(command)
+        library = run_worker("exact", vectors, vectors.with_suffix(".usearch"), queries)
+        size = vectors.stat().st_size / 1e9
+        ratio = cli["seconds"] / timings[".npy"]["seconds"]
+        rows.append(
+            f"| {n:,} | {suffix} ({size:.2f} GB) | {cli['seconds']:.2f} | {ratio:.2f}x | "
+            f"{cli['rss_mb']:,.0f} | {cli['anon_mb']:,.0f} | {library['one_ms']:.1f} | "
+            f"{library['batch_s']:.2f} |"
+        )
+    return rows
+
+
+def write_section(path: Path, name: str, text: str) -> None:
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``path``."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    document = path.read_text(encoding="utf-8") if path.exists() else ""
+    if start in document and end in document:
+        before, rest = document.split(start, 1)
+        after = rest.split(end, 1)[1]
+    else:
+        before, after = document + "\n", "\n"
+    path.write_text(f"{before}{start}\n{text}\n{end}{after}", encoding="utf-8")
+
+
+def main_formats(args: argparse.Namespace) -> None:
+    lines = [
+        f"Command: `python bench/search.py {' '.join(sys.argv[1:])}`; dim {args.dim}, top-{K}, "
+        f"{platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}.",
+        "",
+        "| vectors | file | `similar --id` s | x .npy | peak RSS MB | peak RssAnon MB "
+        "| library 1 query ms | library 100 queries s |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    print("\n".join(lines), flush=True)
+    for n in args.sizes:
+        rows = formats(n, args.dim, args.workdir)
+        print("\n".join(rows), flush=True)
+        lines += rows
+    if args.write:
+        write_section(args.write, "formats", "\n".join(lines))
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         kind, vectors, index, queries, ef = sys.argv[2:7]
@@ -163,8 +267,12 @@ def main() -> None:
     parser.add_argument("--ef", type=int, nargs="+", default=[64, 256], help="expansion_search")
     parser.add_argument("--reuse", action="store_true", help="keep an index built before")
     parser.add_argument("--write", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--formats", action="store_true", help="compare .npy and Parquet")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.formats:
+        main_formats(args)
+        return
     lines = [
         f"dim {args.dim}, top-{K}, {platform.machine()}, Python {platform.python_version()}, "
         f"numpy {np.__version__}; peak RSS includes the memory-mapped vectors paged in.",
@@ -179,13 +287,7 @@ def main() -> None:
         lines += rows
     if args.write:
         command = "python bench/search.py " + " ".join(sys.argv[1:])
-        about = __doc__.split("\n\n", 2)[2]
-        args.write.write_text(
-            f"# Search speed and recall\n\nCommand: `{command.strip()}`\n\n{about}\n"
-            + "\n".join(lines)
-            + "\n",
-            encoding="utf-8",
-        )
+        write_section(args.write, "ann", f"Command: `{command.strip()}`\n\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import resource
 import signal
 import subprocess
@@ -160,6 +161,9 @@ def test_blank_lines_are_counted_not_encoded(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert len(result.stdout_bytes.splitlines()) == 2
     assert "ignored 2 blank lines" in result.stderr
+    one = runner.invoke(cli, ["encode", "-o", "-"], input=b"1\n\n")
+    assert "; ignored 1 blank line\n" in one.stderr
+    assert "encoded 1 record in " in one.stderr
 
 
 def test_empty_input_gives_empty_output(runner: CliRunner, tmp_path: Path) -> None:
@@ -268,11 +272,46 @@ def test_bad_codebook_is_one_line(runner: CliRunner, samples: Path) -> None:
     assert result.stderr == f"Error: {people}: not a jsonvec codebook file\n"
 
 
-@pytest.mark.parametrize("command", [[], ["encode"], ["codebook", "new"], ["codebook", "info"]])
-def test_help_has_examples(runner: CliRunner, command: list[str]) -> None:
-    result = runner.invoke(cli, [*command, "--help"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["encode"],
+        ["similar"],
+        ["codebook"],
+        ["codebook", "new"],
+        ["codebook", "info"],
+        ["codebook", "fit"],
+        ["index"],
+        ["index", "build"],
+        ["index", "check"],
+    ],
+)
+def test_help_has_examples_and_every_option_says_what_it_does(
+    runner: CliRunner, command: list[str]
+) -> None:
+    result = runner.invoke(cli, [*command, "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert "Example:" in result.stdout
+    options = result.stdout.split("Options:")[-1].split("Commands:")[0].splitlines()[1:]
+    described = [re.sub(r"\[[^]]*\]", "", line).strip() for line in options]
+    undescribed = [line for line in described if line.startswith("-") and "  " not in line]
+    assert undescribed == []
+
+
+@pytest.mark.parametrize(
+    ("command", "phrases"),
+    [
+        (["encode"], ["--batch-size", "user.id", "items[0]", "--max-invalid", "141"]),
+        (["codebook", "new"], ["from 64 to 65536", "2**64-1", "items[].sku"]),
+        (["similar"], ["Hits per query", "--ef", "-q, --query"]),
+        (["index", "build"], ["-q, --quiet", "Links per node", "two files"]),
+    ],
+)
+def test_help_explains(runner: CliRunner, command: list[str], phrases: list[str]) -> None:
+    text = " ".join(runner.invoke(cli, [*command, "--help"]).stdout.split())
+    for phrase in phrases:
+        assert phrase in text
 
 
 def test_real_process_pipe(samples: Path) -> None:
@@ -378,9 +417,10 @@ def test_jobs_give_byte_identical_files(samples: Path, tmp_path: Path, suffix: s
     assert outputs[0] == outputs[1]
 
 
+@pytest.mark.parametrize("repeat", range(2))
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_interrupting_workers_keeps_the_previous_output(
-    samples: Path, tmp_path: Path, sig: signal.Signals
+    samples: Path, tmp_path: Path, sig: signal.Signals, repeat: int
 ) -> None:
     """A signal while workers run: exit 143/130, the old output intact, no temporary file."""
     out = tmp_path / "v.parquet"
@@ -399,7 +439,10 @@ def test_interrupting_workers_keeps_the_previous_output(
     assert [p.name for p in tmp_path.iterdir()] == ["v.parquet"]
 
 
-def test_full_disk_is_a_clear_error_and_leaves_nothing(samples: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("jobs", "repeat"), [("1", 0), ("2", 0), ("2", 1), ("2", 2)])
+def test_full_disk_is_a_clear_error_and_leaves_nothing(
+    samples: Path, tmp_path: Path, jobs: str, repeat: int
+) -> None:
     """A file-size limit (as on a full disk, writes fail): exit 1, one line, old output kept."""
     data = big_input(tmp_path, samples, 200)
     out = tmp_path / "v.parquet"
@@ -408,7 +451,8 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(samples: Path, tmp_path: 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
 
-    proc = run(jsonvec("encode", data, "-o", out, "-q"), preexec_fn=limit)
+    command = jsonvec("encode", data, "-o", out, "-q", "--batch-size", "64", "--jobs", jobs)
+    proc = run(command, preexec_fn=limit)
     assert proc.returncode == 1
     assert proc.stderr.decode().startswith(f"Error: {out}: cannot write: File too large")
     assert len(proc.stderr.splitlines()) == 1
@@ -416,11 +460,14 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(samples: Path, tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl", "v.parquet"]
 
 
-def test_a_killed_run_leaves_no_partial_file(samples: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("jobs", "repeat"), [("1", 0), ("2", 0), ("2", 1)])
+def test_a_killed_run_leaves_no_partial_file(
+    samples: Path, tmp_path: Path, jobs: str, repeat: int
+) -> None:
     """SIGKILL cannot be handled: the file being written has no name until it is complete."""
     out = tmp_path / "v.parquet"
     out.write_bytes(b"previous")
-    command = jsonvec("encode", "-o", out, "-q", "--jobs", "1", "--batch-size", "16")
+    command = jsonvec("encode", "-o", out, "-q", "--jobs", jobs, "--batch-size", "16")
     with spawned(command, stdin=subprocess.PIPE) as proc:
         assert proc.stdin is not None
         proc.stdin.write((samples / "products.jsonl").read_bytes() * 40)
@@ -468,3 +515,16 @@ def test_any_json_value_is_a_record(runner: CliRunner, line: bytes) -> None:
     result = runner.invoke(cli, ["encode", "-", "-o", "-", "-q"], input=line + b"\n")
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 1
+
+
+def test_the_readme_codebook_flow_runs(samples: Path, tmp_path: Path) -> None:
+    """The commands of the README's Codebooks section, as written, on samples/people.jsonl."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Codebooks", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "people.jsonl").write_bytes((samples / "people.jsonl").read_bytes())
+    script = block.replace("jsonvec ", " ".join(jsonvec()) + " ")
+    done = run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    found = [orjson.loads(line) for line in done.stdout.splitlines() if line.startswith(b"{")]
+    assert [hit["id"] for hit in found][:1] == ["p02"]

@@ -93,3 +93,16 @@ def test_duplicate_keys_keep_the_last_value() -> None:
 def test_missing_file() -> None:
     with pytest.raises(InputError, match=r"nope\.jsonl: cannot read: No such file"):
         list(read_lines(["nope.jsonl"]))
+
+
+def test_progress_counts_bytes_on_disk(tmp_path: Path) -> None:
+    """For gzip the compressed bytes: a bar whose total is the files' sizes ends at 100%."""
+    packed = tmp_path / "a.jsonl.gz"
+    packed.write_bytes(gzip.compress(b'{"a": 1}\n' * 50_000))
+    plain = tmp_path / "b.jsonl"
+    plain.write_bytes(b'{"b": 2}\n' * 10)
+    seen: list[int] = []
+    lines = list(read_lines([str(packed), str(plain), str(packed)], seen.append))
+    assert len(lines) == 100_010
+    assert sum(seen) == 2 * packed.stat().st_size + plain.stat().st_size
+    assert all(step > 0 for step in seen)

@@ -57,7 +57,14 @@ def _parse_params(values: tuple[str, ...], option: str) -> dict[str, Any]:
 
 
 @codebook.command("new")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The codebook file to write.",
+)
 @click.option("--dim", type=int, default=DEFAULT_DIM, show_default=True, help=DIM_HELP)
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help=SEED_HELP)
 @click.option(
@@ -165,7 +172,14 @@ def _readable(value: Any) -> str:
 
 @codebook.command("fit")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The codebook file to write.",
+)
 @click.option(
     "--from", "base_path", type=click.Path(dir_okay=False), help="Start from this codebook."
 )

@@ -93,6 +93,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 @click.option(
     "--batch-size",
     type=click.IntRange(1),
+    metavar="N",
     default=1024,
     show_default=True,
     help="Records encoded and written together (one Parquet row group); more takes more "
@@ -102,6 +103,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     "-j",
     "--jobs",
     type=click.IntRange(1),
+    metavar="N",
     help="Worker processes [default: all cores]; the output is the same for any number.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")

@@ -13,7 +13,7 @@ from jsonvec.ann import AnnIndex, build_index
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.codebook_file import load_codebook
 from jsonvec.collection import Collection, names_vectors
-from jsonvec.commands.common import codebook_option, echo_lines, writing_stdout
+from jsonvec.commands.common import echo_lines, writing_stdout
 from jsonvec.encoder import Encoder
 from jsonvec.errors import JsonvecError
 from jsonvec.hits import Hit, collect_hits, format_plain
@@ -49,7 +49,13 @@ class CodebookMismatchError(JsonvecError):
     metavar="N",
     help="Hits per query.",
 )
-@codebook_option
+@click.option(
+    "--codebook",
+    "codebook_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The codebook of the vectors (default: rebuilt from their metadata); must match.",
+)
 @click.option("--threshold", type=float, metavar="S", help="Only hits scoring at least S.")
 @click.option("--records", is_flag=True, help="Add each hit's record (encode --keep-records).")
 @click.option("--plain", is_flag=True, help="An aligned table for people instead of JSON.")
@@ -57,6 +63,7 @@ class CodebookMismatchError(JsonvecError):
 @click.option(
     "--ef",
     type=click.IntRange(1),
+    metavar="EF",
     help="With --index: search breadth [default: 64]; higher finds more of the true "
     "neighbours, slower.",
 )
@@ -222,7 +229,14 @@ def index() -> None:
 
 @index.command("build")
 @click.argument("vectors", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), metavar="INDEX")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="INDEX",
+    help="The index file to write (INDEX.meta.json is written beside it).",
+)
 @click.option(
     "--connectivity",
     default=16,
