@@ -16,6 +16,7 @@ atomically, so even without the lock two runs never write the same part.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -25,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from jsonvec.errors import OutputError
-from jsonvec.vector_files import ParquetVectors, VectorsError
+from jsonvec.parquet_vectors import ParquetVectors
+from jsonvec.vector_files import VectorsError
 from jsonvec.writers import IdKind, output_format
 
 _PART = re.compile(r"part-(\d+)\.parquet")
+#: what flock answers on a file system that cannot lock
+_NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF)
 
 
 @dataclass
@@ -77,6 +81,10 @@ def append_lock(output: str, on_wait: Callable[[], None] | None = None) -> Itera
             if on_wait is not None:
                 on_wait()
             fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            if exc.errno not in _NO_LOCKS:
+                raise OutputError(f"{folder}: cannot lock the folder: {exc.strerror}") from exc
+            # a file system without locks: parts still take distinct names (see above)
         yield
     finally:
         os.close(fd)  # releases the lock

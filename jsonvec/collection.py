@@ -18,13 +18,15 @@ from numpy.typing import NDArray
 
 from jsonvec.codebook import Codebook
 from jsonvec.errors import CodebookError, JsonvecError
+from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.settings import Settings
 from jsonvec.vector_files import (
     SUFFIXES,
+    JsonlVectors,
+    NpyVectors,
     VectorFile,
     VectorsError,
     chunked,
-    open_vector_file,
 )
 
 #: what a folder contributes; a .jsonl file must be named (it could be an input of records)
@@ -49,6 +51,18 @@ class NotFoundError(JsonvecError):
 
 class AmbiguousIdError(JsonvecError):
     """An id is held by more than one record, so it cannot pick one."""
+
+
+def open_vector_file(path: Path) -> VectorFile:
+    """Read the metadata of one vectors file (not its vectors); the format from its suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return ParquetVectors(path)
+    if suffix == ".npy":
+        return NpyVectors(path)
+    if suffix == ".jsonl":
+        return JsonlVectors(path)
+    raise VectorsError(f"{path}: not a vectors file (expected .parquet, .npy or .jsonl)")
 
 
 def _matches(pattern: str) -> list[Path]:

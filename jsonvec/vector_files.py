@@ -2,10 +2,7 @@
 
 Three formats, as ``jsonvec encode`` writes them (:mod:`jsonvec.writers`):
 
-- ``.parquet``: vectors read a row group at a time (bounded memory whatever the file size),
-  straight from the pages through a memory map where the layout allows
-  (:mod:`jsonvec.parquet_pages`), through Arrow otherwise; ids and records from only the
-  row groups that hold the rows asked for.
+- ``.parquet``: see :mod:`jsonvec.parquet_vectors`.
 - ``.npy``: memory-mapped; ids from the ``NAME.npy.ids`` sidecar, streamed.
 - ``.jsonl``: ``{"id", "vector", "codebook"}`` lines, parsed as they are read (small data).
 
@@ -17,8 +14,8 @@ a one-line :class:`VectorsError` naming it.
 from __future__ import annotations
 
 import contextlib
-import mmap
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,15 +23,12 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from jsonvec.errors import JsonvecError
-from jsonvec.parquet_pages import vector_pages
-from jsonvec.writers import CRC_KEY, METADATA_KEY, RECORD_COLUMN, found_sidecar_paths
+from jsonvec.writers import found_sidecar_paths
 
 SUFFIXES = (".parquet", ".npy", ".jsonl")
-_PAGE_BLOCK_ROWS = 1 << 12  # rows gathered from Parquet pages into one block (32 MB at dim 1024)
 Block = NDArray[np.float32]
 
 
@@ -54,7 +48,8 @@ def reading(path: Path | str, what: str = "vectors") -> Iterator[None]:
         raise VectorsError(f"{path}: cannot read {what}: {reason}") from exc
 
 
-def _metadata(path: Path, raw: bytes | None) -> dict[str, Any]:
+def read_metadata(path: Path, raw: bytes | None) -> dict[str, Any]:
+    """The jsonvec metadata of a vectors file, from its raw JSON (None: there is none)."""
     if raw is None:
         raise VectorsError(f"{path}: not a jsonvec vectors file (no jsonvec metadata)")
     try:
@@ -73,7 +68,7 @@ def matches(rid: Any, wanted: str) -> bool:
     return rid == wanted if isinstance(rid, str) else str(rid) == wanted
 
 
-class VectorFile:
+class VectorFile(ABC):
     """What every vectors file offers; one subclass per format.
 
     Attributes
@@ -83,7 +78,8 @@ class VectorFile:
     fingerprint : the codebook's fingerprint, or None where the file does not say (JSON
         Lines written by jsonvec 0.2).
     params : the codebook's parameters (``Codebook.params()``), or None where not stored.
-    id_type : ``"int"`` (record positions) or ``"string"`` (from ``--id-field``).
+    id_type : ``"int"`` (record positions), ``"string"`` (from ``--id-field``), or
+        ``"mixed"`` (JSON Lines: each line's own).
     has_records : whether each record's JSON text is stored too.
     crc32 : CRC-32 of the vectors' float32 data in row order, or None where not stored.
     """
@@ -106,16 +102,16 @@ class VectorFile:
         self.params = params if isinstance(params, dict) else None
         self.id_type = "string" if meta.get("id_type") == "string" else "int"
 
+    @abstractmethod
     def chunks(self, rows: int) -> Iterator[tuple[int, Block]]:
         """``(first local row, block)`` pairs in order; a block is (m, dim) float32.
 
         At the end of the file, the vectors' checksum is compared with the stored one.
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def ids(self) -> Iterator[Any]:
         """Every id, in row order, streamed."""
-        raise NotImplementedError
 
     def ids_at(self, local: Sequence[int]) -> list[Any]:
         """The ids of some rows (0-based within this file), in the order asked."""
@@ -136,15 +132,11 @@ class VectorFile:
         """The vectors of some rows: (len(local), dim) float32, in the order asked."""
         wanted = sorted(set(local))
         found: dict[int, Block] = {}
-        for start, block in self._plain_chunks(1 << 12):
+        for start, block in self.chunks(1 << 12):
             for row in wanted:
                 if start <= row < start + len(block):
                     found[row] = np.array(block[row - start], dtype=np.float32)
         return np.stack([found[row] for row in local]) if local else self._empty()
-
-    def _plain_chunks(self, rows: int) -> Iterator[tuple[int, Block]]:
-        """Chunks without the checksum at the end (a partial read)."""
-        return self.chunks(rows)
 
     def find(self, wanted: str) -> list[int]:
         """The rows (0-based within this file) whose id is ``wanted``."""
@@ -158,179 +150,6 @@ class VectorFile:
             raise VectorsError(f"{self.path}: vectors are corrupted (checksum mismatch)")
 
 
-def open_vector_file(path: Path) -> VectorFile:
-    """Read the metadata of one vectors file (not its vectors); the format from the suffix."""
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return ParquetVectors(path)
-    if suffix == ".npy":
-        return NpyVectors(path)
-    if suffix == ".jsonl":
-        return JsonlVectors(path)
-    raise VectorsError(f"{path}: not a vectors file (expected .parquet, .npy or .jsonl)")
-
-
-class ParquetVectors(VectorFile):
-    """A Parquet file written by ``jsonvec encode``."""
-
-    def __init__(self, path: Path) -> None:
-        with reading(path):
-            parquet = pq.ParquetFile(path)
-            schema = parquet.schema_arrow
-            meta = _metadata(path, (schema.metadata or {}).get(METADATA_KEY.encode()))
-            self.metadata = parquet.metadata
-            crc = (parquet.metadata.metadata or {}).get(CRC_KEY.encode())
-        self._init(path, meta, self.metadata.num_rows)
-        self.has_records = RECORD_COLUMN in schema.names
-        self.id_type = "string" if pa.types.is_string(schema.field("id").type) else "int"
-        self.crc32 = int(crc) if crc is not None and crc.isdigit() else None
-        self._bounds = np.cumsum(
-            [0] + [self.metadata.row_group(i).num_rows for i in range(self.metadata.num_row_groups)]
-        )
-        self._vector_column = schema.get_field_index("vector")
-
-    def _open(self) -> pq.ParquetFile:
-        # page checksums are checked where no checksum of the vectors is stored (0.2 files);
-        # the vectors' own CRC covers them otherwise, and pages of ids and records are checked
-        return pq.ParquetFile(self.path, page_checksum_verification=True)
-
-    def chunks(self, rows: int) -> Iterator[tuple[int, Block]]:
-        with reading(self.path):
-            crc = 0
-            for start, block in self._blocks(rows):
-                crc = zlib.crc32(block.data, crc)
-                yield start, block
-            self._check_crc(crc)
-
-    def _plain_chunks(self, rows: int) -> Iterator[tuple[int, Block]]:
-        with reading(self.path):
-            yield from self._blocks(rows)
-
-    def _blocks(self, rows: int) -> Iterator[tuple[int, Block]]:
-        """Blocks of ``rows`` rows (fewer at the end), each a copy the caller may keep."""
-        start = 0
-        for block in _rechunk(self._pieces(), min(rows, _PAGE_BLOCK_ROWS), self.dim):
-            yield start, block
-            start += len(block)
-
-    def _pieces(self) -> Iterator[Block]:
-        """The vector column's floats, a page (or a row group) at a time, in row order."""
-        if self.crc32 is None:  # no checksum of the vectors: Arrow reads and checks pages
-            parquet = self._open()
-            for group in range(self.metadata.num_row_groups):
-                yield self._arrow_group(parquet, group).reshape(-1)
-            return
-        if self.count == 0:
-            return
-        with open(self.path, "rb") as handle:
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            try:
-                data = memoryview(mapped)
-                for group in range(self.metadata.num_row_groups):
-                    pages = self._group_pages(data, group)
-                    if pages is None:  # not the layout jsonvec writes: Arrow reads this group
-                        pages = [self._arrow_group(self._open(), group).reshape(-1)]
-                    yield from pages
-                    del pages
-                data.release()
-            finally:
-                with contextlib.suppress(BufferError):  # a view still held keeps it open
-                    mapped.close()
-
-    def _group_pages(self, data: memoryview, group: int) -> list[Block] | None:
-        """Views of the float values of one row group's pages, or None if it cannot be."""
-        column = self.metadata.row_group(group).column(self._vector_column)
-        pages = vector_pages(
-            data, column.data_page_offset, column.total_compressed_size, column.compression
-        )
-        expected = self.metadata.row_group(group).num_rows * self.dim
-        if pages is None or sum(count for _, count in pages) != expected:
-            return None
-        return [np.frombuffer(data, dtype="<f4", count=n, offset=o) for o, n in pages]
-
-    def _arrow_blocks(self) -> Iterator[tuple[int, Block]]:
-        parquet = self._open()
-        start = 0
-        for group in range(self.metadata.num_row_groups):
-            block = self._arrow_group(parquet, group)
-            yield start, block
-            start += len(block)
-
-    def _arrow_group(self, parquet: pq.ParquetFile, group: int) -> Block:
-        column = parquet.read_row_group(group, columns=["vector"]).column(0)
-        chunks: list[Any] = column.chunks
-        flat = [c.values.to_numpy(zero_copy_only=False) for c in chunks]
-        joined = np.concatenate(flat) if flat else np.zeros(0, dtype=np.float32)
-        return np.asarray(joined, dtype=np.float32).reshape(-1, self.dim)
-
-    def ids(self) -> Iterator[Any]:
-        with reading(self.path, "ids"):
-            parquet = self._open()
-            for group in range(self.metadata.num_row_groups):
-                yield from parquet.read_row_group(group, columns=["id"]).column(0).to_pylist()
-
-    def ids_at(self, local: Sequence[int]) -> list[Any]:
-        return self._column_at("id", local)
-
-    def records_at(self, local: Sequence[int]) -> list[Any]:
-        if not self.has_records:
-            return [None] * len(local)
-        with reading(self.path, "records"):
-            return [orjson.loads(text) for text in self._column_at(RECORD_COLUMN, local)]
-
-    def vectors_at(self, local: Sequence[int]) -> Block:
-        rows = self._column_at("vector", local)
-        return np.stack(rows) if rows else self._empty()
-
-    def _column_at(self, column: str, local: Sequence[int]) -> list[Any]:
-        """Values of ``column`` at ``local`` rows, reading only the row groups that hold them."""
-        groups: dict[int, list[int]] = {}
-        for row in local:
-            group = int(np.searchsorted(self._bounds, row, side="right")) - 1
-            groups.setdefault(group, []).append(row)
-        out: dict[int, Any] = {}
-        with reading(self.path, "ids" if column == "id" else column + "s"):
-            parquet = self._open()
-            for group, members in groups.items():
-                values = parquet.read_row_group(group, columns=[column]).column(0)
-                for row in members:
-                    item = values[row - int(self._bounds[group])]
-                    out[row] = (
-                        np.asarray(item.values.to_numpy(zero_copy_only=False), dtype=np.float32)
-                        if column == "vector"
-                        else item.as_py()
-                    )
-        return [out[row] for row in local]
-
-    def find(self, wanted: str) -> list[int]:
-        """Rows whose id is ``wanted``; integer ids skip row groups by their statistics."""
-        number = int(wanted) if self.id_type == "int" and _is_integer(wanted) else None
-        if self.id_type == "int" and number is None:
-            return []
-        found: list[int] = []
-        with reading(self.path, "ids"):
-            parquet = self._open()
-            for group in range(self.metadata.num_row_groups):
-                if number is not None and not self._may_hold(group, number):
-                    continue
-                ids = parquet.read_row_group(group, columns=["id"]).column(0).to_pylist()
-                first = int(self._bounds[group])
-                found += [first + i for i, rid in enumerate(ids) if matches(rid, wanted)]
-        return found
-
-    def _may_hold(self, group: int, number: int) -> bool:
-        stats = self.metadata.row_group(group).column(0).statistics
-        if stats is None or not stats.has_min_max:
-            return True
-        low, high = stats.min, stats.max
-        return not (isinstance(low, int) and isinstance(high, int)) or low <= number <= high
-
-
-def _is_integer(text: str) -> bool:
-    body = text[1:] if text.startswith("-") else text
-    return body.isascii() and body.isdigit()
-
-
 class NpyVectors(VectorFile):
     """A ``.npy`` file with its sidecars."""
 
@@ -339,7 +158,7 @@ class NpyVectors(VectorFile):
         self.ids_path = ids_path
         with reading(path):
             raw = meta_path.read_bytes() if meta_path.exists() else None
-            meta = _metadata(path, raw)
+            meta = read_metadata(path, raw)
             shape = np.load(path, mmap_mode="r").shape
         count = meta.get("count", -1)
         if not isinstance(count, int) or shape != (count, meta["dim"]):
@@ -454,27 +273,6 @@ class JsonlVectors(VectorFile):
     def ids(self) -> Iterator[Any]:
         for _, rid, _, _ in self._lines():
             yield rid
-
-
-def _rechunk(pieces: Iterable[Block], rows: int, dim: int) -> Iterator[Block]:
-    """Runs of floats cut into blocks of ``rows`` rows of ``dim`` (copies)."""
-    wanted = rows * dim
-    gathered: list[Block] = []
-    have = 0
-    for piece in pieces:
-        rest = piece
-        while len(rest):
-            take = min(len(rest), wanted - have)
-            gathered.append(rest[:take])
-            have += take
-            rest = rest[take:]
-            if have == wanted:
-                yield np.concatenate(gathered).reshape(rows, dim)
-                gathered, have = [], 0
-    if have:
-        if have % dim:
-            raise VectorsError("the vector column does not hold whole vectors")
-        yield np.concatenate(gathered).reshape(-1, dim)
 
 
 def chunked(blocks: Iterable[tuple[int, Block]], offset: int) -> Iterator[tuple[int, Block]]:

@@ -335,20 +335,33 @@ def _jsonl(ids: Ids, vectors: NDArray[np.float32], codebook: str) -> bytes:
 
 
 class JsonlSink:
-    """Streams JSON Lines to an already open stream (stdout); nothing to take back on abort."""
+    """Streams JSON Lines to an already open stream (stdout); nothing to take back on abort.
 
-    def __init__(self, stream: BinaryIO, codebook: str) -> None:
+    A reader that went away (a closed pipe) is a :class:`BrokenPipeError`, left for the
+    caller to end quietly; any other failure to write is an :class:`OutputError`.
+    """
+
+    def __init__(self, stream: BinaryIO, codebook: str, name: str = "stdout") -> None:
         self.stream = stream
         self.codebook = codebook
+        self.name = name
 
     def write(
         self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
     ) -> None:
-        self.stream.write(_jsonl(ids, vectors, self.codebook))
-        self.stream.flush()
+        self._guard(lambda: self.stream.write(_jsonl(ids, vectors, self.codebook)))
+        self._guard(self.stream.flush)
+
+    def _guard(self, action: Any) -> None:
+        try:
+            action()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _write_error(self.name, exc) from exc
 
     def commit(self) -> None:
-        self.stream.flush()
+        self._guard(self.stream.flush)
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):  # the stream may be what failed

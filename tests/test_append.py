@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 from jsonvec import encode_batch
 from jsonvec.atomic import AtomicFile
 from jsonvec.cli import cli
-from tests.helpers import TIMEOUT, jsonvec
+from tests.helpers import TIMEOUT, jsonvec, spawned
 
 
 @pytest.fixture
@@ -143,15 +144,12 @@ def test_concurrent_appenders_take_turns(tmp_path: Path, repeat: int) -> None:
     source = feed(tmp_path, "a.jsonl", list(range(300)))
     folder = tmp_path / "parts"
     command = jsonvec("encode", source, "-o", f"{folder}/", "--append", "--batch-size", "16")
-    procs = [
-        subprocess.Popen([*command, "--jobs", jobs], stderr=subprocess.PIPE, start_new_session=True)
-        for jobs in ("2", "1")
-    ]
-    try:
+    with contextlib.ExitStack() as stack:
+        procs = [
+            stack.enter_context(spawned([*command, "--jobs", jobs], stderr=subprocess.PIPE))
+            for jobs in ("2", "1")
+        ]
         errors = [proc.communicate(timeout=TIMEOUT)[1] for proc in procs]
-    finally:
-        for proc in procs:
-            proc.kill()
     assert [proc.returncode for proc in procs] == [0, 0], errors
     parts = sorted(p.name for p in folder.iterdir())
     assert parts == ["part-000000.parquet", "part-000001.parquet"]

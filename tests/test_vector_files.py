@@ -14,13 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jsonvec.collection import open_vector_file
 from jsonvec.parquet_pages import vector_pages
-from jsonvec.vector_files import (
-    NpyVectors,
-    ParquetVectors,
-    VectorsError,
-    open_vector_file,
-)
+from jsonvec.parquet_vectors import ParquetVectors
+from jsonvec.vector_files import NpyVectors, VectorsError
 from jsonvec.writers import CRC_KEY, METADATA_KEY, open_sink
 
 DIM = 16

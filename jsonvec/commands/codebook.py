@@ -25,6 +25,16 @@ DIM_HELP = (
 SEED_HELP = "Any integer from 0 to 2**64-1; every random choice of the codebook derives from it."
 
 
+output_option = click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The codebook file to write.",
+)
+
+
 @click.group()
 def codebook() -> None:
     """Create, fit and inspect codebook files.
@@ -57,14 +67,7 @@ def _parse_params(values: tuple[str, ...], option: str) -> dict[str, Any]:
 
 
 @codebook.command("new")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="The codebook file to write.",
-)
+@output_option
 @click.option("--dim", type=int, default=DEFAULT_DIM, show_default=True, help=DIM_HELP)
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help=SEED_HELP)
 @click.option(
@@ -172,14 +175,7 @@ def _readable(value: Any) -> str:
 
 @codebook.command("fit")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="The codebook file to write.",
-)
+@output_option
 @click.option(
     "--from", "base_path", type=click.Path(dir_okay=False), help="Start from this codebook."
 )

@@ -26,7 +26,6 @@ from jsonvec.commands.common import (
     exit_status,
     load,
     plural,
-    stdout_error,
 )
 from jsonvec.encoder import Encoder
 from jsonvec.errors import OutputError
@@ -219,18 +218,15 @@ def _run(
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with _rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:
-            try:
-                return encode_to(
-                    output,
-                    read_lines(sources, progress),
-                    encoder,
-                    options,
-                    stdout=sys.stdout.buffer,
-                    rejects=rejects_stream,
-                    on_wait=None if quiet else _waiting(output),
-                )
-            except OSError as exc:  # writing vectors to stdout (-o -)
-                raise stdout_error(exc) from exc
+            return encode_to(
+                output,
+                read_lines(sources, progress),
+                encoder,
+                options,
+                stdout=sys.stdout.buffer,
+                rejects=rejects_stream,
+                on_wait=None if quiet else _waiting(output),
+            )
     finally:
         signal.signal(signal.SIGTERM, previous)
 
