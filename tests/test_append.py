@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +226,25 @@ def test_summary_of_a_run(runner: CliRunner, tmp_path: Path, samples: Path) -> N
     assert document["status"] == 1
     assert document["error"].startswith(f"{broken}:2: invalid JSON")
     assert (document["records"], document["output"]) == (0, None)
+
+
+def test_an_append_waits_for_the_run_holding_the_folder(tmp_path: Path) -> None:
+    """Another run holds the folder's lock: this one says so, waits, then appends after it."""
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    source = feed(tmp_path, "a.jsonl", [1, 2, 3])
+    command = jsonvec("encode", source, "-o", f"{folder}/", "--append", "--jobs", "2")
+    held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with spawned(command, stderr=subprocess.PIPE) as proc:
+            time.sleep(2)
+            assert proc.poll() is None  # still waiting
+            assert list(folder.iterdir()) == []
+            fcntl.flock(held, fcntl.LOCK_UN)
+            _, stderr = proc.communicate(timeout=TIMEOUT)
+    finally:
+        os.close(held)
+    assert proc.returncode == 0
+    assert stderr.decode().startswith(f"jsonvec: waiting for another run appending to {folder}/\n")
+    assert [p.name for p in folder.iterdir()] == ["part-000000.parquet"]

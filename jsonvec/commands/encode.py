@@ -281,7 +281,7 @@ def _write_summary(
         "status": status,
         "error": None if failure is None else error_message(failure) or type(failure).__name__,
         **counts,
-        "rejects": rejects if summary is not None and summary.invalid else None,
+        "rejects": rejects if summary is not None else None,  # written only by a run that ends well
     }
     with AtomicFile(path) as handle:
         handle.file.write(orjson.dumps(document) + b"\n")

@@ -88,7 +88,7 @@ def similar(
     last argument is the QUERY and must be JSON (any JSON value); anything else is an error.
     -q JSON gives the query without guessing. Or: -i FILE (JSON Lines, - for stdin: one
     result list per line, each hit tagged with "query", its line number), or --id (the
-    stored vector of that record, which is left out of its own hits).
+    stored vector of that record, which is left out of its own hits). Give exactly one.
 
     The codebook is read from the vectors' metadata; --codebook may name it, and must then
     be the same.
