@@ -5,9 +5,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench-setup clean
+.PHONY: demo test lint typecheck unit install-check bench-setup clean
 
-$(STAMP): pyproject.toml
+# The install compiles the encoder core (jsonvec/_core.pyx) when a C compiler is there, and
+# goes on without it when none is (same vectors, slower; `jsonvec --version` says which).
+$(STAMP): pyproject.toml setup.py jsonvec/_core.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -31,7 +33,12 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# A binary wheel from `python -m build` installs and runs with no compiler, and a source
+# install with no compiler falls back to the pure-Python encoder.
+install-check: $(STAMP)
+	sh tests/install_check.sh $(BIN)/python
+
+test: lint typecheck unit install-check
 
 # The benchmarks' extra dependencies (scikit-learn, sentence-transformers). torch is pinned
 # first: that CPU build is on local disk here, an unpinned one pulls a CUDA build of GBs.
@@ -40,4 +47,5 @@ bench-setup: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,ann,bench]'
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis jsonvec/_core.c \
+		jsonvec/_core.*.so

@@ -1,7 +1,11 @@
-"""A small bounded least-recently-used cache, so memory stays flat on endless streams."""
+"""A small bounded least-recently-used cache, so memory stays flat on endless streams.
+
+Safe to share between threads: a lock guards every operation.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Generic, TypeVar
@@ -22,20 +26,23 @@ class LruCache(Generic[K, V]):
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
         """The value for ``key``, or None; marks it as recently used."""
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
 
     def put(self, key: K, value: V) -> None:
         """Store ``value`` under ``key``, evicting the oldest entry when full."""
-        self._items[key] = value
-        self._items.move_to_end(key)
-        if len(self._items) > self.maxsize:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._items)

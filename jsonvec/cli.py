@@ -18,6 +18,7 @@ from jsonvec.commands.codebook import codebook
 from jsonvec.commands.common import error_message, exit_status, silence_stdout
 from jsonvec.commands.encode import encode
 from jsonvec.commands.similar import index, similar
+from jsonvec.encoder import implementation
 from jsonvec.errors import JsonvecError
 from jsonvec.version import __version__
 
@@ -44,7 +45,9 @@ class JsonvecGroup(click.Group):
 
 
 @click.group(cls=JsonvecGroup)
-@click.version_option(__version__, prog_name="jsonvec")
+@click.version_option(
+    __version__, prog_name="jsonvec", message=f"%(prog)s %(version)s ({implementation()})"
+)
 def cli() -> None:
     """Turn JSON records into vectors that are similar when the records are.
 

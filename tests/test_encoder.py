@@ -209,14 +209,14 @@ def test_field_weights_shift_similarity() -> None:
 
 @given(st.lists(json_values, min_size=1, max_size=12), st.integers(1, 5))
 def test_vectors_do_not_depend_on_batches_or_caches(values: list[Any], size: int) -> None:
-    """Sums are exact, so batch boundaries, warm caches and a store that is emptied over and
-    over (capacity 1 entry) give the same bits."""
+    """Sums are exact, so batch boundaries, warm caches and a path cache that starts over
+    after every record (capacity 1 node) give the same bits."""
     book = Codebook(dim=128)
     expected = Encoder(book).encode_batch(values)
     warm = Encoder(book)
     warm.encode_batch(values[::-1])
     tiny = Encoder(book)
-    tiny._store.capacity = 1
+    tiny._impl.tree.capacity = 1
     for encoder in (warm, tiny):
         parts = [encoder.encode_batch(values[i : i + size]) for i in range(0, len(values), size)]
         assert np.array_equal(np.concatenate(parts), expected)

@@ -12,6 +12,7 @@ import orjson
 from jsonvec.codebook import DEFAULT_DIM, DEFAULT_SEED, MAX_DIM, MIN_DIM, Codebook
 from jsonvec.codebook_file import save_codebook
 from jsonvec.commands.common import echo_lines, load, plural, writing_stdout
+from jsonvec.encoder import COMPILED, implementation
 from jsonvec.errors import CodebookError, InputError, InvalidLineError
 from jsonvec.fit import fit_settings
 from jsonvec.paths import PathError
@@ -142,7 +143,8 @@ def codebook_info(path: str | None, as_json: bool) -> None:
     book = load(path)
     size = os.path.getsize(path) if path else None
     if as_json:
-        info = {"path": path, "fingerprint": book.fingerprint, "size_bytes": size}
+        info = {"path": path, "fingerprint": book.fingerprint, "size_bytes": size,
+                "encoder": "compiled" if COMPILED else "python"}  # fmt: skip
         with writing_stdout():
             click.echo(orjson.dumps({**info, **book.params()}).decode())
         return
@@ -158,7 +160,7 @@ def info_table(book: Codebook, path: str | None, size: int | None) -> list[str]:
     rows += [(name, _readable(value)) for name, value in params.items()]
     lines = [f"{name:<14}{value}" for name, value in rows]
     lines += ["settings"] + [f"  {name:<22}{_readable(value)}" for name, value in settings.items()]
-    return lines
+    return [*lines, f"{'encoder':<14}{implementation()}"]
 
 
 def _readable(value: Any) -> str:

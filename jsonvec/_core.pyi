@@ -1,0 +1,32 @@
+"""Types of the compiled encoder core (jsonvec/_core.pyx)."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from jsonvec.codebook import Codebook
+from jsonvec.path_tree import PathTree
+
+class CNode:
+    gpath: str
+    depth: int
+    weight: float
+    array_kind: int
+    def __init__(
+        self,
+        gpath: str,
+        table: tuple[Any, Any],
+        boundary: CNode | None,
+        identity: bool,
+        weight: float,
+        array_kind: int,
+    ) -> None: ...
+
+class CoreEncoder:
+    codebook: Codebook
+    dim: int
+    tree: PathTree
+    def __init__(self, codebook: Codebook) -> None: ...
+    def encode_batch(self, values: Sequence[Any]) -> NDArray[np.float32]: ...

@@ -1,0 +1,878 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, nonecheck=False, embedsignature=True
+"""The compiled encoder: the algorithm of :mod:`jsonvec.reference`, record by record, in C.
+
+One pass over a record does it all: the walk (:mod:`jsonvec.walk`), each leaf's atoms hashed
+as it is met (:mod:`jsonvec.leaves`, :mod:`jsonvec.hashing`), each entry moved by its path's
+role at once (:mod:`jsonvec.bind`: tables, and powers of ``Q_seq`` through their cycles) and
+added as a whole multiple of 2⁻³² into 64-bit integers (:mod:`jsonvec.accumulate`); then the
+norm in the fixed tree of :mod:`jsonvec.stable`. Nothing is kept per leaf or per array
+position, so memory does not grow with the size of a record.
+
+Every floating-point operation is the reference's, in the same order, on IEEE doubles, and the
+module is compiled without contraction into fused multiply-adds (``-ffp-contract=off``), so
+the vectors are bit-identical to the reference's (tested on every corpus). Path nodes, roles
+and the rare values the reference handles in Python (integers beyond 2⁵³, subclasses of the
+JSON types) come from the same Python code.
+"""
+
+import math
+
+import numpy as np
+
+from cpython.dict cimport PyDict_Next
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.object cimport PyObject
+from cpython.unicode cimport (
+    Py_UNICODE_ISSPACE,
+    PyUnicode_DATA,
+    PyUnicode_GET_LENGTH,
+    PyUnicode_KIND,
+    PyUnicode_READ,
+)
+from libc.math cimport fabs, floor, frexp, isfinite, rint, sqrt
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy, memset
+
+from jsonvec.errors import EncodeError
+from jsonvec.hashing import kind_key
+from jsonvec.leaves import CONSTANTS
+from jsonvec.path_tree import SET, PathTree
+from jsonvec.walk import CONSTANT, NUMBER, STRING, leaf_kind
+
+cdef uint64_t M1 = 0xBF58476D1CE4E5B9ULL
+cdef uint64_t M2 = 0x94D049BB133111EBULL
+cdef uint64_t GOLDEN = 0x9E3779B97F4A7C15ULL
+cdef double UNIT = 4294967296.0  # 2**32
+cdef int64_t EXACT_FLOAT = 9007199254740992  # 2**53
+cdef int64_t ANCHOR_OFFSET = 140737488355328  # 2**47
+
+
+cdef inline uint64_t mix(uint64_t z) noexcept nogil:
+    """The SplitMix64 finaliser (jsonvec.hashing.mix)."""
+    z = (z ^ (z >> 30)) * M1
+    z = (z ^ (z >> 27)) * M2
+    return z ^ (z >> 31)
+
+
+cdef inline uint64_t hash_int(uint64_t value, uint64_t key) noexcept nogil:
+    """jsonvec.hashing.hash_ints for one value."""
+    return mix(mix(value ^ key) + GOLDEN)
+
+
+cdef inline uint32_t fold(uint32_t c) noexcept nogil:
+    """ASCII letters to lower case (jsonvec.leaves.fold_case)."""
+    return c + 32 if 65 <= c <= 90 else c
+
+
+cdef class CNode:
+    """A path node (see jsonvec.path_tree.PathNode), with its table in C arrays."""
+
+    cdef public str gpath
+    cdef public object inverse
+    cdef public object signs
+    cdef public CNode boundary
+    cdef public int depth
+    cdef public bint identity
+    cdef public double weight
+    cdef public int array_kind
+    cdef public dict children
+    cdef public object item
+    cdef public object set_item
+    cdef int32_t[::1] moves  # 2 * inverse[j] + (1 if signs[j] < 0 else 0)
+
+    def __init__(self, gpath, table, boundary, identity, weight, array_kind):
+        self.gpath = gpath
+        self.inverse, self.signs = table
+        self.boundary = boundary
+        self.depth = 0 if boundary is None else boundary.depth + 1
+        self.identity = identity
+        self.weight = weight
+        self.array_kind = array_kind
+        self.children = {}
+        self.item = None
+        self.set_item = None
+        moves = 2 * np.asarray(self.inverse, dtype=np.int32)
+        moves += np.asarray(self.signs) < 0
+        self.moves = np.ascontiguousarray(moves, dtype=np.int32)
+
+
+cdef struct Coord:
+    # a coordinate's place among the cycles of Q_seq's scatter map
+    int32_t cycle
+    int32_t place
+
+
+cdef struct Cycle:
+    int32_t start           # where its coordinates start in ``members``
+    int32_t length
+    int32_t parity_start    # where its run starts in ``parity`` (the cycle taken twice)
+    int32_t full            # parity of the negative signs over the whole cycle
+
+
+cdef struct Level:
+    # one ordered array on a path: its power of Q_seq, as a shift and a sign flip per cycle
+    int64_t power           # the power these were computed for (-1: none yet)
+    int32_t* shift          # per cycle: power mod length
+    uint8_t* flip           # per cycle: parity of the negatives of the power's full turns
+
+
+cdef struct Track:
+    # the coordinates a record touched, while there are at most ``limit`` of them: a sparse
+    # record is finished (norm, division) on those alone
+    bint on
+    int32_t count
+    int32_t limit
+    int32_t* touched
+    uint8_t* marks
+
+
+cdef struct Chain:
+    # where the entries of the leaf being encoded go: tables and powers along its path
+    int levels              # ordered arrays above the node
+    int32_t** moves         # levels + 1 tables (NULL: identity), the node's first
+    Level* steps            # levels powers of Q_seq, innermost first
+    double scaled           # the term's weight times 2**32
+    double* acc             # the record's sums, whole numbers of 2**-32 (exact below 2**53)
+    double* bag             # the unbound leaves' sums, or NULL
+    Chain* copy             # a second term of the same leaf (the order-free copy), or NULL
+    Track* track            # the coordinates touched so far, while they are few
+
+
+cdef class _Route:
+    """The buffers of one chain: its tables and its levels (grown as paths get deeper)."""
+
+    cdef Chain chain
+    cdef int capacity
+    cdef int cycles
+    cdef int32_t* shifts
+    cdef uint8_t* flips
+
+    def __dealloc__(self):
+        free(self.chain.moves)
+        free(self.chain.steps)
+        free(self.shifts)
+        free(self.flips)
+
+    cdef int reserve(self, int levels, int cycles) except -1:
+        cdef int wanted = levels + 1, i
+        if wanted <= self.capacity:
+            return 0
+        wanted = max(wanted, 2 * self.capacity, 8)
+        self.chain.moves = <int32_t**> realloc(self.chain.moves, wanted * sizeof(int32_t*))
+        self.chain.steps = <Level*> realloc(self.chain.steps, wanted * sizeof(Level))
+        self.shifts = <int32_t*> realloc(self.shifts, wanted * cycles * sizeof(int32_t))
+        self.flips = <uint8_t*> realloc(self.flips, wanted * cycles * sizeof(uint8_t))
+        if (
+            self.chain.moves == NULL or self.chain.steps == NULL
+            or self.shifts == NULL or self.flips == NULL
+        ):
+            raise MemoryError()
+        for i in range(wanted):
+            self.chain.steps[i].power = -1
+            self.chain.steps[i].shift = self.shifts + i * cycles
+            self.chain.steps[i].flip = self.flips + i * cycles
+        self.capacity = wanted
+        return 0
+
+
+cdef class _Scratch:
+    """Per-call buffers (so that calls from several threads never share them)."""
+
+    cdef double* acc
+    cdef double* bag
+    cdef double* work
+    cdef int64_t* powers
+    cdef uint32_t* text      # a string's folded, padded code points for its n-grams
+    cdef Track track
+    cdef int capacity
+    cdef _Route main
+    cdef _Route second
+
+    def __dealloc__(self):
+        free(self.acc)
+        free(self.bag)
+        free(self.work)
+        free(self.powers)
+        free(self.track.touched)
+        free(self.track.marks)
+        free(self.text)
+
+    cdef int reserve(self, int levels) except -1:
+        """Room for the powers of a path inside ``levels`` ordered arrays, plus one."""
+        cdef int wanted = levels + 2
+        if wanted <= self.capacity:
+            return 0
+        wanted = max(wanted, 2 * self.capacity, 16)
+        self.powers = <int64_t*> realloc(self.powers, wanted * sizeof(int64_t))
+        if self.powers == NULL:
+            raise MemoryError()
+        self.capacity = wanted
+        return 0
+
+
+cdef class CoreEncoder:
+    """Encodes JSON values with one codebook; bit-identical to ReferenceEncoder.
+
+    Safe to call from several threads: per-call buffers are per call, and the path tree
+    shared between calls only ever gains nodes (or is replaced whole).
+    """
+
+    cdef readonly object codebook
+    cdef readonly int dim
+    cdef readonly object tree
+    cdef object coder
+    cdef double beta, root, bag_weight
+    cdef bint weighted
+    cdef int atom_k, piece_k, atom_block, piece_block, ngram, ngram_max, padded
+    cdef double inv_atom, inv_piece, ew, gw, ww, ew2gw2, ww2
+    cdef double num_exact, num_part
+    cdef uint64_t k_str, k_gram, k_word, k_num, k_num0, k_numtext, k_plus, k_minus
+    cdef int levels
+    cdef double[::1] widths
+    cdef double[::1] graded
+    cdef Coord* coords
+    cdef Cycle* cycles
+    cdef int32_t* members
+    cdef uint8_t* parity
+    cdef int n_cycles
+    cdef int64_t[::1] const_ptr, const_pos
+    cdef double[::1] const_val
+    cdef dict const_ids
+
+    def __init__(self, codebook):
+        from jsonvec.bind import SeqPowers  # the reference's cycles
+
+        self.codebook = codebook
+        self.dim = codebook.dim
+        self.tree = PathTree(codebook, node_class=CNode)
+        self.coder = codebook.leaves
+        s = codebook.settings
+        self.beta = s.array_set_weight
+        self.root = math.sqrt(1.0 + self.beta * self.beta)
+        self.bag_weight = s.leaf_bag_weight
+        self.weighted = bool(s.weight_of())
+        self.atom_k = min(s.atom_nonzeros, self.dim)
+        self.piece_k = min(s.piece_nonzeros, self.dim)
+        self.atom_block = self.dim // self.atom_k
+        self.piece_block = self.dim // self.piece_k
+        self.inv_atom = 1.0 / math.sqrt(self.atom_k)
+        self.inv_piece = 1.0 / math.sqrt(self.piece_k)
+        self.ngram = s.ngram
+        self.ngram_max = s.ngram_max_chars
+        self.ew, self.gw, self.ww = (
+            s.string_exact_weight, s.string_ngram_weight, s.string_word_weight
+        )
+        self.ew2gw2 = s.string_exact_weight**2 + s.string_ngram_weight**2
+        self.ww2 = s.string_word_weight**2
+        e = s.number_exact_weight
+        part = 1.0 / math.sqrt(1.0 + e * e)
+        self.num_exact = e * part
+        self.num_part = part
+        weights = np.asarray(s.number_level_weights, dtype=np.float64)
+        graded = part / math.sqrt(float(np.sum(weights * weights)))
+        self.levels = len(weights)
+        self.widths = np.asarray(s.number_level_widths, dtype=np.float64)
+        self.graded = np.asarray([graded * w for w in weights], dtype=np.float64)
+        seed = codebook.seed
+        self.k_str, self.k_gram, self.k_word = (
+            int(kind_key(seed, "str")), int(kind_key(seed, "gram")), int(kind_key(seed, "word"))
+        )
+        self.k_num, self.k_num0 = int(kind_key(seed, "num")), int(kind_key(seed, "num0"))
+        self.k_numtext = int(kind_key(seed, "numtext"))
+        self.k_plus, self.k_minus = int(kind_key(seed, "lvl+")), int(kind_key(seed, "lvl-"))
+        self._cycles(SeqPowers.of(codebook.role("seq")))
+        table = self.coder.constants(CONSTANTS)
+        self.const_ptr = np.ascontiguousarray(table.ptr, dtype=np.int64)
+        self.const_pos = np.ascontiguousarray(table.positions, dtype=np.int64)
+        self.const_val = np.ascontiguousarray(table.values, dtype=np.float64)
+        self.const_ids = {name: i for i, name in enumerate(CONSTANTS)}
+        self.padded = 1
+        while self.padded < self.dim:
+            self.padded *= 2
+
+    def __dealloc__(self):
+        free(self.coords)
+        free(self.cycles)
+        free(self.members)
+        free(self.parity)
+
+    cdef int _cycles(self, steps) except -1:
+        """Q_seq's cycles (jsonvec.bind.SeqPowers) in C structs: parities of the negative
+        counts are all the sign needs."""
+        cdef Py_ssize_t j, c, n = len(steps.start), total = len(steps.negatives)
+        self.n_cycles = <int> n
+        self.coords = <Coord*> malloc(self.dim * sizeof(Coord))
+        self.cycles = <Cycle*> malloc(n * sizeof(Cycle))
+        self.members = <int32_t*> malloc(self.dim * sizeof(int32_t))
+        self.parity = <uint8_t*> malloc(total * sizeof(uint8_t))
+        if self.coords == NULL or self.cycles == NULL or self.members == NULL:
+            raise MemoryError()
+        if self.parity == NULL:
+            raise MemoryError()
+        for j in range(self.dim):
+            self.coords[j].cycle = steps.cycle[j]
+            self.coords[j].place = steps.place[j]
+            self.members[j] = steps.members[j]
+        for c in range(n):
+            self.cycles[c].start = steps.start[c]
+            self.cycles[c].length = steps.length[c]
+            self.cycles[c].parity_start = steps.neg_start[c]
+            self.cycles[c].full = steps.negatives[steps.neg_start[c] + steps.length[c]] & 1
+        for j in range(total):
+            self.parity[j] = steps.negatives[j] & 1
+        return 0
+
+    def encode_batch(self, values):
+        """Vectors of ``values`` (a sequence): ndarray (n_records, dim), float32, unit rows."""
+        cdef Py_ssize_t n = len(values), row
+        cdef float[:, ::1] view
+        out = np.empty((n, self.dim), dtype=np.float32)
+        view = out
+        cdef _Scratch scratch = self._scratch()
+        for row in range(n):
+            self.record(values[row], scratch, &view[row, 0])
+        return out
+
+    cdef _Scratch _scratch(self):
+        cdef _Scratch sc = _Scratch()
+        cdef int i
+        sc.acc = <double*> calloc(self.dim, sizeof(double))
+        sc.work = <double*> malloc(3 * self.padded * sizeof(double))
+        sc.track.limit = self.dim // 8
+        sc.track.touched = <int32_t*> malloc((sc.track.limit + 1) * sizeof(int32_t))
+        sc.track.marks = <uint8_t*> calloc(self.dim, sizeof(uint8_t))
+        sc.track.on = self.bag_weight <= 0.0
+        sc.text = <uint32_t*> malloc((self.ngram_max + 2) * sizeof(uint32_t))
+        if sc.text == NULL:
+            raise MemoryError()
+        if sc.track.touched == NULL or sc.track.marks == NULL:
+            raise MemoryError()
+        if self.bag_weight > 0.0:
+            sc.bag = <double*> calloc(self.dim, sizeof(double))
+            if sc.bag == NULL:
+                raise MemoryError()
+        if sc.acc == NULL or sc.work == NULL:
+            raise MemoryError()
+        sc.reserve(8)
+        sc.main = _Route()
+        sc.second = _Route()
+        for route in (sc.main, sc.second):
+            route.cycles = self.n_cycles
+            route.reserve(8, self.n_cycles)
+            route.chain.acc = sc.acc
+            route.chain.bag = sc.bag
+            route.chain.copy = NULL
+            route.chain.track = &sc.track
+        return sc
+
+    cdef int record(self, object value, _Scratch sc, float* out) except -1:
+        try:
+            if _container(value):
+                self.walk(value, sc)
+            else:  # a bare scalar: its leaf at the root
+                self.leaf(value, <CNode> self.tree.root, 1.0, sc.powers, None, 0.0, NULL, sc)
+            if self.tree.size >= self.tree.capacity:
+                self.tree.trim()
+            self.finish(sc, out)
+        finally:
+            self.clear(sc)
+        return 0
+
+    cdef void clear(self, _Scratch sc) noexcept nogil:
+        """Zero the sums for the next record: only what was touched, if that is known."""
+        cdef int32_t j, p
+        for j in range(sc.track.count):
+            p = sc.track.touched[j]
+            sc.track.marks[p] = 0
+            sc.acc[p] = 0.0
+        if not sc.track.on:
+            memset(sc.acc, 0, self.dim * sizeof(double))
+        if sc.bag != NULL:
+            memset(sc.bag, 0, self.dim * sizeof(double))
+        sc.track.on = sc.bag == NULL
+        sc.track.count = 0
+
+    # -- the walk (jsonvec.walk) ---------------------------------------------------------
+
+    cdef int walk(self, object value, _Scratch sc) except -1:
+        cdef list stack = [(value, 1.0, self.tree.root, ())]
+        cdef tuple entry
+        cdef object node
+        cdef double weight
+        cdef CNode path
+        while stack:
+            entry = <tuple> stack.pop()
+            node = entry[0]
+            weight = entry[1]
+            path = <CNode> entry[2]
+            if type(node) is dict and node:
+                self.walk_object(node, weight, path, <tuple> entry[3], stack, sc)
+            elif type(node) is list and node:
+                self.walk_array(node, weight, path, <tuple> entry[3], stack, sc)
+            elif _container(node):
+                if isinstance(node, dict):
+                    self.walk_object(dict(node), weight, path, <tuple> entry[3], stack, sc)
+                else:
+                    self.walk_array(list(node), weight, path, <tuple> entry[3], stack, sc)
+            else:
+                self.set_powers(sc, <tuple> entry[3], 0)
+                self.leaf(node, path, weight, sc.powers, None, 0.0, NULL, sc)
+        return 0
+
+    cdef int set_powers(self, _Scratch sc, tuple powers, int first) except -1:
+        cdef Py_ssize_t i, n = len(powers)
+        sc.reserve(<int> n)
+        for i in range(n):
+            sc.powers[first + i] = powers[i]
+        return 0
+
+    cdef CNode key_node(self, CNode parent, object key):
+        found = parent.children.get(key)
+        if found is None:
+            found = self.tree.key(parent, key)
+        return <CNode> found
+
+    cdef int walk_object(
+        self, dict d, double weight, CNode path, tuple powers, list stack, _Scratch sc
+    ) except -1:
+        cdef Py_ssize_t pos = 0
+        cdef PyObject* key
+        cdef PyObject* child
+        cdef CNode node
+        cdef double scale, total, share
+        cdef list children
+        self.set_powers(sc, powers, 0)
+        if not self.weighted:
+            scale = weight / sqrt(<double> len(d))
+            while PyDict_Next(d, &pos, &key, &child):
+                node = self.key_node(path, <object> key)
+                if _container(<object> child):
+                    stack.append((<object> child, scale, node, powers))
+                else:
+                    self.leaf(<object> child, node, scale, sc.powers, None, 0.0, NULL, sc)
+            return 0
+        children = []
+        total = 0.0
+        while PyDict_Next(d, &pos, &key, &child):
+            node = self.key_node(path, <object> key)
+            children.append((node, <object> child))
+            total += node.weight * node.weight
+        total = sqrt(total)
+        if total == 0.0:  # every field ignored: the object reads as {}
+            self.leaf({}, path, weight, sc.powers, None, 0.0, NULL, sc)
+            return 0
+        scale = weight / total
+        for node, value in children:
+            if node.weight == 0.0:
+                continue
+            share = scale * node.weight
+            if _container(value):
+                stack.append((value, share, node, powers))
+            else:
+                self.leaf(value, node, share, sc.powers, None, 0.0, NULL, sc)
+        return 0
+
+    cdef int walk_array(
+        self, list a, double weight, CNode path, tuple powers, list stack, _Scratch sc
+    ) except -1:
+        cdef Py_ssize_t index, n = len(a)
+        cdef double share = weight / sqrt(<double> n)
+        cdef double ordered, copy
+        cdef CNode item, set_item, copy_node
+        cdef object element
+        set_item = <CNode> (path.set_item if path.set_item is not None else self.tree.set_item(path))
+        if path.array_kind == SET:
+            self.set_powers(sc, powers, 0)
+            for element in a:
+                if _container(element):
+                    stack.append((element, share, set_item, powers))
+                else:
+                    self.leaf(element, set_item, share, sc.powers, None, 0.0, NULL, sc)
+            return 0
+        item = <CNode> (path.item if path.item is not None else self.tree.item(path))
+        ordered = share / self.root if self.beta > 0.0 else share
+        copy = self.beta * ordered
+        copy_node = set_item if self.beta > 0.0 else None
+        self.set_powers(sc, powers, 1)
+        for index in range(n):
+            element = a[index]
+            if _container(element):
+                stack.append((element, share, item, (index + 1,) + powers))
+                continue
+            sc.powers[0] = index + 1
+            self.leaf(element, item, ordered, sc.powers, copy_node, copy, sc.powers + 1, sc)
+        return 0
+
+    # -- leaves (jsonvec.leaves) ---------------------------------------------------------
+
+    cdef int leaf(
+        self, object value, CNode node, double weight, int64_t* powers,
+        CNode copy_node, double copy_weight, int64_t* copy_powers, _Scratch sc,
+    ) except -1:
+        """Encode one leaf into its term at ``node`` (and, for a scalar element of an
+        ordered array, into its order-free copy at ``copy_node`` too: one leaf, two terms)."""
+        cdef Chain* chain = &sc.main.chain
+        cdef type kind = type(value)
+        self.route(sc.main, node, weight, powers)
+        if copy_node is None:
+            chain.copy = NULL
+        else:
+            self.route(sc.second, copy_node, copy_weight, copy_powers)
+            chain.copy = &sc.second.chain
+        if kind is str:
+            return self.string(value, chain, sc.text)
+        if kind is float or kind is int:
+            return self.number(value, chain)
+        if value is None or kind is bool or ((kind is dict or kind is list) and not value):
+            return self.constant(self.const_ids[_constant_name(value)], chain)
+        leaf_type, leaf = leaf_kind(value, node.gpath)
+        if leaf_type == CONSTANT:
+            return self.constant(self.const_ids[leaf], chain)
+        if leaf_type == STRING:
+            return self.string(leaf, chain, sc.text)
+        return self.number(leaf, chain)
+
+    cdef int constant(self, Py_ssize_t which, Chain* chain) except -1:
+        cdef int64_t i
+        for i in range(self.const_ptr[which], self.const_ptr[which + 1]):
+            self.put(chain, self.const_pos[i], self.const_val[i])
+        return 0
+
+    cdef int string(self, str text, Chain* chain, uint32_t* padded) except -1:
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, start, words = 0, size, count, w
+        cdef int kind = PyUnicode_KIND(text)
+        cdef void* data = PyUnicode_DATA(text)
+        cdef bint inside = False
+        cdef uint32_t c
+        cdef uint64_t h, total
+        cdef double scale, coef
+        cdef Py_ssize_t cut, length
+        for i in range(n):  # words: runs of what str.split() does not split on
+            if Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
+                inside = False
+            elif not inside:
+                inside = True
+                words += 1
+        scale = 1.0 / sqrt(self.ew2gw2 + (self.ww2 if words > 0 else 0.0))
+        # the exact string: hash_texts of its code points
+        total = 0
+        for i in range(n):
+            c = PyUnicode_READ(kind, data, i)
+            total += mix((<uint64_t> c | (<uint64_t> i << 21)) ^ self.k_str)
+        h = mix(total ^ mix(<uint64_t> n ^ self.k_str))
+        self.atom(chain, h, self.atom_k, self.atom_block, self.inv_atom, self.ew * scale)
+        # n-grams of the folded text, cut and padded with \x02 ... \x03 (hash_windows)
+        cut = n if n <= self.ngram_max else self.ngram_max
+        length = cut + 2
+        padded[0] = 2
+        for i in range(cut):
+            padded[i + 1] = fold(PyUnicode_READ(kind, data, i))
+        padded[length - 1] = 3
+        count = length - self.ngram + 1 if length > self.ngram else 1
+        size = self.ngram if length > self.ngram else length
+        coef = self.gw * scale / sqrt(<double> count)
+        for w in range(count):
+            h = self.k_gram
+            for i in range(w, w + size):
+                h = mix(h ^ <uint64_t> padded[i])
+            h = mix(h + <uint64_t> size * GOLDEN)
+            self.atom(chain, h, self.piece_k, self.piece_block, self.inv_piece, coef)
+        if words == 0:
+            return 0
+        coef = self.ww * scale / sqrt(<double> words)
+        i = 0
+        while i < n:  # each word: hash_texts of its folded code points
+            if Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
+                i += 1
+                continue
+            start = i
+            total = 0
+            while i < n and not Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
+                c = fold(PyUnicode_READ(kind, data, i))
+                total += mix((<uint64_t> c | (<uint64_t> (i - start) << 21)) ^ self.k_word)
+                i += 1
+            h = mix(total ^ mix(<uint64_t> (i - start) ^ self.k_word))
+            self.atom(chain, h, self.piece_k, self.piece_block, self.inv_piece, coef)
+        return 0
+
+    cdef int number(self, object value, Chain* chain) except -1:
+        cdef double x, fraction, t
+        cdef int exponent, overflow = 0
+        cdef long long whole
+        cdef uint64_t bits
+        if type(value) is float:
+            x = PyFloat_AS_DOUBLE(value)
+        else:
+            whole = PyLong_AsLongLongAndOverflow(value, &overflow)
+            if overflow:
+                return self.huge(value, chain)
+            if whole > EXACT_FLOAT or whole < -EXACT_FLOAT:
+                return self.wide(whole, chain)
+            x = <double> whole
+        if not isfinite(x):
+            raise EncodeError(f"cannot encode the number {value!r}")
+        x = x + 0.0  # -0.0 becomes 0.0
+        fraction = frexp(fabs(x), &exponent)
+        t = (<double> exponent - 2.0) + 2.0 * fraction
+        memcpy(&bits, &x, sizeof(double))
+        self.atom(
+            chain, hash_int(bits, self.k_num), self.atom_k, self.atom_block, self.inv_atom,
+            self.num_exact,
+        )
+        if x == 0.0:
+            self.atom(
+                chain, hash_int(0, self.k_num0), self.atom_k, self.atom_block, self.inv_atom,
+                self.num_part,
+            )
+            return 0
+        self.graded_code(chain, t, self.k_plus if x > 0.0 else self.k_minus)
+        return 0
+
+    cdef void graded_code(self, Chain* chain, double t, uint64_t key) noexcept nogil:
+        """The anchors of every level around magnitude ``t`` (LeafCoder.numbers)."""
+        cdef int level
+        cdef double u, cell, f, norm, g
+        cdef uint64_t anchor
+        for level in range(self.levels):
+            u = t / self.widths[level]
+            cell = floor(u)
+            f = u - cell
+            norm = sqrt((1.0 - f) * (1.0 - f) + f * f)
+            anchor = (<uint64_t> (<int64_t> cell + ANCHOR_OFFSET)) ^ (<uint64_t> level << 48)
+            g = self.graded[level]
+            self.atom(
+                chain, hash_int(anchor, key), self.atom_k, self.atom_block, self.inv_atom,
+                g * (1.0 - f) / norm,
+            )
+            self.atom(
+                chain, hash_int(anchor + 1, key), self.atom_k, self.atom_block, self.inv_atom,
+                g * f / norm,
+            )
+
+    cdef int wide(self, long long whole, Chain* chain) except -1:
+        """An integer past 2**53 within 64 bits (LeafCoder._huge_parts): magnitude from its
+        nearest float64, the exact atom from that float if it is exact, else from its digits."""
+        cdef double m = <double> whole
+        cdef double fraction, t
+        cdef int exponent
+        cdef uint64_t bits, h, total
+        cdef bint exact
+        cdef Py_ssize_t i, n
+        cdef bytes digits
+        fraction = frexp(fabs(m), &exponent)
+        t = <double> (exponent - 2) + 2.0 * fraction
+        exact = -9.223372036854775808e18 <= m < 9.223372036854775808e18 and <long long> m == whole
+        if exact:
+            memcpy(&bits, &m, sizeof(double))
+            h = hash_int(bits, self.k_num)
+        else:
+            digits = str(whole).encode("ascii")
+            n = len(digits)
+            total = 0
+            for i in range(n):
+                total += mix((<uint64_t> digits[i] | (<uint64_t> i << 21)) ^ self.k_numtext)
+            h = mix(total ^ mix(<uint64_t> n ^ self.k_numtext))
+        self.atom(chain, h, self.atom_k, self.atom_block, self.inv_atom, self.num_exact)
+        self.graded_code(chain, t, self.k_plus if whole > 0 else self.k_minus)
+        return 0
+
+    cdef int huge(self, object value, Chain* chain) except -1:
+        """An integer beyond 64 bits: the reference's leaf, entry by entry."""
+        cdef Py_ssize_t i
+        table = self.coder.numbers([value])
+        positions, values = table.positions, table.values
+        for i in range(len(positions)):
+            self.put(chain, positions[i], values[i])
+        return 0
+
+    # -- binding and adding (jsonvec.bind, jsonvec.accumulate) ---------------------------
+
+    cdef int route(self, _Route route, CNode node, double weight, int64_t* powers) except -1:
+        """Point ``route``'s chain at ``node``'s role: its table, then each enclosing ordered
+        array's power of Q_seq (as shifts along the cycles) and table."""
+        cdef int level, c
+        cdef int64_t k, turns
+        cdef Level* step
+        cdef CNode at = node
+        cdef Chain* chain = &route.chain
+        route.reserve(node.depth, self.n_cycles)
+        chain.levels = node.depth
+        chain.scaled = weight * UNIT
+        for level in range(node.depth + 1):
+            chain.moves[level] = NULL if at.identity else &at.moves[0]
+            at = at.boundary
+        for level in range(node.depth):
+            step = &chain.steps[level]
+            k = powers[level]
+            if step.power == k:
+                continue
+            step.power = k
+            for c in range(self.n_cycles):
+                step.shift[c] = <int32_t> (k % self.cycles[c].length)
+                turns = k // self.cycles[c].length
+                step.flip[c] = <uint8_t> ((turns & 1) & self.cycles[c].full)
+        return 0
+
+    cdef inline void atom(
+        self, Chain* chain, uint64_t h, int k, int block, double inverse, double coef
+    ) noexcept nogil:
+        """The ``k`` entries of the atom of hash ``h``, times ``coef`` (jsonvec.atoms).
+
+        An entry is ``±inverse · coef``, bound (sign flips) and scaled by the term's weight
+        times 2**32, then rounded: the rounding of a negated number is the negated rounding
+        (to nearest, ties to even), so every entry of the atom adds ``±amount``, computed once
+        per term.
+        """
+        cdef int t
+        cdef uint64_t w, offset
+        cdef uint64_t mask = <uint64_t> (block - 1)
+        cdef bint power_of_two = (block & (block - 1)) == 0
+        cdef double magnitude = inverse * coef
+        cdef double amount = rint(magnitude * chain.scaled)
+        cdef double second = 0.0
+        cdef int32_t move
+        cdef int32_t* moves = chain.moves[0]
+        if chain.copy != NULL:
+            second = rint(magnitude * chain.copy.scaled)
+        if amount == 0.0 and second == 0.0:
+            return
+        if chain.levels == 0 and chain.copy == NULL and chain.bag == NULL:
+            # the common case, in a tight loop: a path inside no ordered array
+            for t in range(k):
+                w = mix(h + <uint64_t> (t + 1) * GOLDEN)
+                offset = ((w >> 1) & mask) if power_of_two else ((w >> 1) % <uint64_t> block)
+                offset += <uint64_t> (t * block)
+                if moves == NULL:
+                    touch(chain.track, <int32_t> offset)
+                    chain.acc[offset] += -amount if (w & 1) else amount
+                else:
+                    move = moves[offset]
+                    touch(chain.track, move >> 1)
+                    chain.acc[move >> 1] += -amount if ((w ^ <uint64_t> move) & 1) else amount
+            return
+        for t in range(k):
+            w = mix(h + <uint64_t> (t + 1) * GOLDEN)
+            offset = ((w >> 1) & mask) if power_of_two else ((w >> 1) % <uint64_t> block)
+            if amount != 0.0:
+                self.add(chain, <int64_t> offset + t * block, -amount if (w & 1) else amount)
+            if second != 0.0:
+                self.add(
+                    chain.copy, <int64_t> offset + t * block, -second if (w & 1) else second
+                )
+
+    cdef inline void put(self, Chain* chain, int64_t p, double v) noexcept nogil:
+        """Bind one entry of value ``v`` by the chain's role (and its copy's) and add it."""
+        cdef double amount = rint(v * chain.scaled)
+        if amount != 0.0:
+            self.add(chain, p, amount)
+        if chain.copy != NULL:
+            amount = rint(v * chain.copy.scaled)
+            if amount != 0.0:
+                self.add(chain.copy, p, amount)
+
+    cdef inline void add(self, Chain* chain, int64_t p, double amount) noexcept nogil:
+        """Move an entry (already scaled and rounded) by the chain's role and add it."""
+        cdef int level
+        cdef int32_t move, turn
+        cdef Coord coord
+        cdef Cycle* cycle
+        cdef Level* step
+        if chain.bag != NULL:
+            chain.bag[p] += amount
+        if chain.moves[0] != NULL:
+            move = chain.moves[0][p]
+            if move & 1:
+                amount = -amount
+            p = move >> 1
+        for level in range(chain.levels):
+            step = &chain.steps[level]
+            coord = self.coords[p]
+            cycle = &self.cycles[coord.cycle]
+            turn = coord.place + step.shift[coord.cycle]
+            if (
+                self.parity[cycle.parity_start + turn]
+                ^ self.parity[cycle.parity_start + coord.place]
+                ^ step.flip[coord.cycle]
+            ):
+                amount = -amount
+            if turn >= cycle.length:
+                turn -= cycle.length
+            p = self.members[cycle.start + turn]
+            if chain.moves[level + 1] != NULL:
+                move = chain.moves[level + 1][p]
+                if move & 1:
+                    amount = -amount
+                p = move >> 1
+        touch(chain.track, <int32_t> p)
+        chain.acc[p] += amount
+
+    cdef int finish(self, _Scratch sc, float* out) except -1:
+        """The record's unit vector, as float32 (jsonvec.accumulate.finish)."""
+        cdef int i
+        cdef int32_t j, p
+        cdef double* x = sc.acc
+        cdef double n = self.norm(x, sc.work)
+        n = n if n > 0.0 else 1.0
+        if sc.track.on:  # a sparse record: only its few coordinates to divide
+            memset(out, 0, self.dim * sizeof(float))
+            for j in range(sc.track.count):
+                p = sc.track.touched[j]
+                out[p] = <float> (x[p] / n)
+            return 0
+        if sc.bag == NULL:
+            for i in range(self.dim):
+                out[i] = <float> (x[i] / n)
+            return 0
+        for i in range(self.dim):
+            x[i] = x[i] / n
+        n = self.norm(sc.bag, sc.work)
+        n = n if n > 0.0 else 1.0
+        for i in range(self.dim):
+            x[i] = x[i] + self.bag_weight * (sc.bag[i] / n)
+        n = self.norm(x, sc.work)
+        n = n if n > 0.0 else 1.0
+        for i in range(self.dim):
+            out[i] = <float> (x[i] / n)
+        return 0
+
+    cdef double norm(self, double* x, double* tree) noexcept nogil:
+        """sqrt of the sum of squares, summed in jsonvec.stable.sum_last's fixed tree."""
+        cdef int i, half, width = self.padded
+        for i in range(self.dim):
+            tree[i] = x[i] * x[i]
+        for i in range(self.dim, width):
+            tree[i] = 0.0
+        while width > 1:
+            half = width // 2
+            for i in range(half):
+                tree[i] = tree[i] + tree[i + half]
+            width = half
+        return sqrt(tree[0])
+
+
+cdef inline void touch(Track* track, int32_t p) noexcept nogil:
+    """Note that coordinate ``p`` is touched, until too many are to call the record sparse."""
+    if track.on and not track.marks[p]:
+        if track.count == track.limit:
+            track.on = False
+            return
+        track.marks[p] = 1
+        track.touched[track.count] = p
+        track.count += 1
+
+
+cdef inline bint _container(object value):
+    return isinstance(value, (dict, list)) and len(value) > 0
+
+
+cdef str _constant_name(object value):
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    return "{}" if isinstance(value, dict) else "[]"

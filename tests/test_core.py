@@ -1,0 +1,153 @@
+"""The compiled core against the reference: the same bits on every input and codebook."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jsonvec import Codebook, Encoder, Settings
+from jsonvec.encoder import COMPILED, implementation
+from tests.test_encoder import GOLDEN, digest, json_values
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SUITE = DATA / "JSONTestSuite" / "test_parsing"
+
+pytestmark = pytest.mark.skipif(not COMPILED, reason="the compiled core is not built")
+
+BOOKS = {
+    "default": Codebook(),
+    "tiny": Codebook(dim=64, seed=5, settings=Settings(atom_nonzeros=1, array_set_weight=0.0)),
+    "weights": Codebook(
+        dim=512,
+        seed=9,
+        settings=Settings(
+            field_weights={"name": 2.0, "user.name": 0.5, "items[].sku": 3.0, "a": 0.3},
+            ignore_fields=("id", "meta.ts", "created_at"),
+            set_arrays=("tags", "items[].labels", "coordinates"),
+        ),
+    ),
+    "bag": Codebook(
+        dim=256,
+        seed=1,
+        settings=Settings(leaf_bag_weight=0.7, piece_nonzeros=2, ngram=2, ngram_max_chars=10),
+    ),
+    "odd": Codebook(
+        dim=1000,
+        seed=2**63 + 5,
+        settings=Settings(
+            atom_nonzeros=5,
+            number_level_widths=(0.25, 3.0),
+            number_level_weights=(1.0, 0.2),
+            string_word_weight=0.0,
+            array_set_weight=1.5,
+        ),
+    ),
+}
+
+
+def same(records: list[Any], book: Codebook) -> None:
+    compiled = Encoder(book, compiled=True).encode_batch(records)
+    reference = Encoder(book, compiled=False).encode_batch(records)
+    differ = [i for i in range(len(records)) if compiled[i].tobytes() != reference[i].tobytes()]
+    assert differ == [], f"records {differ[:5]} differ, e.g. {records[differ[0]]!r:.200}"
+
+
+def test_the_core_is_built_when_required() -> None:
+    """`make test` builds the core (JSONVEC_REQUIRE_CORE): the tests must run it."""
+    if os.environ.get("JSONVEC_REQUIRE_CORE"):
+        assert COMPILED
+    assert implementation() == "compiled encoder"
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not available")
+@pytest.mark.parametrize("corpus", sorted(p.stem for p in DATA.glob("*.jsonl")))
+def test_every_corpus(corpus: str) -> None:
+    lines = [line for line in (DATA / f"{corpus}.jsonl").read_bytes().splitlines() if line.strip()]
+    random.Random(corpus).shuffle(lines)
+    records = [orjson.loads(line) for line in lines[:300]]
+    for book in (BOOKS["default"], BOOKS["weights"], BOOKS["odd"]):
+        same(records, book)
+
+
+@pytest.mark.skipif(not SUITE.is_dir(), reason="the full JSONTestSuite is not available")
+def test_every_accepted_json_test_suite_case() -> None:
+    records = []
+    for path in sorted(SUITE.glob("y_*.json")):
+        try:
+            records.append(orjson.loads(path.read_bytes()))
+        except orjson.JSONDecodeError:
+            continue  # a value orjson refuses is not a record
+    assert len(records) > 90
+    for book in BOOKS.values():
+        same(records, book)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_golden_vectors_both_ways(compiled: bool) -> None:
+    encoder = Encoder(compiled=compiled)
+    assert [digest(encoder.encode(r)) for r, _ in GOLDEN] == [d for _, d in GOLDEN]
+
+
+@given(st.lists(json_values, min_size=1, max_size=8), st.sampled_from(sorted(BOOKS)))
+def test_generated_records(records: list[Any], book: str) -> None:
+    same(records, BOOKS[book])
+
+
+def test_edges() -> None:
+    """Integers at and past 2**53 and 2**64, lone surrogates, long and empty strings, deep
+    and long arrays, subclasses of the JSON types, objects whose fields are all ignored."""
+
+    class Tag(str):
+        pass
+
+    edges: list[Any] = [
+        2**53,
+        2**53 + 1,
+        -(2**53) - 1,
+        2**60,
+        2**63 - 1,
+        -(2**63),
+        2**64 + 7,
+        -(2**70),
+        1e-310,
+        -0.0,
+        "",
+        "\ud800 lone",
+        "x" * 5000,
+        "  many   spaces\u2003and\u3000ideographic ",
+        Tag("tagged"),
+        {"id": 1, "created_at": 2},
+        {"a": [[1, [2, [3]]], {"b": [4.5, None]}]},
+        [[[[["deep"]]]]],
+        {"xs": list(range(2000))},
+        {"coordinates": [[i * 0.5, -i] for i in range(300)]},
+    ]
+    for book in BOOKS.values():
+        same(edges, book)
+
+
+def test_thread_safety() -> None:
+    """8 threads encoding through the public functions get the single-thread vectors."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from jsonvec import encode_batch  # noqa: PLC0415
+
+    rng = random.Random(3)
+    batches = [
+        [{"k": rng.random(), f"f{rng.randint(0, 40)}": [rng.random(), "w" * rng.randint(0, 9)]}]
+        * rng.randint(1, 30)
+        for _ in range(64)
+    ]
+    expected = [Encoder().encode_batch(batch) for batch in batches]
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(3):
+            got = list(pool.map(encode_batch, batches))
+            assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
