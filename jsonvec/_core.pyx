@@ -327,14 +327,19 @@ cdef class CoreEncoder:
 
     def encode_batch(self, values):
         """Vectors of ``values`` (a sequence): ndarray (n_records, dim), float32, unit rows."""
+        out = np.empty((len(values), self.dim), dtype=np.float32)
+        self.encode_into(values, out)
+        return out
+
+    def encode_into(self, values, float[:, ::1] out):
+        """Encode ``values`` (a sequence) into the first rows of ``out`` (C-contiguous float32,
+        ``dim`` columns), which may be shared memory."""
         cdef Py_ssize_t n = len(values), row
-        cdef float[:, ::1] view
-        out = np.empty((n, self.dim), dtype=np.float32)
-        view = out
+        if out.shape[1] != self.dim or out.shape[0] < n:
+            raise ValueError(f"encode_into needs {n} rows of {self.dim} float32")
         cdef _Scratch scratch = self._scratch()
         for row in range(n):
-            self.record(values[row], scratch, &view[row, 0])
-        return out
+            self.record(values[row], scratch, &out[row, 0])
 
     cdef _Scratch _scratch(self):
         cdef _Scratch sc = _Scratch()
@@ -876,3 +881,52 @@ cdef str _constant_name(object value):
     if value is None:
         return "null"
     return "{}" if isinstance(value, dict) else "[]"
+
+
+# -- checksums ------------------------------------------------------------------------------
+
+cdef uint64_t _gf2_times(uint64_t* matrix, uint64_t vector) noexcept nogil:
+    cdef uint64_t total = 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[0]
+        vector >>= 1
+        matrix += 1
+    return total
+
+
+cdef void _gf2_square(uint64_t* square, uint64_t* matrix) noexcept nogil:
+    cdef int n
+    for n in range(32):
+        square[n] = _gf2_times(matrix, matrix[n])
+
+
+def crc32_combine(uint64_t first, uint64_t second, int64_t length):
+    """The CRC-32 of two byte strings end to end, from the CRC-32 of each and the second's
+    length (zlib's crc32_combine): workers checksum their batches, the writer joins them."""
+    cdef uint64_t even[32]
+    cdef uint64_t odd[32]
+    cdef uint64_t row = 1
+    cdef int n
+    if length <= 0:
+        return first
+    odd[0] = 0xEDB88320
+    for n in range(1, 32):
+        odd[n] = row
+        row <<= 1
+    _gf2_square(even, odd)
+    _gf2_square(odd, even)
+    while True:
+        _gf2_square(even, odd)
+        if length & 1:
+            first = _gf2_times(even, first)
+        length >>= 1
+        if length == 0:
+            break
+        _gf2_square(odd, even)
+        if length & 1:
+            first = _gf2_times(odd, first)
+        length >>= 1
+        if length == 0:
+            break
+    return first ^ second

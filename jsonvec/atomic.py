@@ -78,13 +78,21 @@ class AtomicFile:
         The disk then works while the caller computes, and the sync at :meth:`commit` only
         has the tail left to write.
         """
-        position = self.file.tell()
+        self.file.flush()
+        position = os.fstat(self.file.fileno()).st_size  # also what others wrote (reopened)
         if position - self._synced < _SYNC_EVERY or self._syncing():
             return
-        self.file.flush()
         self._synced = position
         self._syncer = threading.Thread(target=_quiet_sync, args=(self.file.fileno(),))
         self._syncer.start()
+
+    def reopened(self) -> str:
+        """A path that opens the file being written once more (for writers that want a file
+        of their own, such as Arrow's): the hidden temporary name, or, for a file that has
+        none, its descriptor in ``/proc/self/fd``."""
+        if self.tmp_path is not None:
+            return str(self.tmp_path)
+        return f"/proc/self/fd/{self.file.fileno()}"
 
     def _syncing(self) -> bool:
         return self._syncer is not None and self._syncer.is_alive()

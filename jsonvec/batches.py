@@ -1,77 +1,46 @@
-"""Encoding batches of numbered lines, in this process or in worker processes.
+"""Encoding a batch of lines (:class:`jsonvec.reader.Batch`), here or in a worker process.
 
-A batch is a list of ``(position, line)`` pairs. Encoding one parses each line, reads its id,
-and encodes the valid records; invalid lines come back as data, in line order, for the
-caller to stop at or to skip. With ``jobs > 1`` batches go to worker processes, at most two
-per worker in flight (so memory stays bounded on any input), and results come back in input
-order. Vectors are bit-identical either way (see :mod:`jsonvec.encoder`), so the output
-of a run does not depend on the number of workers.
+Encoding a batch parses each line, reads its id, and encodes the valid records into rows of an
+array (given, so that workers can write into shared memory); invalid lines come back as data,
+in line order, for the caller to stop at or to skip. :mod:`jsonvec.workers` runs the same in
+worker processes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
 import os
-import signal
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 
-from jsonvec.codebook import Codebook
 from jsonvec.encoder import Encoder
 from jsonvec.errors import EncodeError, InvalidLineError
 from jsonvec.paths import MissingPathError, Segment, format_path, get_path, parse_path
-from jsonvec.reader import Line, parse_line
-from jsonvec.settings import Settings
+from jsonvec.reader import BOM, Batch, Line, invalid_reason
+
+#: (source, line number, reason, raw line) of an invalid line
+Invalid = tuple[str, int, str, bytes]
 
 
 @dataclass
-class Batch:
-    """Numbered lines, column by column (cheap to send to a worker process).
-
-    ``positions`` are the 0-based record positions among the input's non-blank lines.
-    """
-
-    positions: list[int] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    linenos: list[int] = field(default_factory=list)
-    raws: list[bytes] = field(default_factory=list)
-
-    def add(self, position: int, line: Line) -> None:
-        """Append one line."""
-        self.positions.append(position)
-        self.sources.append(line.source)
-        self.linenos.append(line.lineno)
-        self.raws.append(line.raw)
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-    def lines(self) -> Iterator[tuple[int, Line]]:
-        """``(position, line)`` pairs."""
-        columns = (self.positions, self.sources, self.linenos, self.raws)
-        for position, source, lineno, raw in zip(*columns, strict=True):
-            yield position, Line(source, lineno, raw)
-
-
-@dataclass(frozen=True)
 class Encoded:
     """The result of one batch: ids, vectors and texts of its valid records, and its rejects.
 
-    ``invalid`` holds ``(source, lineno, reason, raw line)`` of each invalid line.
+    ``vectors`` may be a view of shared memory, valid until the next batch is asked for;
+    ``crc32`` is the CRC-32 of its float32 data, or None where not computed;
+    ``invalid_rows`` the index in the batch of each invalid line.
     """
 
     ids: list[Any]
     vectors: NDArray[np.float32]
     texts: list[str] | None
-    invalid: list[tuple[str, int, str, bytes]]
+    invalid: list[Invalid]
+    crc32: int | None = None
+    invalid_rows: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -82,70 +51,105 @@ class BatchEncoder:
     id_field: str | None = None
     keep_records: bool = False
 
-    def __call__(self, batch: Batch) -> Encoded:
-        """Parse, identify and encode the lines of ``batch``."""
+    def __call__(self, batch: Batch, out: NDArray[np.float32] | None = None) -> Encoded:
+        """Parse, identify and encode the lines of ``batch`` into the first rows of ``out``."""
+        out = np.empty((len(batch), self.encoder.dim), np.float32) if out is None else out
+        values, rows, ids, invalid = self.parse(batch)
+        texts = [batch.text(i).decode("utf-8") for i in rows] if self.keep_records else None
+        try:
+            self.encoder.encode_into(values, out[: len(values)])
+        except EncodeError:
+            return self._one_by_one(batch, values, rows, ids, texts, invalid, out)
+        return _encoded(ids, out[: len(values)], texts, invalid)
+
+    def parse(
+        self, batch: Batch
+    ) -> tuple[list[Any], list[int], list[Any], list[tuple[int, Invalid]]]:
+        """The valid records, their indices in the batch, their ids, and the invalid lines."""
         id_path = parse_path(self.id_field) if self.id_field is not None else None
+        loads = orjson.loads
         values: list[Any] = []
+        rows: list[int] = []
         ids: list[Any] = []
-        texts: list[str] | None = [] if self.keep_records else None
-        invalid: list[tuple[int, tuple[str, int, str, bytes]]] = []  # (index in batch, ...)
-        lines: list[tuple[int, Line]] = []
-        for index, (position, line) in enumerate(batch.lines()):
+        invalid: list[tuple[int, Invalid]] = []
+        for index, raw in enumerate(batch.raws):
             try:
-                value = parse_line(line)
-                ids.append(position if id_path is None else record_id(value, id_path, line))
-            except InvalidLineError as exc:
-                invalid.append((index, (exc.source, exc.lineno, exc.reason, exc.line)))
+                value = loads(raw if index != batch.bom else raw[len(BOM) :])
+                ids.append(batch.first + index if id_path is None else _id(value, id_path))
+            except (orjson.JSONDecodeError, MissingPathError, _IdError) as exc:
+                reason = (
+                    invalid_reason(batch.text(index))
+                    if isinstance(exc, orjson.JSONDecodeError)
+                    else str(exc)
+                )
+                invalid.append((index, self._invalid(batch, index, reason)))
                 continue
             values.append(value)
-            lines.append((index, line))
-            if texts is not None:
-                texts.append(line.text.decode("utf-8"))
-        try:
-            vectors = self.encoder.encode_batch(values)
-        except EncodeError:
-            return self._one_by_one(values, lines, ids, texts, invalid)
-        return Encoded(ids, vectors, texts, [bad for _, bad in invalid])
+            rows.append(index)
+        return values, rows, ids, invalid
+
+    @staticmethod
+    def _invalid(batch: Batch, index: int, reason: str) -> Invalid:
+        return (batch.source(index), batch.linenos[index], reason, batch.raws[index])
 
     def _one_by_one(
         self,
+        batch: Batch,
         values: list[Any],
-        lines: list[tuple[int, Line]],
+        rows: list[int],
         ids: list[Any],
         texts: list[str] | None,
-        invalid: list[tuple[int, tuple[str, int, str, bytes]]],
+        invalid: list[tuple[int, Invalid]],
+        out: NDArray[np.float32],
     ) -> Encoded:
         """Encode record by record to find those that cannot be encoded; they are invalid."""
         keep: list[int] = []
-        rows: list[NDArray[np.float32]] = []
-        for i, (value, (index, line)) in enumerate(zip(values, lines, strict=True)):
+        for i, (value, index) in enumerate(zip(values, rows, strict=True)):
             try:
-                rows.append(self.encoder.encode(value))
+                out[len(keep)] = self.encoder.encode(value)
                 keep.append(i)
             except EncodeError as exc:
-                invalid.append((index, (line.source, line.lineno, str(exc), line.raw)))
+                invalid.append((index, self._invalid(batch, index, str(exc))))
         invalid.sort(key=lambda bad: bad[0])
-        vectors = np.stack(rows) if rows else np.zeros((0, self.encoder.dim), np.float32)
         kept_texts = None if texts is None else [texts[i] for i in keep]
-        return Encoded([ids[i] for i in keep], vectors, kept_texts, [bad for _, bad in invalid])
+        return _encoded([ids[i] for i in keep], out[: len(keep)], kept_texts, invalid)
 
 
-def record_id(value: Any, path: tuple[Segment, ...], line: Line) -> str:
+def _encoded(
+    ids: list[Any],
+    vectors: NDArray[np.float32],
+    texts: list[str] | None,
+    invalid: list[tuple[int, Invalid]],
+) -> Encoded:
+    rows = [index for index, _ in invalid]
+    return Encoded(ids, vectors, texts, [bad for _, bad in invalid], None, rows)
+
+
+class _IdError(MissingPathError):
+    """An id field that holds no string or integer."""
+
+
+def _id(value: Any, path: tuple[Segment, ...]) -> str:
     """The id at ``path`` in a record, as text; a missing or composite id is invalid."""
-    try:
-        found = get_path(value, path)
-    except MissingPathError as exc:
-        raise InvalidLineError(line.source, line.lineno, str(exc), line.raw) from exc
+    found = get_path(value, path)
     if isinstance(found, str):
         return found
     if isinstance(found, int) and not isinstance(found, bool):
         return str(found)
-    raise InvalidLineError(
-        line.source,
-        line.lineno,
-        f"id field {format_path(path)!r} must be a string or an integer",
-        line.raw,
-    )
+    raise _IdError(f"id field {format_path(path)!r} must be a string or an integer")
+
+
+def record_id(value: Any, path: tuple[Segment, ...], line: Line) -> str:
+    """The id at ``path`` in the record of ``line``; :class:`InvalidLineError` if unusable."""
+    try:
+        return _id(value, path)
+    except MissingPathError as exc:
+        raise InvalidLineError(line.source, line.lineno, str(exc), line.raw) from exc
+
+
+def crc32(vectors: NDArray[np.float32]) -> int:
+    """CRC-32 of the float32 data of ``vectors``, row after row."""
+    return zlib.crc32(np.ascontiguousarray(vectors, dtype="<f4").data)
 
 
 def default_jobs() -> int:
@@ -154,110 +158,3 @@ def default_jobs() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def encode_batches(
-    batches: Iterable[Batch], work: BatchEncoder, jobs: int = 1
-) -> Iterator[Encoded]:
-    """Encode ``batches`` in order, with ``jobs`` worker processes when there is more than one.
-
-    Workers start only once a second batch exists: a small input never pays for them.
-    """
-    it = iter(batches)
-    first = next(it, None)
-    if first is None:
-        return
-    second = next(it, None)
-    if second is None or jobs <= 1:
-        yield work(first)
-        if second is not None:
-            yield work(second)
-            yield from map(work, it)
-        return
-    yield from _in_workers([first, second], it, work, jobs)
-
-
-def _in_workers(
-    head: list[Batch], rest: Iterator[Batch], work: BatchEncoder, jobs: int
-) -> Iterator[Encoded]:
-    codebook = work.encoder.codebook
-    executor = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(codebook.params(), work.id_field, work.keep_records),
-    )
-    pending: deque[Future[Encoded]] = deque()
-    finished = False
-    try:
-        for batch in _chain(head, rest):
-            pending.append(executor.submit(_work_in_worker, batch))
-            if len(pending) >= 2 * jobs:
-                yield _result(pending.popleft())
-        while pending:
-            yield _result(pending.popleft())
-        finished = True
-    finally:
-        if not finished:  # an error, an interruption or an abandoned generator: stop now
-            _stop(executor)
-        # after terminate, waiting on the pool's threads can block for good
-        executor.shutdown(wait=finished, cancel_futures=True)
-
-
-def _stop(executor: ProcessPoolExecutor) -> None:
-    """Terminate the workers of a pool and unblock its manager thread.
-
-    A worker terminated while sending a result leaves half a message in the result pipe; the
-    pool's manager thread then waits for the rest, and the interpreter waits for that thread
-    at exit. Closing this process's own end of the pipe for writing (the workers' ends close
-    as they die) turns that wait into end-of-file, which the pool handles as a broken pool.
-    """
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(timeout=5)
-        if process.exitcode is None:
-            process.kill()
-    result_queue = getattr(executor, "_result_queue", None)
-    writer = getattr(result_queue, "_writer", None)
-    if writer is not None:
-        with contextlib.suppress(OSError):
-            writer.close()
-
-
-def _chain(head: list[Batch], rest: Iterator[Batch]) -> Iterator[Batch]:
-    yield from head
-    yield from rest
-
-
-def _result(future: Future[Encoded]) -> Encoded:
-    try:
-        return future.result()
-    except BrokenProcessPool as exc:
-        raise EncodeError("a worker process stopped unexpectedly (out of memory?)") from exc
-
-
-_worker: BatchEncoder | None = None
-
-
-def _start_worker(params: dict[str, Any], id_field: str | None, keep_records: bool) -> None:
-    """Build the worker's encoder; Ctrl-C and stdout are the parent's."""
-    global _worker  # noqa: PLW0603 - one encoder per worker process
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # a worker must not hold the parent's stdout open (a pipe reader would wait for it)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    codebook = Codebook(
-        dim=params["dim"],
-        seed=params["seed"],
-        settings=Settings.from_dict(params["settings"]),
-        family=params["family"],
-    )
-    _worker = BatchEncoder(Encoder(codebook), id_field, keep_records)
-
-
-def _work_in_worker(batch: Batch) -> Encoded:
-    assert _worker is not None, "worker not initialised"
-    return _worker(batch)

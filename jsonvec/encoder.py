@@ -87,6 +87,17 @@ class Encoder:
         vectors: NDArray[np.float32] = self._impl.encode_batch(records)
         return vectors
 
+    def encode_into(self, values: Sequence[Any], out: NDArray[np.float32]) -> None:
+        """Encode ``values`` into the first ``len(values)`` rows of ``out``.
+
+        ``out`` : ndarray of shape (>= n_records, dim), float32, C-contiguous (shared memory
+        will do: workers write there).
+        """
+        if self.compiled:
+            self._impl.encode_into(values, out)
+        else:
+            out[: len(values)] = self._impl.encode_batch(values)
+
 
 _encoders: weakref.WeakKeyDictionary[Codebook, Encoder] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()

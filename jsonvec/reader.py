@@ -8,12 +8,13 @@ not records and are skipped (and counted); duplicate keys in an object keep the 
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import io
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
 import orjson
@@ -22,9 +23,10 @@ from jsonvec.errors import InputError, InvalidLineError
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark
 _GZIP_MAGIC = b"\x1f\x8b"
 _WHITESPACE = b" \t\r\n"
+_WHITESPACE_BYTES = frozenset(_WHITESPACE)
 
 
 @dataclass(frozen=True)
@@ -42,15 +44,70 @@ class Line:
     def text(self) -> bytes:
         """The line without its line ending (and without a leading BOM on line 1)."""
         body = self.raw.rstrip(b"\r\n") if self.raw.endswith(b"\n") else self.raw
-        if self.lineno == 1 and body.startswith(_BOM):
-            body = body[len(_BOM) :]
+        if self.lineno == 1 and body.startswith(BOM):
+            body = body[len(BOM) :]
         return body
 
     @property
     def is_blank(self) -> bool:
         """True for a line of whitespace only, which holds no record."""
         body = self.raw.strip(_WHITESPACE)
-        return not body or (self.lineno == 1 and body == _BOM)
+        return not body or (self.lineno == 1 and body == BOM)
+
+
+@dataclass
+class Batch:
+    """Consecutive non-blank lines, column by column (cheap to build and to ship).
+
+    ``runs`` lists ``(index of its first line, name)`` for each input the batch holds lines
+    of; ``bom`` is the index of a first line that starts with a UTF-8 byte order mark (its
+    JSON is read without it), or -1.
+    """
+
+    first: int = 0
+    raws: list[bytes] = field(default_factory=list)
+    linenos: list[int] = field(default_factory=list)
+    runs: list[tuple[int, str]] = field(default_factory=list)
+    bom: int = -1
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    def add(self, position: int, line: Line) -> None:
+        """Append one line, whose record has the next position."""
+        if not self.raws:
+            self.first = position
+        elif position != self.first + len(self.raws):
+            raise ValueError("the positions of a batch are consecutive")
+        self.start(line.source)
+        if line.lineno == 1 and line.raw.startswith(BOM):
+            self.bom = len(self.raws)
+        self.raws.append(line.raw)
+        self.linenos.append(line.lineno)
+
+    def start(self, source: str) -> None:
+        """Lines from here on come from ``source``."""
+        if not self.runs or self.runs[-1][1] != source:
+            self.runs.append((len(self.raws), source))
+
+    def source(self, index: int) -> str:
+        """The input line ``index`` came from."""
+        return self.runs[bisect.bisect_right(self.runs, (index, "\uffff")) - 1][1]
+
+    def text(self, index: int) -> bytes:
+        """Line ``index`` without its line ending (and without a byte order mark)."""
+        raw = self.raws[index]
+        body = raw.rstrip(b"\r\n") if raw.endswith(b"\n") else raw
+        return body[len(BOM) :] if index == self.bom else body
+
+    def line(self, index: int) -> Line:
+        """Line ``index`` as a :class:`Line`."""
+        return Line(self.source(index), self.linenos[index], self.raws[index])
+
+    def lines(self) -> Iterator[tuple[int, Line]]:
+        """``(position, line)`` pairs."""
+        for index in range(len(self.raws)):
+            yield self.first + index, self.line(index)
 
 
 def display_name(path: str) -> str:
@@ -92,6 +149,35 @@ def _open(path: str) -> tuple[BinaryIO, BinaryIO, _Counting | None]:
     return cast(BinaryIO, peekable), raw, None
 
 
+def _numbered(path: str, progress: Callable[[int], None] | None) -> Iterator[tuple[int, bytes]]:
+    """``(line number, raw line)`` of one input; errors of reading are :class:`InputError`."""
+    name = display_name(path)
+    handle, raw_file, counting = _open(path)
+    lineno = reported = 0
+    try:
+        for raw in handle:
+            lineno += 1
+            if progress is not None:
+                if counting is None:
+                    progress(len(raw))
+                elif counting.count != reported:
+                    progress(counting.count - reported)
+                    reported = counting.count
+            yield lineno, raw
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(
+            f"{name}:{lineno + 1}: gzip data is truncated or corrupted ({exc})"
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"{name}:{lineno + 1}: cannot read: {exc.strerror}") from exc
+    finally:
+        if path != STDIN:
+            handle.close()
+            raw_file.close()
+    if progress is not None and counting is not None and counting.count != reported:
+        progress(counting.count - reported)
+
+
 def read_lines(
     paths: Iterable[str], progress: Callable[[int], None] | None = None
 ) -> Iterator[Line]:
@@ -103,30 +189,45 @@ def read_lines(
     """
     for path in paths:
         name = display_name(path)
-        handle, raw_file, counting = _open(path)
-        lineno = reported = 0
-        try:
-            for raw in handle:
-                lineno += 1
-                if progress is not None:
-                    if counting is None:
-                        progress(len(raw))
-                    elif counting.count != reported:
-                        progress(counting.count - reported)
-                        reported = counting.count
-                yield Line(name, lineno, raw)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise InputError(
-                f"{name}:{lineno + 1}: gzip data is truncated or corrupted ({exc})"
-            ) from exc
-        except OSError as exc:
-            raise InputError(f"{name}:{lineno + 1}: cannot read: {exc.strerror}") from exc
-        finally:
-            if path != STDIN:
-                handle.close()
-                raw_file.close()
-        if progress is not None and counting is not None and counting.count != reported:
-            progress(counting.count - reported)
+        for lineno, raw in _numbered(path, progress):
+            yield Line(name, lineno, raw)
+
+
+def read_batches(
+    paths: Iterable[str],
+    size: int,
+    on_blank: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    start: int = 0,
+) -> Iterator[Batch]:
+    """The non-blank lines of every input, in order, ``size`` at a time (see :class:`Batch`).
+
+    The lines of :func:`read_lines` without an object per line: the reading of ``jsonvec
+    encode``. The first record's position is ``start``. ``on_blank`` is called with the
+    number of blank lines of each input.
+    """
+    batch = Batch(first=start)
+    for path in paths:
+        name = display_name(path)
+        batch.start(name)
+        blank = 0
+        for lineno, raw in _numbered(path, progress):
+            if raw[0] in _WHITESPACE_BYTES or lineno == 1:  # possibly blank, or a BOM
+                if Line(name, lineno, raw).is_blank:
+                    blank += 1
+                    continue
+                if lineno == 1 and raw.startswith(BOM):
+                    batch.bom = len(batch.raws)
+            batch.raws.append(raw)
+            batch.linenos.append(lineno)
+            if len(batch.raws) >= size:
+                yield batch
+                batch = Batch(first=batch.first + len(batch.raws))
+                batch.start(name)
+        if on_blank is not None:
+            on_blank(blank)
+    if len(batch):
+        yield batch
 
 
 def parse_line(line: Line) -> Any:
@@ -135,7 +236,9 @@ def parse_line(line: Line) -> Any:
     try:
         return orjson.loads(line.text if line.lineno == 1 else line.raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidLineError(line.source, line.lineno, _reason(line.text), line.raw) from exc
+        raise InvalidLineError(
+            line.source, line.lineno, invalid_reason(line.text), line.raw
+        ) from exc
 
 
 #: orjson's messages that read better in other words ({column}: where)
@@ -148,7 +251,7 @@ _REWORDED = {
 }
 
 
-def _reason(text: bytes) -> str:
+def invalid_reason(text: bytes) -> str:
     """Why ``text`` (a line without its line ending) is not JSON, with the column where."""
     try:
         text.decode("utf-8")

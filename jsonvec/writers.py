@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -36,6 +37,8 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from jsonvec.atomic import AtomicFile
+from jsonvec.behind import Behind
+from jsonvec.checksum import extend
 from jsonvec.errors import OutputError
 
 IdKind = Literal["int", "string"]
@@ -52,11 +55,16 @@ class VectorSink(Protocol):
     """Where encoded vectors go, batch by batch."""
 
     def write(
-        self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
+        self,
+        ids: Ids,
+        vectors: NDArray[np.float32],
+        records: Sequence[str] | None = None,
+        crc: int | None = None,
     ) -> None:
         """Append rows: ``vectors`` is (n, dim) float32; ``ids`` and ``records`` have n entries.
 
-        ``records`` (the original JSON texts) are kept only by sinks that store them.
+        ``records`` (the original JSON texts) are kept only by sinks that store them; ``crc``
+        is the CRC-32 of ``vectors``' data when the caller has it (a worker computed it).
         """
 
     def commit(self) -> None:
@@ -133,7 +141,20 @@ def open_sink(
 
 
 def _write_error(target: object, exc: OSError) -> OutputError:
-    return OutputError(f"{target}: cannot write: {exc.strerror or exc}")
+    return OutputError(f"{target}: cannot write: {_reason(exc)}")
+
+
+_ERRNO = re.compile(r"\[errno (\d+)\]")
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a write failed, in the system's words (Arrow's messages carry an errno)."""
+    found = _ERRNO.search(str(exc))
+    if found:
+        return os.strerror(int(found.group(1)))
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
 
 
 def vector_type(dim: int) -> pa.DataType:
@@ -173,11 +194,15 @@ class ParquetSink:
         self.crc32 = 0  # of the vectors' data, stored in the file's metadata at commit
         self._names = names
         self._file = AtomicFile(path)
+        self._behind = Behind()
         try:
+            # Arrow writes through a file of its own, not a Python file object: a Python
+            # object would hold the GIL for every write, and the writer thread must not
+            self._native = pa.OSFile(self._file.reopened(), "wb")
             # dictionaries, statistics and compression of float vectors cost 40% of the
             # write time and save nothing: ids keep statistics, records are compressed
             self._writer = pq.ParquetWriter(
-                self._file.file,
+                self._native,
                 self.schema,
                 use_dictionary=False,
                 write_statistics=["id"],
@@ -185,8 +210,9 @@ class ParquetSink:
                 write_page_checksum=True,  # CRC-32 of every page, checked when read
             )
         except (OSError, pa.ArrowException) as exc:
+            self._behind.cancel()
             self._file.abort()
-            raise OutputError(f"{path}: cannot write: {exc}") from exc
+            raise OutputError(f"{path}: cannot write: {_reason(exc)}") from exc
         if copy_from is not None:
             try:
                 self._copy(copy_from)
@@ -209,10 +235,14 @@ class ParquetSink:
             raise OutputError(f"{source}: cannot append: {exc}") from exc
 
     def write(
-        self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
+        self,
+        ids: Ids,
+        vectors: NDArray[np.float32],
+        records: Sequence[str] | None = None,
+        crc: int | None = None,
     ) -> None:
-        data = np.ascontiguousarray(vectors, dtype="<f4").reshape(-1)
-        self.crc32 = zlib.crc32(data.data, self.crc32)
+        data = np.array(vectors, dtype="<f4").reshape(-1)  # a copy: the caller reuses its own
+        self.crc32 = extend(self.crc32, data.data, crc)
         flat = pa.array(data)
         columns = [
             pa.array(ids, type=self.schema.field("id").type),
@@ -223,6 +253,10 @@ class ParquetSink:
                 raise ValueError("this sink keeps records: give one per row")
             columns.append(pa.array(records, type=pa.string()))
         table = pa.Table.from_arrays(columns, schema=self.schema)
+        self._behind.submit(lambda: self._write(table))
+
+    def _write(self, table: pa.Table) -> None:
+        """Write one batch (in the writer thread, behind the encoding)."""
         try:
             self._writer.write_table(table)
             self._file.sync_behind()
@@ -231,19 +265,28 @@ class ParquetSink:
 
     def commit(self) -> None:
         try:
+            self._behind.finish()
+        except BaseException:
+            self.abort()
+            raise
+        try:
             self._writer.add_key_value_metadata({CRC_KEY: str(self.crc32)})
             self._writer.close()
+            self._native.close()
         except (OSError, pa.ArrowException) as exc:
             self._file.abort()
-            raise OutputError(f"{self._file.path}: cannot write: {exc}") from exc
+            raise OutputError(f"{self._file.path}: cannot write: {_reason(exc)}") from exc
         if self._names is None:
             self._file.commit()
         else:
             self.path = self._file.commit_new(self._names)
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError, pa.ArrowException):
+        self._behind.cancel()
+        with contextlib.suppress(OSError, pa.ArrowException, AttributeError):
             self._writer.close()
+        with contextlib.suppress(OSError, pa.ArrowException, AttributeError):
+            self._native.close()
         self._file.abort()
 
 
@@ -285,7 +328,12 @@ class NpySink:
             raise
         _, self._ids, self._meta = opened
         self._files = (self._ids, self._meta, self._array)
-        self._guard(lambda: self._array.file.write(npy_header(0, dim)))
+        self._behind = Behind()
+        try:
+            self._guard(lambda: self._array.file.write(npy_header(0, dim)))
+        except OutputError:
+            self.abort()
+            raise
 
     def _guard(self, action: Any) -> None:
         try:
@@ -294,14 +342,22 @@ class NpySink:
             raise _write_error(self._array.path, exc) from exc
 
     def write(
-        self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
+        self,
+        ids: Ids,
+        vectors: NDArray[np.float32],
+        records: Sequence[str] | None = None,
+        crc: int | None = None,
     ) -> None:
-        data = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
-        self.crc32 = zlib.crc32(data, self.crc32)
+        data = np.array(vectors, dtype="<f4")  # a copy: the caller reuses its own
+        self.crc32 = extend(self.crc32, data.data, crc)
         lines = b"".join(orjson.dumps(i) + b"\n" for i in ids)
-        self._guard(lambda: (self._array.file.write(data), self._ids.file.write(lines)))
-        self._guard(self._array.sync_behind)
+        self._behind.submit(lambda: self._write(data, lines))
         self.rows += len(ids)
+
+    def _write(self, data: NDArray[np.float32], lines: bytes) -> None:
+        """Write one batch (in the writer thread, behind the encoding)."""
+        self._guard(lambda: (self._array.file.write(data.data), self._ids.file.write(lines)))
+        self._guard(self._array.sync_behind)
 
     def commit(self) -> None:
         meta = {**self.metadata, "count": self.rows, "crc32": self.crc32}
@@ -312,14 +368,16 @@ class NpySink:
             self._meta.file.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
 
         try:
+            self._behind.finish()
             self._guard(finish)
             for handle in self._files:
                 handle.commit()
-        except OutputError:
+        except BaseException:
             self.abort()
             raise
 
     def abort(self) -> None:
+        self._behind.cancel()
         for handle in self._files:
             handle.abort()
 
@@ -347,7 +405,11 @@ class JsonlSink:
         self.name = name
 
     def write(
-        self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
+        self,
+        ids: Ids,
+        vectors: NDArray[np.float32],
+        records: Sequence[str] | None = None,
+        crc: int | None = None,
     ) -> None:
         self._guard(lambda: self.stream.write(_jsonl(ids, vectors, self.codebook)))
         self._guard(self.stream.flush)
@@ -376,7 +438,11 @@ class AtomicJsonlSink:
         self.codebook = codebook
 
     def write(
-        self, ids: Ids, vectors: NDArray[np.float32], records: Sequence[str] | None = None
+        self,
+        ids: Ids,
+        vectors: NDArray[np.float32],
+        records: Sequence[str] | None = None,
+        crc: int | None = None,
     ) -> None:
         try:
             self._file.file.write(_jsonl(ids, vectors, self.codebook))

@@ -96,7 +96,9 @@ def outcome(path: Path) -> str:
     class Count:
         rows = 0
 
-        def write(self, ids: list[object], vectors: object, records: object = None) -> None:
+        def write(
+            self, ids: list[object], vectors: object, records: object = None, crc: object = None
+        ) -> None:
             self.rows += len(ids)
 
         def commit(self) -> None:

@@ -16,7 +16,11 @@ class ListSink:
         self.records: list[str] = []
 
     def write(
-        self, ids: list[object], vectors: np.ndarray, records: list[str] | None = None
+        self,
+        ids: list[object],
+        vectors: np.ndarray,
+        records: list[str] | None = None,
+        crc: int | None = None,
     ) -> None:
         self.batches.append((list(ids), vectors.copy()))
         self.records.extend(records or [])
@@ -120,7 +124,10 @@ def test_a_record_that_cannot_be_encoded_is_an_invalid_line(
             raise EncodeError("cannot encode the number 9")
         return real(values)
 
-    monkeypatch.setattr(encoder, "encode_batch", refuse_nines)
+    def into(values: list[object], out: np.ndarray) -> None:
+        out[: len(values)] = refuse_nines(values)
+
+    monkeypatch.setattr(encoder, "encode_into", into)
     monkeypatch.setattr(encoder, "encode", lambda v: refuse_nines([v])[0])
     sink, rejects = ListSink(), io.BytesIO()
     options = EncodeOptions(skip_invalid=True)

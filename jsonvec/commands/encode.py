@@ -30,8 +30,8 @@ from jsonvec.commands.common import (
 from jsonvec.encoder import Encoder
 from jsonvec.errors import OutputError
 from jsonvec.overlap import Named, check_distinct
-from jsonvec.pipeline import EncodeOptions, EncodeSummary, encode_to
-from jsonvec.reader import STDIN, read_lines
+from jsonvec.pipeline import EncodeOptions, EncodeSummary, Inputs, encode_to
+from jsonvec.reader import STDIN
 from jsonvec.writers import output_format, written_files
 
 ID_FIELD_HELP = (
@@ -220,7 +220,7 @@ def _run(
         with _rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:
             return encode_to(
                 output,
-                read_lines(sources, progress),
+                Inputs(sources, progress),
                 encoder,
                 options,
                 stdout=sys.stdout.buffer,
