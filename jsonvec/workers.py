@@ -120,7 +120,7 @@ class _Worker:
         self.slots = [_Slot(vector_bytes) for _ in range(_SLOTS)]
         fds = [slot.fd for slot in self.slots]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jsonvec.workers"],
+            [sys.executable, "-m", "jsonvec.workers", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             pass_fds=fds,
@@ -129,7 +129,11 @@ class _Worker:
         assert self.process.stdout is not None
         self.commands: IO[bytes] = self.process.stdin
         self.replies: IO[bytes] = self.process.stdout
-        _send(self.commands, {**config, "fds": fds, "parent": os.getpid()})
+        try:
+            _send(self.commands, {**config, "fds": fds})
+        except BaseException:  # even Ctrl-C here: the process must not be left behind
+            self.stop(now=True)
+            raise
 
     def submit(self, slot_index: int, batch: Batch) -> None:
         """Copy ``batch`` into a slot and ask for it to be encoded."""
@@ -294,8 +298,10 @@ def _serve(commands: IO[bytes], replies: IO[bytes]) -> None:
     from jsonvec.encoder import Encoder  # noqa: PLC0415
     from jsonvec.settings import Settings  # noqa: PLC0415
 
-    config = _receive(commands)
-    _die_with_parent(config["parent"])
+    try:
+        config = _receive(commands)
+    except EOFError:  # the main process ended before it sent anything: nothing to do
+        return
     params = config["codebook"]
     codebook = Codebook(
         dim=params["dim"],
@@ -320,7 +326,10 @@ def _serve(commands: IO[bytes], replies: IO[bytes]) -> None:
             import traceback  # noqa: PLC0415
 
             reply = ("error", traceback.format_exc())
-        _send(replies, reply)
+        try:
+            _send(replies, reply)
+        except OSError:  # the main process is gone (it stopped the run): so are we
+            return
 
 
 def _encode(
@@ -345,7 +354,8 @@ def _encode(
 
 
 def main() -> None:
-    """``python -m jsonvec.workers``: a worker, talking on its stdin and stdout."""
+    """``python -m jsonvec.workers PARENT_PID``: a worker, talking on its stdin and stdout."""
+    _die_with_parent(int(sys.argv[1]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.disable()  # records are trees, freed by reference counting (see jsonvec.pipeline)
     _serve(sys.stdin.buffer, sys.stdout.buffer)

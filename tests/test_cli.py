@@ -2,10 +2,6 @@ from __future__ import annotations
 
 import gzip
 import re
-import resource
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +12,7 @@ from click.testing import CliRunner
 
 from jsonvec import Codebook, encode_batch, load_codebook
 from jsonvec.cli import cli
-from tests.helpers import TIMEOUT, jsonvec, run, spawned
+from tests.helpers import jsonvec, run
 
 
 @pytest.fixture
@@ -322,17 +318,6 @@ def test_real_process_pipe(samples: Path) -> None:
     assert proc.stderr.startswith(b"jsonvec: encoded 8 records")
 
 
-@pytest.mark.parametrize(("jobs", "repeat"), [("1", 0), ("2", 0), ("2", 1), ("2", 2)])
-def test_a_closed_pipe_exits_141(samples: Path, tmp_path: Path, jobs: str, repeat: int) -> None:
-    """`encode -o - | head`: exit 141 (as for cat), nothing on stderr."""
-    data = big_input(tmp_path, samples, 500)
-    encode = " ".join(jsonvec("encode", data, "-o", "-", "--batch-size", "16", "--jobs", jobs))
-    proc = run(["bash", "-c", f"{encode} | head -c 100; exit ${{PIPESTATUS[0]}}"])
-    assert len(proc.stdout) == 100
-    assert proc.stderr == b""
-    assert proc.returncode == 141
-
-
 def test_codebook_new_field_options(runner: CliRunner, tmp_path: Path) -> None:
     cb = tmp_path / "cb"
     result = runner.invoke(
@@ -415,68 +400,6 @@ def test_jobs_give_byte_identical_files(samples: Path, tmp_path: Path, suffix: s
         sidecars = sorted(tmp_path.glob(f"j{jobs}.*"))
         outputs.append([p.read_bytes() for p in sidecars])
     assert outputs[0] == outputs[1]
-
-
-@pytest.mark.parametrize("repeat", range(2))
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_interrupting_workers_keeps_the_previous_output(
-    samples: Path, tmp_path: Path, sig: signal.Signals, repeat: int
-) -> None:
-    """A signal while workers run: exit 143/130, the old output intact, no temporary file."""
-    out = tmp_path / "v.parquet"
-    out.write_bytes(b"previous")
-    command = jsonvec("encode", "-o", out, "-q", "--jobs", "2", "--batch-size", "16")
-    with spawned(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        assert proc.stdin is not None
-        proc.stdin.write((samples / "products.jsonl").read_bytes() * 40)  # several batches
-        proc.stdin.flush()  # and the input stays open: the run waits for more
-        time.sleep(3)
-        proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=TIMEOUT)
-    assert proc.returncode == (143 if sig == signal.SIGTERM else 130)
-    assert b"Traceback" not in stderr
-    assert out.read_bytes() == b"previous"
-    assert [p.name for p in tmp_path.iterdir()] == ["v.parquet"]
-
-
-@pytest.mark.parametrize(("jobs", "repeat"), [("1", 0), ("2", 0), ("2", 1), ("2", 2)])
-def test_full_disk_is_a_clear_error_and_leaves_nothing(
-    samples: Path, tmp_path: Path, jobs: str, repeat: int
-) -> None:
-    """A file-size limit (as on a full disk, writes fail): exit 1, one line, old output kept."""
-    data = big_input(tmp_path, samples, 200)
-    out = tmp_path / "v.parquet"
-    out.write_bytes(b"previous")
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
-
-    command = jsonvec("encode", data, "-o", out, "-q", "--batch-size", "64", "--jobs", jobs)
-    proc = run(command, preexec_fn=limit)
-    assert proc.returncode == 1
-    assert proc.stderr.decode().startswith(f"Error: {out}: cannot write: File too large")
-    assert len(proc.stderr.splitlines()) == 1
-    assert out.read_bytes() == b"previous"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl", "v.parquet"]
-
-
-@pytest.mark.parametrize(("jobs", "repeat"), [("1", 0), ("2", 0), ("2", 1)])
-def test_a_killed_run_leaves_no_partial_file(
-    samples: Path, tmp_path: Path, jobs: str, repeat: int
-) -> None:
-    """SIGKILL cannot be handled: the file being written has no name until it is complete."""
-    out = tmp_path / "v.parquet"
-    out.write_bytes(b"previous")
-    command = jsonvec("encode", "-o", out, "-q", "--jobs", jobs, "--batch-size", "16")
-    with spawned(command, stdin=subprocess.PIPE) as proc:
-        assert proc.stdin is not None
-        proc.stdin.write((samples / "products.jsonl").read_bytes() * 40)
-        proc.stdin.flush()
-        time.sleep(2)
-        proc.kill()
-        proc.wait(timeout=TIMEOUT)
-    assert out.read_bytes() == b"previous"
-    assert [p.name for p in tmp_path.iterdir()] == ["v.parquet"]
 
 
 def test_edge_case_records(runner: CliRunner, tmp_path: Path) -> None:
