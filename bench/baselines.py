@@ -55,6 +55,49 @@ def hasher_values(dim: int) -> Method:
     return lambda values: _unit(hasher.transform(features(v) for v in values))
 
 
+def pairs(value: Any) -> Iterator[tuple[str, float]]:
+    """The baseline of the speed benchmark: numbers as ``path → number``, every other leaf as
+    ``path=value → 1``."""
+    for path, leaf in flatten(value):
+        if isinstance(leaf, int | float) and not isinstance(leaf, bool):
+            yield path or "value", float(leaf)
+        else:
+            yield f"{path}={_leaf_text(leaf)}", 1.0
+
+
+def hasher_pairs(dim: int) -> Method:
+    """FeatureHasher(input_type="pair") over :func:`pairs`: the speed benchmark's baseline."""
+    from sklearn.feature_extraction import FeatureHasher  # noqa: PLC0415
+
+    hasher = FeatureHasher(n_features=dim, input_type="pair", alternate_sign=True)
+    return lambda values: _unit(hasher.transform(pairs(v) for v in values))
+
+
+def hash_file(source: str, output: str, dim: int = 1024, batch: int = 1024) -> int:
+    """The baseline end to end, as ``jsonvec encode SOURCE -o OUTPUT.npy`` does it: read and
+    parse each line, flatten, hash, write float32 rows to an .npy file. Returns the rows."""
+    from jsonvec.writers import npy_header  # noqa: PLC0415
+
+    embed = hasher_pairs(dim)
+    rows = 0
+    with open(source, "rb") as lines, open(output, "wb") as out:
+        out.write(npy_header(0, dim))
+        values: list[Any] = []
+        for line in lines:
+            if line.strip():
+                values.append(orjson.loads(line))
+            if len(values) == batch:
+                out.write(embed(values).data)
+                rows += len(values)
+                values = []
+        if values:
+            out.write(embed(values).data)
+            rows += len(values)
+        out.seek(0)
+        out.write(npy_header(rows, dim))
+    return rows
+
+
 def hasher_tokens(dim: int) -> Method:
     """FeatureHasher over ``path=value`` tokens for every leaf, numbers included."""
     from sklearn.feature_extraction import FeatureHasher  # noqa: PLC0415
@@ -81,3 +124,9 @@ def minilm() -> Method:
         return np.asarray(vectors, dtype=np.float32)
 
     return embed
+
+
+if __name__ == "__main__":  # python bench/baselines.py SOURCE OUTPUT.npy: the timed baseline
+    import sys
+
+    hash_file(sys.argv[1], sys.argv[2])
