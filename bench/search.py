@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 
 from jsonvec import default_codebook
+from jsonvec.parquet_sink import ParquetSink
 from jsonvec.pipeline import VECTORS_FORMAT
-from jsonvec.writers import NpySink, ParquetSink
+from jsonvec.writers import NpySink
 
 K = 10
 

@@ -1,21 +1,52 @@
-"""jsonvec: JSON records to fixed-length vectors with MBAT and seeded orthogonal matrices."""
+"""jsonvec: JSON records to fixed-length vectors with MBAT and seeded orthogonal matrices.
 
-from jsonvec.codebook import Codebook, default_codebook
-from jsonvec.codebook_file import load_codebook, save_codebook
-from jsonvec.collection import Collection
-from jsonvec.encoder import Encoder, encode, encode_batch
-from jsonvec.errors import (
-    CodebookError,
-    EncodeError,
-    InputError,
-    InvalidLineError,
-    JsonvecError,
-    OutputError,
-)
-from jsonvec.roles import SignedPermutation
-from jsonvec.search import Index
-from jsonvec.settings import Settings
+The names below are imported when first used, so that a command or a worker process loads
+only the modules it needs (Parquet support, for one, is a large import).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from jsonvec.version import __version__
+
+if TYPE_CHECKING:
+    from jsonvec.codebook import Codebook, default_codebook
+    from jsonvec.codebook_file import load_codebook, save_codebook
+    from jsonvec.collection import Collection
+    from jsonvec.encoder import Encoder, encode, encode_batch
+    from jsonvec.errors import (
+        CodebookError,
+        EncodeError,
+        InputError,
+        InvalidLineError,
+        JsonvecError,
+        OutputError,
+    )
+    from jsonvec.roles import SignedPermutation
+    from jsonvec.search import Index
+    from jsonvec.settings import Settings
+
+_HOMES = {
+    "Codebook": "jsonvec.codebook",
+    "default_codebook": "jsonvec.codebook",
+    "load_codebook": "jsonvec.codebook_file",
+    "save_codebook": "jsonvec.codebook_file",
+    "Collection": "jsonvec.collection",
+    "Encoder": "jsonvec.encoder",
+    "encode": "jsonvec.encoder",
+    "encode_batch": "jsonvec.encoder",
+    "CodebookError": "jsonvec.errors",
+    "EncodeError": "jsonvec.errors",
+    "InputError": "jsonvec.errors",
+    "InvalidLineError": "jsonvec.errors",
+    "JsonvecError": "jsonvec.errors",
+    "OutputError": "jsonvec.errors",
+    "SignedPermutation": "jsonvec.roles",
+    "Index": "jsonvec.search",
+    "Settings": "jsonvec.settings",
+}
 
 __all__ = [
     "Codebook",
@@ -37,3 +68,16 @@ __all__ = [
     "load_codebook",
     "save_codebook",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'jsonvec' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # found once; later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

@@ -23,12 +23,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonvec.errors import OutputError
-from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.vector_files import VectorsError
 from jsonvec.writers import IdKind, output_format
+
+if TYPE_CHECKING:
+    from jsonvec.parquet_vectors import ParquetVectors
 
 _PART = re.compile(r"part-(\d+)\.parquet")
 #: what flock answers on a file system that cannot lock
@@ -105,12 +107,18 @@ def plan_append(output: str) -> AppendPlan:
     return AppendPlan(output, path, [path])
 
 
+def _parquet(path: Path) -> ParquetVectors:
+    from jsonvec.parquet_vectors import ParquetVectors  # noqa: PLC0415 - pyarrow when needed
+
+    return ParquetVectors(path)
+
+
 def next_position(plan: AppendPlan) -> int:
     """One past the largest positional id in the files appended to (0 if there are none)."""
     largest = -1
     for path in plan.existing:
         try:
-            largest = max(largest, _largest_id(ParquetVectors(path)))
+            largest = max(largest, _largest_id(_parquet(path)))
         except VectorsError as exc:
             raise OutputError(f"cannot append: {exc}") from exc
     return largest + 1
@@ -137,7 +145,7 @@ def check_existing(
     """Refuse to append to files from another codebook, with other ids or other columns."""
     for path in plan.existing:
         try:
-            found = ParquetVectors(path)
+            found = _parquet(path)
         except VectorsError as exc:
             raise OutputError(f"cannot append: {exc}") from exc
         if found.fingerprint != fingerprint:
@@ -166,7 +174,7 @@ def existing_ids(plan: AppendPlan) -> set[Any]:
     ids: set[Any] = set()
     for path in plan.existing:
         try:
-            ids.update(ParquetVectors(path).ids())
+            ids.update(_parquet(path).ids())
         except VectorsError as exc:
             raise OutputError(f"cannot append: {exc}") from exc
     return ids

@@ -8,23 +8,42 @@ killed by SIGPIPE, ``cat`` or ``grep``), 143 terminated (SIGTERM).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import signal
 import sys
 from typing import Any
 
 import click
 
-from jsonvec.commands.codebook import codebook
 from jsonvec.commands.common import error_message, exit_status, silence_stdout
-from jsonvec.commands.encode import encode
-from jsonvec.commands.similar import index, similar
 from jsonvec.encoder import implementation
 from jsonvec.errors import JsonvecError
 from jsonvec.version import __version__
 
+#: each command and the module that defines it, imported when the command runs (a run of
+#: ``encode`` to .npy never loads what ``similar`` or Parquet need)
+COMMANDS = {
+    "codebook": "jsonvec.commands.codebook",
+    "encode": "jsonvec.commands.encode",
+    "index": "jsonvec.commands.similar",
+    "similar": "jsonvec.commands.similar",
+}
+
 
 class JsonvecGroup(click.Group):
-    """Maps jsonvec's errors to one line on stderr and an exit status: the only place."""
+    """Loads its commands when used, and maps jsonvec's errors to one line on stderr and an
+    exit status: the only place."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command = getattr(importlib.import_module(module), cmd_name)
+        assert isinstance(command, click.Command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -58,12 +77,6 @@ def cli() -> None:
         jsonvec similar vectors.parquet '{"name": "Ann", "city": "Paris"}'
         jsonvec codebook new -o my.codebook --dim 2048 --seed 7
     """
-
-
-cli.add_command(encode)
-cli.add_command(codebook)
-cli.add_command(similar)
-cli.add_command(index)
 
 
 def main() -> None:

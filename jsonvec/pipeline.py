@@ -26,7 +26,7 @@ from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
 from jsonvec.reader import Batch, Line, read_batches
 from jsonvec.version import __version__
 from jsonvec.workers import encode_batches
-from jsonvec.writers import IdKind, ParquetSink, VectorSink, open_sink
+from jsonvec.writers import IdKind, VectorSink, open_sink
 
 #: Version of the metadata that describes a vectors file.
 VECTORS_FORMAT = 1
@@ -264,6 +264,8 @@ def _append(
     options: EncodeOptions,
     rejects: BinaryIO | None,
 ) -> EncodeSummary:
+    from jsonvec.parquet_sink import ParquetSink  # noqa: PLC0415 - pyarrow when needed
+
     plan = plan_append(output)
     check_existing(
         plan, encoder.codebook.fingerprint, encoder.dim, options.id_kind, options.keep_records

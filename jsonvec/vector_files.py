@@ -14,6 +14,7 @@ a one-line :class:`VectorsError` naming it.
 from __future__ import annotations
 
 import contextlib
+import sys
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-import pyarrow as pa
 from numpy.typing import NDArray
 
 from jsonvec.errors import JsonvecError
@@ -36,12 +36,19 @@ class VectorsError(JsonvecError):
     """A vectors file is missing, unreadable, damaged or inconsistent with the others."""
 
 
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a vectors file can raise: Arrow's errors only once Arrow is loaded."""
+    arrow = sys.modules.get("pyarrow")
+    errors: tuple[type[BaseException], ...] = (OSError, ValueError, EOFError)
+    return errors if arrow is None else (*errors, arrow.ArrowException)
+
+
 @contextlib.contextmanager
 def reading(path: Path | str, what: str = "vectors") -> Iterator[None]:
     """Turn the errors of reading a file into one :class:`VectorsError` naming it."""
     try:
         yield
-    except (OSError, ValueError, EOFError, pa.ArrowException) as exc:
+    except _read_errors() as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         if "CRC checksum verification failed" in reason:  # Arrow's page checksums
             raise VectorsError(f"{path}: {what} are corrupted (checksum mismatch)") from exc

@@ -13,7 +13,6 @@ from typing import Any, BinaryIO
 
 import click
 import orjson
-from tqdm import tqdm
 
 from jsonvec.appending import is_folder_target
 from jsonvec.atomic import AtomicFile
@@ -248,7 +247,13 @@ def _rejects_file(path: str | None) -> Iterator[BinaryIO | None]:
 
 
 @contextlib.contextmanager
-def _progress(sources: list[str], quiet: bool) -> Iterator[Any]:
+def _progress(sources: list[str], quiet: bool) -> Iterator[Callable[[int], Any] | None]:
+    """A progress bar on a terminal's stderr, fed with bytes read; None where none shows."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm  # noqa: PLC0415 - only for a terminal
+
     sizes = [os.path.getsize(s) if s != STDIN and os.path.isfile(s) else None for s in sources]
     total = None if None in sizes else sum(s for s in sizes if s is not None)
     bar = tqdm(
@@ -256,7 +261,6 @@ def _progress(sources: list[str], quiet: bool) -> Iterator[Any]:
         unit="B",
         unit_scale=True,
         desc="encoding",
-        disable=True if quiet else None,
         file=sys.stderr,
         leave=False,
     )
