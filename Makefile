@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml setup.py jsonvec/_core.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q jsonvec  # as an install does (an editable one does not)
 	touch $(STAMP)
 
 demo: $(STAMP)

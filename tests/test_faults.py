@@ -8,6 +8,7 @@ hang detectors (a run takes about a second), not speed measurements.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -140,5 +141,32 @@ def test_after_sigkill_no_process_remains(samples: Path, tmp_path: Path, repeat:
         proc.kill()
         proc.wait(timeout=HANG)
         assert group_gone(proc.pid), "worker processes outlived the main process"
+    assert out.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["v.parquet"]
+
+
+@pytest.mark.parametrize("repeat", range(REPEAT))
+def test_a_worker_killed_mid_run_is_one_line(samples: Path, tmp_path: Path, repeat: int) -> None:
+    """A worker killed from outside (the out-of-memory killer, say) ends the run with exit 1
+    and one line, the old output kept and no process left: never a wait."""
+    out = tmp_path / "v.parquet"
+    out.write_bytes(b"previous")
+    command, feed = started_run(out, samples)
+    with spawned(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdin is not None
+        proc.stdin.write(feed)
+        proc.stdin.flush()
+        assert has_workers(proc.pid)
+        worker = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+        os.kill(worker, signal.SIGKILL)
+        with contextlib.suppress(BrokenPipeError):  # the run may have ended already
+            proc.stdin.write(feed)  # more batches for the dead worker
+            proc.stdin.close()
+        proc.wait(timeout=HANG)
+        assert proc.stderr is not None
+        stderr = proc.stderr.read()
+        assert group_gone(proc.pid)
+    assert proc.returncode == 1
+    assert stderr == b"Error: a worker process stopped unexpectedly (out of memory?)\n"
     assert out.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["v.parquet"]

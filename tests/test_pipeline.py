@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from jsonvec import Codebook, EncodeError, Encoder, InvalidLineError, encode_batch
+from jsonvec import Codebook, EncodeError, Encoder, InvalidLineError, encode_batch, workers
 from jsonvec.pipeline import EncodeOptions, encode_lines, vectors_metadata
 from jsonvec.reader import Line
 
@@ -91,8 +91,13 @@ def many_lines() -> list[Line]:
     return lines(*raws)
 
 
-def test_workers_give_the_same_batches_rejects_and_summary() -> None:
-    """--jobs: the same ids, vectors (bit for bit), order, rejects and counts as one process."""
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_workers_give_the_same_batches_rejects_and_summary(
+    start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--jobs: the same ids, vectors (bit for bit), order, rejects and counts as one process,
+    with forked workers (Linux) and fresh interpreters (elsewhere) alike."""
+    monkeypatch.setattr(workers, "START", start)
     results = []
     for jobs in (1, 2):
         sink, rejects = ListSink(), io.BytesIO()
@@ -106,7 +111,11 @@ def test_workers_give_the_same_batches_rejects_and_summary() -> None:
     assert results[0][0][:6] == ["0", "1", "2", "3", "4", "6"]
 
 
-def test_workers_stop_at_the_first_invalid_line() -> None:
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_workers_stop_at_the_first_invalid_line(
+    start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workers, "START", start)
     options = EncodeOptions(batch_size=4, jobs=2)
     with pytest.raises(InvalidLineError, match=r"^in:7: invalid JSON"):
         encode_lines(many_lines(), Encoder(BOOK), ListSink(), options)
