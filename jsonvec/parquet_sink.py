@@ -118,7 +118,6 @@ class ParquetSink:
         crc: int | None = None,
     ) -> None:
         data = np.array(vectors, dtype="<f4").reshape(-1)  # a copy: the caller reuses its own
-        self.crc32 = extend(self.crc32, data.data, crc)
         flat = pa.array(data)
         columns = [
             pa.array(ids, type=self.schema.field("id").type),
@@ -129,10 +128,12 @@ class ParquetSink:
                 raise ValueError("this sink keeps records: give one per row")
             columns.append(pa.array(records, type=pa.string()))
         table = pa.Table.from_arrays(columns, schema=self.schema)
-        self._behind.submit(lambda: self._write(table))
+        self._behind.submit(lambda: self._write(table, data, crc))
 
-    def _write(self, table: pa.Table) -> None:
-        """Write one batch (in the writer thread, behind the encoding)."""
+    def _write(self, table: pa.Table, data: NDArray[np.float32], crc: int | None) -> None:
+        """Write one batch and add it to the checksum (in the writer thread, behind the
+        encoding, in batch order)."""
+        self.crc32 = extend(self.crc32, data.data, crc)
         try:
             self._writer.write_table(table)
             self._file.sync_behind()

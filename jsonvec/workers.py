@@ -36,6 +36,7 @@ import itertools
 import mmap
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
@@ -55,7 +56,7 @@ from jsonvec.batches import BatchEncoder, Encoded
 from jsonvec.errors import EncodeError
 from jsonvec.reader import Batch
 
-_SLOTS = 2  # batches in flight per worker
+_SLOTS = 4  # batches in flight per worker
 _STOP_SECONDS = 5.0  # how long a worker may take to end after its pipe closes
 _PR_SET_PDEATHSIG = 1
 #: a worker is one core's worth of work: numerical libraries must not start threads of their
@@ -85,19 +86,27 @@ def _shared_file() -> int:
 
 def _send(stream: IO[bytes], message: Any) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(len(data).to_bytes(4, "little") + data)
+    view = memoryview(len(data).to_bytes(4, "little") + data)
+    while view:  # an unbuffered stream may take part of it
+        written = stream.write(view)
+        view = view[written or 0 :]
     stream.flush()
 
 
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    parts, left = [], size
+    while left:
+        part = stream.read(left)
+        if not part:
+            raise EOFError
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
 def _receive(stream: IO[bytes]) -> Any:
-    header = stream.read(4)
-    if len(header) < 4:
-        raise EOFError
-    size = int.from_bytes(header, "little")
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError
-    return pickle.loads(data)
+    size = int.from_bytes(_read_exactly(stream, 4), "little")
+    return pickle.loads(_read_exactly(stream, size))
 
 
 class _Slot:
@@ -180,6 +189,7 @@ class _Worker:
             [sys.executable, "-m", "jsonvec.workers", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            bufsize=0,  # replies are polled with select: nothing may wait in a buffer
             pass_fds=config["fds"],
             env={**os.environ, **_ONE_THREAD},
         )
@@ -209,8 +219,8 @@ class _Worker:
         os.close(commands_in)
         os.close(replies_out)
         self.process = _Forked(pid)
-        self.commands = os.fdopen(commands_out, "wb")
-        self.replies = os.fdopen(replies_in, "rb")
+        self.commands = os.fdopen(commands_out, "wb", buffering=0)
+        self.replies = os.fdopen(replies_in, "rb", buffering=0)
 
     def submit(self, slot_index: int, batch: Batch) -> None:
         """Copy ``batch`` into a slot and ask for it to be encoded."""
@@ -227,6 +237,10 @@ class _Worker:
             _send(self.commands, command)
         except (BrokenPipeError, OSError) as exc:
             raise EncodeError("a worker process stopped unexpectedly (out of memory?)") from exc
+
+    def ready(self) -> bool:
+        """Whether a reply is waiting to be read (or the worker is gone: reading says so)."""
+        return bool(select.select([self.replies], [], [], 0)[0])
 
     def result(self, slot_index: int) -> tuple[int, list[Any], list[tuple[int, str]], int]:
         """The reply for the batch in ``slot_index``: rows, ids, invalid lines, CRC-32."""
@@ -265,8 +279,9 @@ class _Worker:
 def encode_batches(
     batches: Iterable[Batch], work: BatchEncoder, jobs: int = 1, batch_size: int = 1024
 ) -> Iterator[Encoded]:
-    """Encode ``batches`` in order: in ``jobs`` worker processes when there is more than one
-    and a second batch exists (a small input never pays for them), else in this process.
+    """Encode ``batches`` in order, on ``jobs`` cores: this process and ``jobs - 1`` worker
+    processes, when there is more than one job and a second batch exists (a small input
+    never pays for workers), else in this process alone.
 
     An :class:`Encoded`'s vectors are valid until the next result is asked for.
     """
@@ -276,7 +291,7 @@ def encode_batches(
         return
     second = next(it, None)
     if second is not None and jobs > 1 and available():
-        pool = _start(work, jobs, batch_size)
+        pool = _start(work, jobs - 1, batch_size)
         if pool is not None:  # else no shared memory here (a file size limit): one process
             yield from encode_in_workers(
                 itertools.chain([first, second], it), work, pool, batch_size
@@ -289,8 +304,8 @@ def encode_batches(
         yield work(batch, out)
 
 
-def _start(work: BatchEncoder, jobs: int, batch_size: int) -> list[_Worker] | None:
-    """``jobs`` workers, or None if their shared memory cannot be made."""
+def _start(work: BatchEncoder, count: int, batch_size: int) -> list[_Worker] | None:
+    """``count`` workers, or None if their shared memory cannot be made."""
     encoder = work.encoder
     config = {
         "codebook": encoder.codebook.params(),
@@ -300,7 +315,7 @@ def _start(work: BatchEncoder, jobs: int, batch_size: int) -> list[_Worker] | No
     }
     pool: list[_Worker] = []
     try:
-        for _ in range(jobs):
+        for _ in range(count):
             pool.append(_Worker(config, batch_size * encoder.dim * 4))
     except OSError:
         for worker in pool:
@@ -313,30 +328,66 @@ def _start(work: BatchEncoder, jobs: int, batch_size: int) -> list[_Worker] | No
     return pool
 
 
+#: a batch on its way: sent to a worker (its batch, worker and slot) or encoded here
+_Pending = tuple[Batch, int, int] | Encoded
+
+
 def encode_in_workers(
     batches: Iterable[Batch], work: BatchEncoder, pool: list[_Worker], batch_size: int
 ) -> Iterator[Encoded]:
-    """Encode ``batches`` in the worker processes of ``pool``; results in input order.
+    """Encode ``batches`` in the worker processes of ``pool`` and in this process; results
+    in input order.
 
-    An :class:`Encoded`'s vectors live in shared memory until the next result is asked for.
+    Each batch goes to a free slot of a worker; when every slot is taken, this process
+    encodes the batch itself instead of waiting. So this process, which also reads the input
+    and writes the output, encodes only what its own share of a core leaves time for, no core
+    is asked to run two processes, and workers still starting (a fresh interpreter takes a
+    while) hold nothing up. A worker's vectors live in its shared memory until the next result
+    is asked for; so its slot is free again only then.
     """
     dim = work.encoder.dim
-    jobs = len(pool)
-    pending: deque[tuple[Batch, int, int]] = deque()  # batch, worker, slot
+    free = deque((worker, slot) for slot in range(_SLOTS) for worker in range(len(pool)))
+    pending: deque[_Pending] = deque()
+    limit = len(pool) * _SLOTS + 2  # batches in flight: bounded memory
     finished = False
     try:
-        for count, batch in enumerate(batches):
-            index, slot = count % jobs, (count // jobs) % _SLOTS
-            pool[index].submit(slot, batch)
-            pending.append((batch, index, slot))
-            if len(pending) == jobs * _SLOTS:
-                yield _collect(pending.popleft(), pool, work, dim)
+        for batch in batches:
+            if free:
+                worker, slot = free.popleft()
+                pool[worker].submit(slot, batch)
+                pending.append((batch, worker, slot))
+            else:
+                out = np.empty((len(batch), dim), dtype=np.float32)
+                pending.append(work(batch, out))
+            # results ready (or too many waiting) go out, in order
+            while pending and (len(pending) >= limit or _done(pending[0], pool)):
+                yield from _next(pending, pool, work, dim, free)
         while pending:
-            yield _collect(pending.popleft(), pool, work, dim)
+            yield from _next(pending, pool, work, dim, free)
         finished = True
     finally:
         for process in pool:
             process.stop(now=not finished)
+
+
+def _done(entry: _Pending, pool: list[_Worker]) -> bool:
+    return isinstance(entry, Encoded) or pool[entry[1]].ready()
+
+
+def _next(
+    pending: deque[_Pending],
+    pool: list[_Worker],
+    work: BatchEncoder,
+    dim: int,
+    free: deque[tuple[int, int]],
+) -> Iterator[Encoded]:
+    """Yield the oldest result; a worker's slot is free again once the caller is done."""
+    entry = pending.popleft()
+    if isinstance(entry, Encoded):
+        yield entry
+        return
+    yield _collect(entry, pool, work, dim)
+    free.append((entry[1], entry[2]))
 
 
 def _collect(

@@ -207,20 +207,20 @@ class NpySink:
         crc: int | None = None,
     ) -> None:
         data = np.array(vectors, dtype="<f4")  # a copy: the caller reuses its own
-        self.crc32 = extend(self.crc32, data.data, crc)
         lines = b"".join(orjson.dumps(i) + b"\n" for i in ids)
-        self._behind.submit(lambda: self._write(data, lines))
+        self._behind.submit(lambda: self._write(data, lines, crc))
         self.rows += len(ids)
 
-    def _write(self, data: NDArray[np.float32], lines: bytes) -> None:
-        """Write one batch (in the writer thread, behind the encoding)."""
+    def _write(self, data: NDArray[np.float32], lines: bytes, crc: int | None) -> None:
+        """Write one batch and add it to the checksum (in the writer thread, behind the
+        encoding, in batch order)."""
+        self.crc32 = extend(self.crc32, data.data, crc)
         self._guard(lambda: (self._array.file.write(data.data), self._ids.file.write(lines)))
         self._guard(self._array.sync_behind)
 
     def commit(self) -> None:
-        meta = {**self.metadata, "count": self.rows, "crc32": self.crc32}
-
         def finish() -> None:
+            meta = {**self.metadata, "count": self.rows, "crc32": self.crc32}
             self._array.file.seek(0)
             self._array.file.write(npy_header(self.rows, self.dim))
             self._meta.file.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")

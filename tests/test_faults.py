@@ -45,12 +45,13 @@ def group_gone(group: int, seconds: float = 5.0) -> bool:
 
 
 def has_workers(pid: int, seconds: float = HANG) -> bool:
-    """Wait until process ``pid`` has started its worker processes."""
+    """Wait until process ``pid`` has started its worker process (``--jobs 2``: itself and
+    one worker)."""
     deadline = time.monotonic() + seconds
     children = Path(f"/proc/{pid}/task/{pid}/children")
     while time.monotonic() < deadline:
         try:
-            if len(children.read_text().split()) >= 2:
+            if children.read_text().split():
                 return True
         except OSError:
             return False

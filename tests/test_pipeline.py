@@ -99,7 +99,7 @@ def test_workers_give_the_same_batches_rejects_and_summary(
     with forked workers (Linux) and fresh interpreters (elsewhere) alike."""
     monkeypatch.setattr(workers, "START", start)
     results = []
-    for jobs in (1, 2):
+    for jobs in (1, 2, 3):  # this process alone, with one worker, with two
         sink, rejects = ListSink(), io.BytesIO()
         options = EncodeOptions(id_field="id", skip_invalid=True, batch_size=4, jobs=jobs)
         summary = encode_lines(many_lines(), Encoder(BOOK), sink, options, rejects)
@@ -107,7 +107,7 @@ def test_workers_give_the_same_batches_rejects_and_summary(
         vectors = np.concatenate([v for _, v in sink.batches])
         results.append((ids, vectors.tobytes(), rejects.getvalue(), summary.records))
         assert (summary.invalid, summary.blank) == (3, 5)
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
     assert results[0][0][:6] == ["0", "1", "2", "3", "4", "6"]
 
 
