@@ -48,6 +48,13 @@ cdef uint64_t GOLDEN = 0x9E3779B97F4A7C15ULL
 cdef double UNIT = 4294967296.0  # 2**32
 cdef int64_t EXACT_FLOAT = 9007199254740992  # 2**53
 cdef int64_t ANCHOR_OFFSET = 140737488355328  # 2**47
+# Positions 1..COMPOSED of an ordered array that is inside no other get their role as one
+# table (the node's, Q_seq**k, the array's), built once and kept on the node, while the
+# encoder's budget of COMPOSED_BYTES lasts: an entry then moves by one lookup instead of a
+# walk along Q_seq's cycles. Positions past it, and deeper arrays, walk the cycles: the cost
+# of an element never depends on the array's length.
+DEF COMPOSED = 32
+cdef Py_ssize_t COMPOSED_BYTES = 32 * 1024 * 1024
 
 
 cdef inline uint64_t mix(uint64_t z) noexcept nogil:
@@ -82,6 +89,12 @@ cdef class CNode:
     cdef public object item
     cdef public object set_item
     cdef int32_t[::1] moves  # 2 * inverse[j] + (1 if signs[j] < 0 else 0)
+    cdef int32_t* composed[COMPOSED]  # the roles of the first positions (item nodes), or NULL
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(COMPOSED):
+            free(self.composed[i])
 
     def __init__(self, gpath, table, boundary, identity, weight, array_kind):
         self.gpath = gpath
@@ -186,6 +199,7 @@ cdef class _Scratch:
     cdef double* work
     cdef int64_t* powers
     cdef uint32_t* text      # a string's folded, padded code points for its n-grams
+    cdef uint64_t* grams     # the hashes of its n-grams
     cdef Track track
     cdef int capacity
     cdef _Route main
@@ -199,6 +213,7 @@ cdef class _Scratch:
         free(self.track.touched)
         free(self.track.marks)
         free(self.text)
+        free(self.grams)
 
     cdef int reserve(self, int levels) except -1:
         """Room for the powers of a path inside ``levels`` ordered arrays, plus one."""
@@ -241,6 +256,7 @@ cdef class CoreEncoder:
     cdef int64_t[::1] const_ptr, const_pos
     cdef double[::1] const_val
     cdef dict const_ids
+    cdef public Py_ssize_t composed_left  # how many more composed tables the budget allows
 
     def __init__(self, codebook):
         from jsonvec.bind import SeqPowers  # the reference's cycles
@@ -289,6 +305,7 @@ cdef class CoreEncoder:
         self.const_pos = np.ascontiguousarray(table.positions, dtype=np.int64)
         self.const_val = np.ascontiguousarray(table.values, dtype=np.float64)
         self.const_ids = {name: i for i, name in enumerate(CONSTANTS)}
+        self.composed_left = COMPOSED_BYTES // (self.dim * sizeof(int32_t))
         self.padded = 1
         while self.padded < self.dim:
             self.padded *= 2
@@ -351,7 +368,8 @@ cdef class CoreEncoder:
         sc.track.marks = <uint8_t*> calloc(self.dim, sizeof(uint8_t))
         sc.track.on = self.bag_weight <= 0.0
         sc.text = <uint32_t*> malloc((self.ngram_max + 2) * sizeof(uint32_t))
-        if sc.text == NULL:
+        sc.grams = <uint64_t*> malloc((self.ngram_max + 2) * sizeof(uint64_t))
+        if sc.text == NULL or sc.grams == NULL:
             raise MemoryError()
         if sc.track.touched == NULL or sc.track.marks == NULL:
             raise MemoryError()
@@ -528,7 +546,7 @@ cdef class CoreEncoder:
             self.route(sc.second, copy_node, copy_weight, copy_powers)
             chain.copy = &sc.second.chain
         if kind is str:
-            return self.string(value, chain, sc.text)
+            return self.string(value, chain, sc.text, sc.grams)
         if kind is float or kind is int:
             return self.number(value, chain)
         if value is None or kind is bool or ((kind is dict or kind is list) and not value):
@@ -537,7 +555,7 @@ cdef class CoreEncoder:
         if leaf_type == CONSTANT:
             return self.constant(self.const_ids[leaf], chain)
         if leaf_type == STRING:
-            return self.string(leaf, chain, sc.text)
+            return self.string(leaf, chain, sc.text, sc.grams)
         return self.number(leaf, chain)
 
     cdef int constant(self, Py_ssize_t which, Chain* chain) except -1:
@@ -546,7 +564,9 @@ cdef class CoreEncoder:
             self.put(chain, self.const_pos[i], self.const_val[i])
         return 0
 
-    cdef int string(self, str text, Chain* chain, uint32_t* padded) except -1:
+    cdef int string(
+        self, str text, Chain* chain, uint32_t* padded, uint64_t* grams
+    ) except -1:
         cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, start, words = 0, size, count, w
         cdef int kind = PyUnicode_KIND(text)
         cdef void* data = PyUnicode_DATA(text)
@@ -579,12 +599,13 @@ cdef class CoreEncoder:
         count = length - self.ngram + 1 if length > self.ngram else 1
         size = self.ngram if length > self.ngram else length
         coef = self.gw * scale / sqrt(<double> count)
-        for w in range(count):
+        for w in range(count):  # the hashes first, independent of each other, then the atoms
             h = self.k_gram
             for i in range(w, w + size):
                 h = mix(h ^ <uint64_t> padded[i])
-            h = mix(h + <uint64_t> size * GOLDEN)
-            self.atom(chain, h, self.piece_k, self.piece_block, self.inv_piece, coef)
+            grams[w] = mix(h + <uint64_t> size * GOLDEN)
+        for w in range(count):
+            self.atom(chain, grams[w], self.piece_k, self.piece_block, self.inv_piece, coef)
         if words == 0:
             return 0
         coef = self.ww * scale / sqrt(<double> words)
@@ -703,12 +724,20 @@ cdef class CoreEncoder:
         cdef Level* step
         cdef CNode at = node
         cdef Chain* chain = &route.chain
+        cdef int32_t* table
+        cdef int32_t j
         route.reserve(node.depth, self.n_cycles)
         chain.levels = node.depth
         chain.scaled = weight * UNIT
         for level in range(node.depth + 1):
             chain.moves[level] = NULL if at.identity else &at.moves[0]
             at = at.boundary
+        if node.depth == 1 and 1 <= powers[0] <= COMPOSED:
+            table = node.composed[powers[0] - 1]
+            if table != NULL:
+                chain.levels = 0
+                chain.moves[0] = table
+                return 0
         for level in range(node.depth):
             step = &chain.steps[level]
             k = powers[level]
@@ -719,6 +748,16 @@ cdef class CoreEncoder:
                 step.shift[c] = <int32_t> (k % self.cycles[c].length)
                 turns = k // self.cycles[c].length
                 step.flip[c] = <uint8_t> ((turns & 1) & self.cycles[c].full)
+        if node.depth == 1 and 1 <= powers[0] <= COMPOSED and self.composed_left > 0:
+            table = <int32_t*> malloc(self.dim * sizeof(int32_t))
+            if table == NULL:
+                raise MemoryError()
+            for j in range(self.dim):
+                table[j] = self.moved(chain, j)
+            node.composed[powers[0] - 1] = table
+            self.composed_left -= 1
+            chain.levels = 0
+            chain.moves[0] = table
         return 0
 
     cdef inline void atom(
@@ -740,23 +779,40 @@ cdef class CoreEncoder:
         cdef double second = 0.0
         cdef int32_t move
         cdef int32_t* moves = chain.moves[0]
+        cdef int32_t* copy_moves = NULL
         if chain.copy != NULL:
             second = rint(magnitude * chain.copy.scaled)
+            copy_moves = chain.copy.moves[0]
         if amount == 0.0 and second == 0.0:
             return
-        if chain.levels == 0 and chain.copy == NULL and chain.bag == NULL:
-            # the common case, in a tight loop: a path inside no ordered array
+        if chain.levels == 0 and chain.bag == NULL and (
+            chain.copy == NULL or chain.copy.levels == 0
+        ):
+            # the common case, in a tight loop: each role one table (or none)
             for t in range(k):
                 w = mix(h + <uint64_t> (t + 1) * GOLDEN)
                 offset = ((w >> 1) & mask) if power_of_two else ((w >> 1) % <uint64_t> block)
                 offset += <uint64_t> (t * block)
-                if moves == NULL:
-                    touch(chain.track, <int32_t> offset)
-                    chain.acc[offset] += -amount if (w & 1) else amount
-                else:
-                    move = moves[offset]
-                    touch(chain.track, move >> 1)
-                    chain.acc[move >> 1] += -amount if ((w ^ <uint64_t> move) & 1) else amount
+                if amount != 0.0:
+                    if moves == NULL:
+                        touch(chain.track, <int32_t> offset)
+                        chain.acc[offset] += -amount if (w & 1) else amount
+                    else:
+                        move = moves[offset]
+                        touch(chain.track, move >> 1)
+                        chain.acc[move >> 1] += (
+                            -amount if ((w ^ <uint64_t> move) & 1) else amount
+                        )
+                if second != 0.0:
+                    if copy_moves == NULL:
+                        touch(chain.copy.track, <int32_t> offset)
+                        chain.copy.acc[offset] += -second if (w & 1) else second
+                    else:
+                        move = copy_moves[offset]
+                        touch(chain.copy.track, move >> 1)
+                        chain.copy.acc[move >> 1] += (
+                            -second if ((w ^ <uint64_t> move) & 1) else second
+                        )
             return
         for t in range(k):
             w = mix(h + <uint64_t> (t + 1) * GOLDEN)
@@ -780,39 +836,44 @@ cdef class CoreEncoder:
 
     cdef inline void add(self, Chain* chain, int64_t p, double amount) noexcept nogil:
         """Move an entry (already scaled and rounded) by the chain's role and add it."""
+        cdef int32_t move
+        if chain.bag != NULL:
+            chain.bag[p] += amount
+        move = self.moved(chain, <int32_t> p)
+        if move & 1:
+            amount = -amount
+        touch(chain.track, move >> 1)
+        chain.acc[move >> 1] += amount
+
+    cdef inline int32_t moved(self, Chain* chain, int32_t p) noexcept nogil:
+        """Where the chain's role moves coordinate ``p``, as ``2 * place + negated``."""
         cdef int level
-        cdef int32_t move, turn
+        cdef int32_t move, turn, negated = 0
         cdef Coord coord
         cdef Cycle* cycle
         cdef Level* step
-        if chain.bag != NULL:
-            chain.bag[p] += amount
         if chain.moves[0] != NULL:
             move = chain.moves[0][p]
-            if move & 1:
-                amount = -amount
+            negated = move & 1
             p = move >> 1
         for level in range(chain.levels):
             step = &chain.steps[level]
             coord = self.coords[p]
             cycle = &self.cycles[coord.cycle]
             turn = coord.place + step.shift[coord.cycle]
-            if (
+            negated ^= (
                 self.parity[cycle.parity_start + turn]
                 ^ self.parity[cycle.parity_start + coord.place]
                 ^ step.flip[coord.cycle]
-            ):
-                amount = -amount
+            )
             if turn >= cycle.length:
                 turn -= cycle.length
             p = self.members[cycle.start + turn]
             if chain.moves[level + 1] != NULL:
                 move = chain.moves[level + 1][p]
-                if move & 1:
-                    amount = -amount
+                negated ^= move & 1
                 p = move >> 1
-        touch(chain.track, <int32_t> p)
-        chain.acc[p] += amount
+        return 2 * p + negated
 
     cdef int finish(self, _Scratch sc, float* out) except -1:
         """The record's unit vector, as float32 (jsonvec.accumulate.finish)."""

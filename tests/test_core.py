@@ -134,6 +134,23 @@ def test_edges() -> None:
         same(edges, book)
 
 
+@pytest.mark.parametrize("budget", [0, 1, 3])
+def test_short_arrays_without_composed_roles(budget: int) -> None:
+    """The roles of an array's first positions as one table each, while the budget lasts, and
+    along Q_seq's cycles after it: the same bits either way."""
+    records: list[Any] = [
+        ["a", 1, "bc", [2, "d"]],
+        {"xs": [f"v{i}" for i in range(40)], "ys": [[i, -i] for i in range(5)]},
+        {"xs": ["z", 2.5], "k": [None, True, {"in": [1, 2]}]},
+    ]
+    for book in BOOKS.values():
+        encoder = Encoder(book, compiled=True)
+        encoder._impl.composed_left = budget
+        compiled = encoder.encode_batch(records * 2)
+        reference = Encoder(book, compiled=False).encode_batch(records * 2)
+        assert compiled.tobytes() == reference.tobytes()
+
+
 def test_thread_safety() -> None:
     """8 threads encoding through the public functions get the single-thread vectors."""
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
