@@ -24,7 +24,7 @@ from jsonvec.batches import BatchEncoder
 from jsonvec.encoder import Encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
 from jsonvec.reader import Batch, Line, read_batches
-from jsonvec.version import __version__
+from jsonvec.version import ENCODING, __version__
 from jsonvec.workers import encode_batches
 from jsonvec.writers import IdKind, VectorSink, open_sink
 
@@ -115,6 +115,7 @@ def vectors_metadata(encoder: Encoder, id_kind: IdKind) -> dict[str, Any]:
         "dim": codebook.dim,
         "dtype": "float32",
         "codebook": codebook.fingerprint,
+        "encoding": ENCODING,
         "codebook_params": codebook.params(),
         "id_type": id_kind,
         "jsonvec_version": __version__,

@@ -4,9 +4,11 @@ Three formats, as ``jsonvec encode`` writes them (:mod:`jsonvec.writers`):
 
 - ``.parquet``: see :mod:`jsonvec.parquet_vectors`.
 - ``.npy``: memory-mapped; ids from the ``NAME.npy.ids`` sidecar, streamed.
-- ``.jsonl``: ``{"id", "vector", "codebook"}`` lines, parsed as they are read (small data).
+- ``.jsonl``: ``{"id", "vector", "codebook", "encoding"}`` lines, parsed as they are read
+  (small data).
 
-A full read checks the CRC-32 stored with the vectors (``.npy`` metadata, Parquet file
+Vectors computed by other encoding rules (``version.ENCODING``) are refused at open. A full
+read checks the CRC-32 stored with the vectors (``.npy`` metadata, Parquet file
 metadata), so a flipped byte is an error, not a wrong answer. Every problem reading a file is
 a one-line :class:`VectorsError` naming it.
 """
@@ -26,6 +28,7 @@ import orjson
 from numpy.typing import NDArray
 
 from jsonvec.errors import JsonvecError
+from jsonvec.version import ENCODING, ENCODING_SINCE, __version__
 from jsonvec.writers import found_sidecar_paths
 
 SUFFIXES = (".parquet", ".npy", ".jsonl")
@@ -67,7 +70,28 @@ def read_metadata(path: Path, raw: bytes | None) -> dict[str, Any]:
         raise VectorsError(f"{path}: jsonvec metadata is corrupted")
     if not isinstance(meta.get("dim"), int):
         raise VectorsError(f"{path}: jsonvec metadata is corrupted")
+    check_encoding(path, meta.get("encoding"))
     return meta
+
+
+def check_encoding(where: Path | str, encoding: object) -> None:
+    """Refuse vectors computed by other rules than this jsonvec's (``version.ENCODING``;
+    a file that does not say was written by jsonvec 0.2 or 0.3: rules 2)."""
+    found = 2 if encoding is None else encoding
+    if found == ENCODING:
+        return
+    if not isinstance(found, int) or isinstance(found, bool):
+        raise VectorsError(f"{where}: jsonvec metadata is corrupted (encoding {found!r})")
+    if found > ENCODING:
+        raise VectorsError(
+            f"{where}: encoded by the rules of a newer jsonvec (encoding {found}; this is "
+            f"jsonvec {__version__}, encoding {ENCODING}): upgrade jsonvec, or re-encode"
+        )
+    raise VectorsError(
+        f"{where}: encoded by jsonvec {ENCODING_SINCE.get(found, '0.1')} rules (encoding "
+        f"{found}), which give other vectors than this jsonvec's (encoding {ENCODING}): "
+        "re-encode the records"
+    )
 
 
 def matches(rid: Any, wanted: str) -> bool:
@@ -254,6 +278,7 @@ class JsonlVectors(VectorFile):
                         f"{self.path}:{lineno}: not a vector line (expected "
                         '{"id": ..., "vector": [...]}; is this an input file?)'
                     )
+                check_encoding(f"{self.path}:{lineno}", item.get("encoding"))
                 book = item.get("codebook")
                 yield lineno, item["id"], item["vector"], book if isinstance(book, str) else None
 

@@ -11,12 +11,15 @@ outlived a parent killed with SIGKILL). Instead:
   of a 50 MB input on two cores); it closes every descriptor but its own at once and never
   returns into the main process's code. Elsewhere it is a fresh interpreter
   (``python -m jsonvec.workers``);
-- batches travel through shared memory: every worker has two slots (a memory file each,
-  mapped by both processes). The main process copies a batch's lines into a slot; the worker
-  encodes the records into the same slot's vector area. Commands on the pipes are a few
-  bytes, replies a few bytes more (ids and invalid lines); the main process sends at most two
-  batches to a worker before it reads that worker's reply, and reads replies in batch order,
-  so neither side can wait on the other for good;
+- ``--jobs N`` is the main process and N-1 workers: a batch goes to a free slot of a
+  worker, and when none is free the main process encodes it itself (see
+  :func:`encode_in_workers`), so no core waits and none runs two busy processes;
+- batches travel through shared memory: every worker has ``_SLOTS`` slots (a memory file
+  each, mapped by both processes). The main process copies a batch's lines into a slot; the
+  worker encodes the records into the same slot's vector area. Commands on the pipes are a
+  few bytes, replies a few bytes more (ids and invalid lines); the main process never has
+  more batches at a worker than it has slots, and reads replies in batch order, so neither
+  side can wait on the other for good;
 - a worker dies with the main process, whatever killed it: Linux delivers it SIGKILL when
   its parent dies (``PR_SET_PDEATHSIG``), and anywhere its command pipe reaches end-of-file;
   it ignores SIGINT (the main process answers Ctrl-C) and holds none of the main process's

@@ -7,7 +7,8 @@ Layouts (read by other tools):
 
 - ``.parquet``: column ``id`` (int64 positions, or strings from ``--id-field``) and column
   ``vector`` as ``fixed_size_list<float32>[dim]``, one row group per batch; the schema
-  metadata key ``jsonvec`` holds JSON with the codebook fingerprint, dim and jsonvec version;
+  metadata key ``jsonvec`` holds JSON with the codebook fingerprint, the encoding rules
+  (``version.ENCODING``), dim and jsonvec version;
   the file metadata key ``jsonvec.crc32`` the CRC-32 of the vectors' float32 data in row
   order (the same sum as for ``.npy``), written last.
 - ``.npy``: float32 C-order array (n, dim), memory-mappable; ``NAME.npy.ids`` holds one id
@@ -15,9 +16,9 @@ Layouts (read by other tools):
   plus the count and a CRC-32 of the array's data. The sidecars' names end in no JSON suffix,
   so a glob over JSON inputs (``*.jsonl``, ``*.json``) never feeds them back into a run;
   files written by jsonvec 0.2 (``NAME.ids.jsonl``, ``NAME.meta.json``) are still read.
-- ``.jsonl`` or ``-`` (stdout): one ``{"id": ..., "vector": [...], "codebook": FINGERPRINT}``
-  per line (the fingerprint on every line, so that lines of several runs cannot be mixed
-  unnoticed).
+- ``.jsonl`` or ``-`` (stdout): one ``{"id": ..., "vector": [...], "codebook": FINGERPRINT,
+  "encoding": 2}`` per line (the fingerprint on every line, so that lines of several runs
+  cannot be mixed unnoticed).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from jsonvec.atomic import AtomicFile
 from jsonvec.behind import Behind
 from jsonvec.checksum import extend
 from jsonvec.errors import OutputError
+from jsonvec.version import ENCODING
 
 IdKind = Literal["int", "string"]
 Ids = Sequence[int] | Sequence[str]
@@ -243,7 +245,8 @@ class NpySink:
 def _jsonl(ids: Ids, vectors: NDArray[np.float32], codebook: str) -> bytes:
     return b"".join(
         orjson.dumps(
-            {"id": i, "vector": v, "codebook": codebook}, option=orjson.OPT_SERIALIZE_NUMPY
+            {"id": i, "vector": v, "codebook": codebook, "encoding": ENCODING},
+            option=orjson.OPT_SERIALIZE_NUMPY,
         )
         + b"\n"
         for i, v in zip(ids, vectors, strict=True)

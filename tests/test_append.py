@@ -19,6 +19,7 @@ from jsonvec import encode_batch
 from jsonvec.atomic import AtomicFile
 from jsonvec.cli import cli
 from tests.helpers import TIMEOUT, jsonvec, spawned
+from tests.test_collection import say_encoding
 
 
 @pytest.fixture
@@ -89,6 +90,21 @@ def test_append_refuses_another_codebook(runner: CliRunner, tmp_path: Path) -> N
     assert result.exit_code == 1
     assert "vectors of two codebooks cannot be mixed" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+    assert out.read_bytes() == before
+
+
+def test_append_refuses_vectors_of_other_encoding_rules(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "v.parquet"
+    run(runner, str(feed(tmp_path, "a.jsonl", [1])), "-o", str(out), "--id-field", "id")
+    say_encoding(out, 1)
+    before = out.read_bytes()
+    args = ["-o", str(out), "--append", "--id-field", "id"]
+    result = runner.invoke(cli, ["encode", str(feed(tmp_path, "b.jsonl", [2])), *args])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: cannot append: {out}: encoded by jsonvec 0.1 rules (encoding 1), which give "
+        "other vectors than this jsonvec's (encoding 2): re-encode the records\n"
+    )
     assert out.read_bytes() == before
 
 

@@ -9,7 +9,9 @@ from click.testing import CliRunner, Result
 from jsonvec import Codebook, Settings
 from jsonvec.cli import cli
 from jsonvec.codebook_file import save_codebook
+from jsonvec.version import __version__
 from tests.helpers import jsonvec, run, write_vectors
+from tests.test_collection import say_encoding
 
 
 @pytest.fixture
@@ -94,6 +96,17 @@ def test_codebook_mismatch_is_an_error(runner: CliRunner, people: Path, tmp_path
     assert result.stderr == (
         f"Error: the vectors were encoded with codebook {Codebook().fingerprint}, but the query "
         f"uses {other} ({Codebook(seed=9).fingerprint}); pass the same --codebook\n"
+    )
+    assert result.stdout == ""
+
+
+def test_vectors_of_other_encoding_rules_are_an_error(runner: CliRunner, people: Path) -> None:
+    say_encoding(people, 3)
+    result = runner.invoke(cli, ["similar", str(people), "{}"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {people}: encoded by the rules of a newer jsonvec (encoding 3; this is "
+        f"jsonvec {__version__}, encoding 2): upgrade jsonvec, or re-encode\n"
     )
     assert result.stdout == ""
 

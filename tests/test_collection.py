@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
+import pyarrow.parquet as pq
 import pytest
 
+import jsonvec
 from jsonvec import Codebook, encode_batch
 from jsonvec.collection import Collection, NotFoundError, VectorsError, resolve
 from tests.helpers import write_vectors
@@ -89,6 +92,63 @@ def test_damaged_and_foreign_files(tmp_path: Path, samples: Path) -> None:
     bad.write_bytes(b"PAR1 not really")
     with pytest.raises(VectorsError, match=r"bad\.parquet: cannot read vectors"):
         Collection.open([str(bad)])
+
+
+def say_encoding(path: Path, encoding: int | None) -> None:
+    """Make a vectors file say it was computed by the encoding rules ``encoding`` (None: say
+    nothing, as files of jsonvec 0.2 and 0.3.0.dev0 did)."""
+
+    def edit(meta: dict[str, Any]) -> dict[str, Any]:
+        meta.pop("encoding", None)
+        return meta if encoding is None else {**meta, "encoding": encoding}
+
+    if path.suffix == ".npy":
+        sidecar = path.with_name(path.name + ".meta")
+        sidecar.write_bytes(orjson.dumps(edit(orjson.loads(sidecar.read_bytes()))))
+    elif path.suffix == ".jsonl":
+        lines = path.read_bytes().splitlines()
+        path.write_bytes(b"".join(orjson.dumps(edit(orjson.loads(x))) + b"\n" for x in lines))
+    else:
+        table = pq.read_table(path)
+        metadata = dict(table.schema.metadata)
+        metadata[b"jsonvec"] = orjson.dumps(edit(orjson.loads(metadata[b"jsonvec"])))
+        pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet", ".jsonl"])
+def test_vectors_of_other_encoding_rules_are_refused(
+    tmp_path: Path, samples: Path, suffix: str
+) -> None:
+    path = write_vectors(tmp_path / f"v{suffix}", samples / "people.jsonl", keep_records=False)
+    assert Collection.open([str(path)]).count == 12
+    say_encoding(path, None)  # written before encodings were stored: the rules of 0.2
+    assert Collection.open([str(path)]).count == 12
+    where = f"{path}:1" if suffix == ".jsonl" else str(path)
+    say_encoding(path, 1)
+    with pytest.raises(VectorsError) as caught:
+        Collection.open([str(path)])
+    assert str(caught.value) == (
+        f"{where}: encoded by jsonvec 0.1 rules (encoding 1), which give other vectors than "
+        "this jsonvec's (encoding 2): re-encode the records"
+    )
+    say_encoding(path, 3)
+    with pytest.raises(VectorsError) as caught:
+        Collection.open([str(path)])
+    assert str(caught.value) == (
+        f"{where}: encoded by the rules of a newer jsonvec (encoding 3; this is jsonvec "
+        f"{jsonvec.__version__}, encoding 2): upgrade jsonvec, or re-encode"
+    )
+
+
+def test_a_file_says_its_encoding_rules(tmp_path: Path, samples: Path) -> None:
+    npy = write_vectors(tmp_path / "v.npy", samples / "people.jsonl")
+    assert orjson.loads((tmp_path / "v.npy.meta").read_bytes())["encoding"] == 2
+    parquet = write_vectors(tmp_path / "v.parquet", samples / "people.jsonl")
+    meta = orjson.loads(pq.read_schema(parquet).metadata[b"jsonvec"])
+    assert meta["encoding"] == 2
+    lines = write_vectors(tmp_path / "v.jsonl", samples / "people.jsonl").read_bytes()
+    assert all(orjson.loads(x)["encoding"] == 2 for x in lines.splitlines())
+    assert npy.exists()
 
 
 def scan(path: Path) -> None:

@@ -102,7 +102,8 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     "--jobs",
     type=click.IntRange(1),
     metavar="N",
-    help="Worker processes [default: all cores]; the output is the same for any number.",
+    help="Processes that encode: this one and N-1 workers [default: all cores]; the output "
+    "is the same for any number.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 def encode(
