@@ -41,8 +41,10 @@ class EncodeOptions:
     id_field : path of the record's id (``user.id``); None numbers records from 0.
     skip_invalid : count and skip invalid lines instead of stopping at the first.
     keep_records : store each record's JSON text beside its vector (Parquet only).
-    batch_size : records encoded and written together.
-    jobs : worker processes (1: encode in this process); the output does not depend on it.
+    batch_size : records encoded and written together (fewer when they hold more than
+        ``reader.BATCH_BYTES``, 1 MiB, of lines).
+    jobs : processes that encode: this one and ``jobs - 1`` workers; the output does not
+        depend on it.
     max_invalid : with ``skip_invalid``, fail once more than this many lines were invalid.
     append : add to an existing Parquet file or folder of parts instead of replacing it.
     skip_existing : with ``append``, leave out records whose id is already in the output.
@@ -220,7 +222,7 @@ def _batches(source: Source, size: int, summary: EncodeSummary, start: int) -> I
             continue
         batch.add(position, line)
         position += 1
-        if len(batch) >= size:
+        if batch.full(size):
             yield batch
             batch = Batch()
     if len(batch):

@@ -24,6 +24,7 @@ from jsonvec.errors import InputError, InvalidLineError
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark
+BATCH_BYTES = 1 << 20  # a batch ends at this many bytes of lines, if not at its line count
 _GZIP_MAGIC = b"\x1f\x8b"
 _WHITESPACE = b" \t\r\n"
 _WHITESPACE_BYTES = frozenset(_WHITESPACE)
@@ -69,6 +70,12 @@ class Batch:
     linenos: list[int] = field(default_factory=list)
     runs: list[tuple[int, str]] = field(default_factory=list)
     bom: int = -1
+    nbytes: int = 0  # of its lines
+
+    def full(self, size: int) -> bool:
+        """Whether the batch is done: ``size`` lines, or ``BATCH_BYTES`` of them (long
+        records come in smaller batches, so that workers still share them out)."""
+        return len(self.raws) >= size or self.nbytes >= BATCH_BYTES
 
     def __len__(self) -> int:
         return len(self.raws)
@@ -84,6 +91,7 @@ class Batch:
             self.bom = len(self.raws)
         self.raws.append(line.raw)
         self.linenos.append(line.lineno)
+        self.nbytes += len(line.raw)
 
     def start(self, source: str) -> None:
         """Lines from here on come from ``source``."""
@@ -200,7 +208,8 @@ def read_batches(
     progress: Callable[[int], None] | None = None,
     start: int = 0,
 ) -> Iterator[Batch]:
-    """The non-blank lines of every input, in order, ``size`` at a time (see :class:`Batch`).
+    """The non-blank lines of every input, in order, ``size`` at a time or ``BATCH_BYTES``
+    of them (see :class:`Batch`).
 
     The lines of :func:`read_lines` without an object per line: the reading of ``jsonvec
     encode``. The first record's position is ``start``. ``on_blank`` is called with the
@@ -220,7 +229,8 @@ def read_batches(
                     batch.bom = len(batch.raws)
             batch.raws.append(raw)
             batch.linenos.append(lineno)
-            if len(batch.raws) >= size:
+            batch.nbytes += len(raw)
+            if batch.full(size):
                 yield batch
                 batch = Batch(first=batch.first + len(batch.raws))
                 batch.start(name)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import orjson
 import pytest
 
 from jsonvec import Codebook, EncodeError, Encoder, InvalidLineError, encode_batch, workers
@@ -109,6 +110,21 @@ def test_workers_give_the_same_batches_rejects_and_summary(
         assert (summary.invalid, summary.blank) == (3, 5)
     assert results[0] == results[1] == results[2]
     assert results[0][0][:6] == ["0", "1", "2", "3", "4", "6"]
+
+
+def test_long_records_are_shared_out_in_smaller_batches() -> None:
+    """Records of 300 KB: a batch ends at 1 MiB of lines, not at 1,024 records, so two
+    processes share even a short file of long lines; the same bits as one process."""
+    raws = [orjson.dumps({"i": i, "xs": list(range(i, i + 60_000))}) + b"\n" for i in range(9)]
+    assert all(len(raw) > 300_000 for raw in raws)
+    results = []
+    for jobs in (1, 2):
+        sink = ListSink()
+        encode_lines(lines(*raws), Encoder(BOOK), sink, EncodeOptions(jobs=jobs))
+        assert [len(ids) for ids, _ in sink.batches] == [4, 4, 1]
+        results.append(np.concatenate([v for _, v in sink.batches]).tobytes())
+    assert results[0] == results[1]
+    assert results[0] == Encoder(BOOK).encode_batch([orjson.loads(r) for r in raws]).tobytes()
 
 
 @pytest.mark.parametrize("start", ["fork", "spawn"])

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from jsonvec import InputError, InvalidLineError
-from jsonvec.reader import Line, parse_line, read_lines
+from jsonvec.reader import BATCH_BYTES, Line, parse_line, read_batches, read_lines
 
 
 def lines_of(path: Path) -> list[Line]:
@@ -106,3 +106,18 @@ def test_progress_counts_bytes_on_disk(tmp_path: Path) -> None:
     assert len(lines) == 100_010
     assert sum(seen) == 2 * packed.stat().st_size + plain.stat().st_size
     assert all(step > 0 for step in seen)
+
+
+def test_batches_end_at_a_line_count_or_a_megabyte(tmp_path: Path) -> None:
+    """Short lines come ``size`` at a time; long ones in batches of about BATCH_BYTES, so
+    that workers share out a file of long records too. Positions and line numbers run on."""
+    path = tmp_path / "in.jsonl"
+    long = b'{"t": "' + b"x" * 300_000 + b'"}\n'
+    path.write_bytes(b"1\n" * 10 + b"\n" + long * 9 + b"2\n" * 3)
+    assert [len(b) for b in read_batches([str(path)], 4)] == [4, 4, 4, 4, 4, 2]
+    batches = list(read_batches([str(path)], 100, start=5))
+    assert [len(b) for b in batches] == [14, 4, 4]  # the 4th long line passes 1 MiB
+    assert [b.first for b in batches] == [5, 19, 23]
+    assert batches[0].linenos == [*range(1, 11), 12, 13, 14, 15]  # line 11 is blank
+    assert all(b.nbytes == sum(map(len, b.raws)) for b in batches)
+    assert all(b.nbytes < BATCH_BYTES + len(long) for b in batches)

@@ -94,8 +94,8 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     metavar="N",
     default=1024,
     show_default=True,
-    help="Records encoded and written together (one Parquet row group); more takes more "
-    "memory. Vectors do not depend on it.",
+    help="Records encoded and written together (one Parquet row group), fewer when they "
+    "hold over 1 MiB of lines; more takes more memory. Vectors do not depend on it.",
 )
 @click.option(
     "-j",
