@@ -188,6 +188,12 @@ class Collection:
         """The original records of ``rows`` (parsed JSON), or None where none was kept."""
         return self._values(rows, "records")
 
+    def all_records(self) -> Iterator[Any]:
+        """Every row's stored record (parsed JSON) in row order, streamed a row group at a
+        time; None for rows whose file keeps none."""
+        for file in self.files:
+            yield from file.all_records()
+
     def sources(self, rows: Sequence[int]) -> list[str]:
         """The file each of ``rows`` comes from."""
         return [str(self._locate(row)[0].path) for row in rows]

@@ -135,6 +135,17 @@ class ParquetVectors(VectorFile):
         with reading(self.path, "records"):
             return [orjson.loads(text) for text in self._column_at(RECORD_COLUMN, local)]
 
+    def all_records(self) -> Iterator[Any]:
+        if not self.has_records:
+            yield from super().all_records()
+            return
+        with reading(self.path, "records"):
+            parquet = self._open()
+            for group in range(self.metadata.num_row_groups):
+                texts = parquet.read_row_group(group, columns=[RECORD_COLUMN]).column(0)
+                for text in texts.to_pylist():
+                    yield None if text is None else orjson.loads(text)
+
     def vectors_at(self, local: Sequence[int]) -> Block:
         rows = self._column_at("vector", local)
         return np.stack(rows) if rows else self._empty()

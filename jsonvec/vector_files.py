@@ -159,6 +159,11 @@ class VectorFile(ABC):
         """The stored records of some rows (parsed JSON); None for each where none is kept."""
         return [None] * len(local)
 
+    def all_records(self) -> Iterator[Any]:
+        """Every stored record (parsed JSON) in row order; None for each where none is kept."""
+        for _ in range(self.count):
+            yield None
+
     def vectors_at(self, local: Sequence[int]) -> Block:
         """The vectors of some rows: (len(local), dim) float32, in the order asked."""
         wanted = sorted(set(local))

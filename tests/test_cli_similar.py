@@ -207,7 +207,7 @@ def test_ef_needs_an_index(runner: CliRunner, people: Path) -> None:
 def test_a_closed_pipe_exits_141(people: Path, tmp_path: Path, repeat: int) -> None:
     """`| head` closes the pipe: exit 141 as for cat, nothing on stderr; the status itself."""
     queries = tmp_path / "q.jsonl"
-    queries.write_bytes(b'{"name": "x"}\n' * 2000)
+    queries.write_bytes(b'{"city": "Madrid"}\n' * 2000)
     similar = " ".join(jsonvec("similar", people, "-n", "12", "-i", queries))
     command = f"{similar} | head -n 1; exit ${{PIPESTATUS[0]}}"
     proc = run(["bash", "-c", command])

@@ -7,7 +7,9 @@ import time
 from typing import Any
 
 import click
+import numpy as np
 import orjson
+from numpy.typing import NDArray
 
 from jsonvec.ann import AnnIndex, build_index
 from jsonvec.codebook import Codebook, default_codebook
@@ -18,7 +20,7 @@ from jsonvec.encoder import Encoder
 from jsonvec.errors import JsonvecError
 from jsonvec.hits import Hit, collect_hits, format_plain
 from jsonvec.reader import STDIN, parse_line, read_lines
-from jsonvec.search import Index
+from jsonvec.search import Index, noise_ceiling
 
 QUERY_WAYS = "QUERY (the last argument), -q JSON, -i FILE or --id ID"
 
@@ -59,6 +61,12 @@ class CodebookMismatchError(JsonvecError):
 @click.option("--threshold", type=float, metavar="S", help="Only hits scoring at least S.")
 @click.option("--records", is_flag=True, help="Add each hit's record (encode --keep-records).")
 @click.option("--plain", is_flag=True, help="An aligned table for people instead of JSON.")
+@click.option(
+    "--by-field",
+    is_flag=True,
+    help="Score records field by field against the query's values, from the stored records "
+    "(encode --keep-records): for partial queries on wide records, typos included.",
+)
 @click.option("--index", "index_path", metavar="INDEX", help="Search through this ANN index.")
 @click.option(
     "--ef",
@@ -77,6 +85,7 @@ def similar(
     threshold: float | None,
     records: bool,
     plain: bool,
+    by_field: bool,
     index_path: str | None,
     ef: int | None,
 ) -> None:
@@ -99,6 +108,14 @@ def similar(
     records that hold that value; a record of n fields that contains all m fields of the
     query scores about sqrt(m/n).
 
+    On wide records (many fields) one field carries little of a record's vector, and a
+    partial query, above all a mistyped one, may miss its holder. --by-field scores every
+    stored record (encode --keep-records) field by field instead: the mean over the query's
+    fields of how well the record's value at the same path matches (1.0 the same value;
+    strings by edit distance, so one wrong letter of eight scores 0.875; numbers by relative
+    difference; an array in the query matches an element in any position), ties broken by
+    the vectors' cosine.
+
     Example:
 
     \b
@@ -106,6 +123,7 @@ def similar(
         jsonvec similar daily/ --id 4711 -n 5 --plain
         jsonvec similar people.parquet -i queries.jsonl --records
         jsonvec similar 'daily/*.parquet' -q '"a bare string as the query"'
+        jsonvec similar countries.parquet --by-field '{"name": {"common": "Germny"}}'
     """
     vectors, inline = _split_args(args, query_json, query_file, query_id)
     if ef is not None and index_path is None:
@@ -113,8 +131,11 @@ def similar(
     collection = Collection.open(vectors)
     if records and not collection.has_records:
         raise click.UsageError("--records needs vectors written with encode --keep-records")
+    if by_field:
+        _check_by_field(collection, query_id, index_path)
     exclude: int | None = None
     labels: list[int] | None = None
+    values: list[Any] = []
     if query_id is not None:
         exclude = collection.find(query_id)
         queries = collection.vector(exclude)[None, :]
@@ -127,9 +148,61 @@ def similar(
         return
     ann = AnnIndex(collection, index_path, ef or 64) if index_path is not None else None
     extra = 1 if exclude is not None else 0
-    rows, scores = Index(collection, ann).search(queries, number + extra)
+    warning = None
+    if by_field:
+        rows, scores = _by_field(collection, values, queries, number)
+    else:
+        rows, scores = Index(collection, ann).search(queries, number + extra)
+        if query_id is None:
+            warning = _noise_warning(scores, collection, several=query_file is not None)
     hits = collect_hits(collection, rows, scores, number, threshold, exclude, records, labels)
     _print(hits, several=query_file is not None, plain=plain, records=records)
+    if warning is not None:  # after the hits, and only when they were written
+        click.echo(warning, err=True)
+
+
+def _check_by_field(collection: Collection, query_id: str | None, index_path: str | None) -> None:
+    if not collection.has_records:
+        raise click.UsageError("--by-field needs vectors written with encode --keep-records")
+    if query_id is not None:
+        raise click.UsageError("--by-field scores a query's fields: give a query, not --id")
+    if index_path is not None:
+        raise click.UsageError("--by-field scores every stored record: it takes no --index")
+
+
+def _by_field(
+    collection: Collection, values: list[Any], queries: NDArray[np.float32], number: int
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """Rows and field scores of the best ``number`` records for each query (the vectors'
+    cosines break ties)."""
+    from jsonvec.fields import rank_by_fields  # noqa: PLC0415
+
+    cosines = np.concatenate(
+        [(queries @ block.T).astype(np.float32) for _, block in collection.chunks()], axis=1
+    )
+    return rank_by_fields(values, collection.all_records(), cosines, number)
+
+
+def _noise_warning(
+    scores: NDArray[np.float32], collection: Collection, several: bool
+) -> str | None:
+    """A warning when best hits do not stand above what unrelated records score."""
+    ceiling = noise_ceiling(collection.count, collection.dim)
+    best = scores[:, 0] if scores.shape[1] else np.zeros(0, dtype=np.float32)
+    low = int(np.sum(best < ceiling))
+    if not low:
+        return None
+    which = (
+        f"{low} of {len(best)} queries' best hits score"
+        if several
+        else f"the best hit scores {float(best[0]):.3f},"
+    )
+    return (
+        f"jsonvec: warning: {which} under {ceiling:.3f}, what unrelated records can reach "
+        f"among {collection.count:,} of dim {collection.dim}: a hit may not hold the query's "
+        "values (on records of many fields one field carries little of a vector); "
+        "--by-field scores the stored records field by field (encode --keep-records)"
+    )
 
 
 def _split_args(

@@ -1,0 +1,265 @@
+"""Partial queries on wide records: does a one-field query rank its holder first?
+
+Usage:  python bench/partial.py [--data DIR] [--queries 200] [--dim 1024] [--write docs/partial.md]
+
+Wide records (at least 50 leaves): twitter_statuses as it is, and records joined from four
+consecutive records of random_users, usgs_earthquakes and jenkins_update_center_plugins under
+keys ``a`` … ``d`` (values stay unique). A query is one nested string field (a path of object
+keys only: a partial record cannot say "the third element" without the two before it) whose
+value has at least 5 characters and is held by exactly one record; it is right when the first
+hit is that record. Each query is asked as it is (exact) and with one typo: a letter dropped,
+doubled, or two neighbours swapped (seeded).
+
+Methods:
+
+- jsonvec: cosine of the record vectors and the partial record's vector (default codebook),
+  as ``jsonvec similar`` ranks;
+- jsonvec --by-field: the stored records scored field by field (``jsonvec.fields``), ties
+  broken by the cosine, as ``jsonvec similar --by-field`` ranks;
+- vector top-K, then by field: only the K records nearest by cosine are scored by field
+  (what a candidate set from the vectors, or an ANN index, would give);
+- FH n-grams: cosine of flatten + FeatureHasher of ``path=value`` plus ``path~gram`` for each
+  character trigram of a string value (the usual way to make hashing tolerate typos).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from baselines import flatten
+
+from jsonvec import Codebook, Encoder
+from jsonvec.fields import rank_by_fields
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+JOINED = ("random_users", "usgs_earthquakes", "jenkins_update_center_plugins")
+KEYS = "abcd"
+
+Method = Callable[[list[Any]], np.ndarray]
+Ranker = Callable[[list[Any], list[Any]], np.ndarray]  # (records, queries) -> first rows
+
+
+def read(path: Path) -> list[Any]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def corpora(data: Path) -> dict[str, list[Any]]:
+    """The wide corpora: twitter_statuses, and four records joined into one for the others."""
+    out = {"twitter_statuses": read(data / "twitter_statuses.jsonl")}
+    for name in JOINED:
+        records = read(data / f"{name}.jsonl")
+        out[f"{name} x4"] = [
+            dict(zip(KEYS, records[i : i + 4], strict=True)) for i in range(0, len(records) - 3, 4)
+        ]
+    return out
+
+
+def object_fields(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """``(keys, leaf)`` for every leaf reached through object keys only."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from object_fields(child, (*path, key))
+    elif not isinstance(value, list):
+        yield path, value
+
+
+def leaves(value: Any) -> int:
+    return sum(1 for _ in flatten(value))
+
+
+def nested(keys: tuple[str, ...], leaf: Any) -> Any:
+    """The partial record holding ``leaf`` at ``keys``."""
+    for key in reversed(keys):
+        leaf = {key: leaf}
+    return leaf
+
+
+def typo(text: str, rng: random.Random) -> str:
+    """One letter dropped, doubled, or swapped with its neighbour."""
+    i = rng.randrange(len(text) - 1)
+    kind = rng.randrange(3)
+    if kind == 0:
+        return text[:i] + text[i + 1 :]
+    if kind == 1:
+        return text[: i + 1] + text[i:]
+    return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+
+
+def queries(
+    records: list[Any], count: int, rng: random.Random
+) -> list[tuple[int, tuple[str, ...], str]]:
+    """Up to ``count`` (holder, keys, value) with a string value of ≥ 5 characters that no
+    other record holds anywhere."""
+    held = Counter(
+        text for r in records for text in {v for _, v in flatten(r) if isinstance(v, str)}
+    )
+    found = [
+        (row, keys, leaf)
+        for row, record in enumerate(records)
+        for keys, leaf in object_fields(record)
+        if isinstance(leaf, str) and len(leaf) >= 5 and held[leaf] == 1
+    ]
+    rng.shuffle(found)
+    return found[:count]
+
+
+def jsonvec_method(dim: int) -> Method:
+    encoder = Encoder(Codebook(dim=dim))
+    return encoder.encode_batch
+
+
+def hasher_ngrams(dim: int) -> Method:
+    from sklearn.feature_extraction import FeatureHasher  # noqa: PLC0415
+
+    hasher = FeatureHasher(n_features=dim, input_type="string", alternate_sign=True)
+
+    def tokens(value: Any) -> list[str]:
+        out = []
+        for path, leaf in flatten(value):
+            text = leaf if isinstance(leaf, str) else orjson.dumps(leaf).decode()
+            out.append(f"{path}={text}")
+            if isinstance(leaf, str):
+                padded = f"\x02{leaf.casefold()}\x03"
+                out += [f"{path}~{padded[i : i + 3]}" for i in range(max(1, len(padded) - 2))]
+        return out
+
+    def embed(values: list[Any]) -> np.ndarray:
+        dense = np.asarray(hasher.transform(tokens(v) for v in values).toarray(), np.float32)
+        norms = np.linalg.norm(dense, axis=1, keepdims=True)
+        return dense / np.where(norms > 0, norms, 1.0)
+
+    return embed
+
+
+def by_cosine(method: Method) -> Ranker:
+    def first(records: list[Any], queries: list[Any]) -> np.ndarray:
+        return np.argmax(method(queries) @ method(records).T, axis=1)
+
+    return first
+
+
+def by_field(dim: int, candidates: int = 0) -> Ranker:
+    """``similar --by-field``; with ``candidates``, only that many nearest by cosine."""
+    encoder = Encoder(Codebook(dim=dim))
+
+    def first(records: list[Any], queries: list[Any]) -> np.ndarray:
+        cosines = encoder.encode_batch(queries) @ encoder.encode_batch(records).T
+        if candidates:
+            cut = -np.sort(-cosines, axis=1)[:, candidates - 1 : candidates]
+            keep = cosines >= cut
+            out = []
+            for q, query in enumerate(queries):
+                rows = np.flatnonzero(keep[q])
+                best, _ = rank_by_fields(
+                    [query], [records[r] for r in rows], cosines[q : q + 1, rows], 1
+                )
+                out.append(rows[best[0, 0]])
+            return np.asarray(out)
+        rows, _ = rank_by_fields(queries, records, cosines.astype(np.float32), 1)
+        return rows[:, 0]
+
+    return first
+
+
+def first_right(rank: Ranker, records: list[Any], asked: list[tuple[int, Any]]) -> float:
+    """Share of queries whose first hit is their holder."""
+    best = rank(records, [q for _, q in asked])
+    return float(np.mean([b == holder for b, (holder, _) in zip(best, asked, strict=True)]))
+
+
+def fields_sweep(dim: int) -> list[str]:
+    """Holder-first rates against the number of fields: records of n random eight-letter
+    words, one-field queries, exact and with two neighbouring letters swapped."""
+    rng = random.Random(1)
+    encoder = Encoder(Codebook(dim=dim))
+
+    def word() -> str:
+        return "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(4))
+
+    lines = [
+        "| leaves n | sqrt(dim / n) | holder first, exact value | holder first, one swap |",
+        "|---:|---:|---:|---:|",
+    ]
+    for n in (8, 16, 24, 32, 48, 64, 96, 128):
+        records = [{f"f{j}": word() for j in range(n)} for _ in range(500)]
+        vectors = encoder.encode_batch(records)
+        right = np.zeros(2)
+        asked = 300
+        for _ in range(asked):
+            row, field = rng.randrange(len(records)), f"f{rng.randrange(n)}"
+            value = records[row][field]
+            i = rng.randrange(len(value) - 1)
+            swapped = value[:i] + value[i + 1] + value[i] + value[i + 2 :]
+            scores = encoder.encode_batch([{field: value}, {field: swapped}]) @ vectors.T
+            right += np.argmax(scores, axis=1) == row
+        exact, typo_ = right / asked
+        lines.append(f"| {n} | {np.sqrt(dim / n):.2f} | {exact:.3f} | {typo_:.3f} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--dim", type=int, default=1024)
+    parser.add_argument("--write", type=Path)
+    parser.add_argument(
+        "--fields-sweep", action="store_true", help="the table of rates against field counts"
+    )
+    args = parser.parse_args()
+    if args.fields_sweep:
+        print("\n".join(fields_sweep(args.dim)))
+        return
+    methods = {
+        "jsonvec": by_cosine(jsonvec_method(args.dim)),
+        "jsonvec --by-field": by_field(args.dim),
+        "top-100 by vector, then by field": by_field(args.dim, 100),
+        "FH n-grams": by_cosine(hasher_ngrams(args.dim)),
+    }
+    head = "| corpus | records | leaves (median) | queries | " + " | ".join(
+        f"{m} exact | {m} typo" for m in methods
+    )
+    lines = [head + " |", "|---|" + "---:|" * (3 + 2 * len(methods))]
+    for name, records in corpora(args.data).items():
+        rng = random.Random(12)
+        picked = queries(records, args.queries, rng)
+        exact = [(row, nested(keys, value)) for row, keys, value in picked]
+        typed = [(row, nested(keys, typo(value, rng))) for row, keys, value in picked]
+        cells = [
+            name,
+            f"{len(records):,}",
+            f"{int(np.median([leaves(r) for r in records]))}",
+            f"{len(picked)}",
+        ]
+        for method in methods.values():
+            cells += [
+                f"{first_right(method, records, exact):.3f}",
+                f"{first_right(method, records, typed):.3f}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    command = "python bench/partial.py " + " ".join(sys.argv[1:])
+    text = (
+        f"Command: `{command.strip()}`; dim {args.dim}, default settings.\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    print(text)
+    if args.write:
+        args.write.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
