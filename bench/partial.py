@@ -209,6 +209,39 @@ def fields_sweep(dim: int) -> list[str]:
     return lines
 
 
+STRING_WEIGHTS = ((1.0, 1.0, 0.5), (0.5, 1.0, 0.25), (0.3, 1.0, 0.15), (0.0, 1.0, 0.0))
+
+
+def soft_strings(data: Path, count: int, dim: int) -> list[str]:
+    """Vector-only rates (exact / one typo) with more weight on a string's n-grams: the
+    string code's weights (exact, n-grams, words), default first."""
+    from jsonvec import Settings  # noqa: PLC0415
+
+    wide = corpora(data)
+    lines = [
+        "| exact, n-gram, word weights | cos(Jonathan, Johnathan) | " + " | ".join(wide) + " |",
+        "|---|---:|" + "---:|" * len(wide),
+    ]
+    for exact_w, gram_w, word_w in STRING_WEIGHTS:
+        settings = Settings(
+            string_exact_weight=exact_w, string_ngram_weight=gram_w, string_word_weight=word_w
+        )
+        encoder = Encoder(Codebook(dim=dim, settings=settings))
+        a, b = encoder.encode_batch(["Jonathan", "Johnathan"])
+        cells = [f"{exact_w}, {gram_w}, {word_w}", f"{float(a @ b):.2f}"]
+        for records in wide.values():
+            rng = random.Random(12)
+            picked = queries(records, count, rng)
+            exact = [(row, nested(keys, value)) for row, keys, value in picked]
+            typed = [(row, nested(keys, typo(value, rng))) for row, keys, value in picked]
+            rank = by_cosine(encoder.encode_batch)
+            right = (first_right(rank, records, exact), first_right(rank, records, typed))
+            cells.append(f"{right[0]:.3f} / {right[1]:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -218,7 +251,13 @@ def main() -> None:
     parser.add_argument(
         "--fields-sweep", action="store_true", help="the table of rates against field counts"
     )
+    parser.add_argument(
+        "--soft-strings", action="store_true", help="vector-only rates with more n-gram weight"
+    )
     args = parser.parse_args()
+    if args.soft_strings:
+        print("\n".join(soft_strings(args.data, args.queries, args.dim)))
+        return
     if args.fields_sweep:
         print("\n".join(fields_sweep(args.dim)))
         return
