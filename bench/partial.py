@@ -209,6 +209,50 @@ def fields_sweep(dim: int) -> list[str]:
     return lines
 
 
+PROBE_BOOKS = (
+    ("dim 1024, default (8-entry atoms)", 1024, {}),
+    ("dim 1024, 32-entry atoms", 1024, {"atom_nonzeros": 32}),
+    ("dim 1024, dense atoms", 1024, {"atom_nonzeros": 1024}),
+    ("dim 4096, default", 4096, {}),
+)
+
+
+def probe_sweep() -> list[str]:
+    """`jsonvec probe` top-1 against the number of fields: records of n fields, each field's
+    value one of its own 500 random words; every field of 300 records read back and cleaned
+    up against its 500 words."""
+    from jsonvec import Settings  # noqa: PLC0415
+    from jsonvec.probe import cleanup, unbind  # noqa: PLC0415
+
+    counts = (8, 16, 32, 48, 64, 96, 128, 200)
+    lines = [
+        "| codebook | " + " | ".join(f"{n} fields" for n in counts) + " |",
+        "|---|" + "---:|" * len(counts),
+    ]
+    for label, dim, params in PROBE_BOOKS:
+        book = Codebook(dim=dim, settings=Settings(**params))
+        encoder = Encoder(book)
+        cells = [label]
+        for n in counts:
+            rng = random.Random(n)
+            vocab = [
+                sorted({"".join(rng.choice("bcdfgklmnprstvz") + rng.choice("aeiou")
+                                for _ in range(4)) for _ in range(600)})[:500]
+                for _ in range(n)
+            ]  # fmt: skip
+            records = [{f"f{j}": rng.choice(vocab[j]) for j in range(n)} for _ in range(300)]
+            vectors = encoder.encode_batch(records)
+            right = 0
+            for j in range(n):
+                scores = cleanup(unbind(vectors, f"f{j}", book), vocab[j], book)
+                best = np.argmax(scores, axis=1)
+                right += sum(vocab[j][b] == r[f"f{j}"] for b, r in zip(best, records, strict=True))
+            cells.append(f"{right / (n * len(records)):.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    return lines
+
+
 STRING_WEIGHTS = ((1.0, 1.0, 0.5), (0.5, 1.0, 0.25), (0.3, 1.0, 0.15), (0.0, 1.0, 0.0))
 
 
@@ -254,7 +298,13 @@ def main() -> None:
     parser.add_argument(
         "--soft-strings", action="store_true", help="vector-only rates with more n-gram weight"
     )
+    parser.add_argument(
+        "--probe-sweep", action="store_true", help="probe top-1 against field counts"
+    )
     args = parser.parse_args()
+    if args.probe_sweep:
+        print("\n".join(probe_sweep()))
+        return
     if args.soft_strings:
         print("\n".join(soft_strings(args.data, args.queries, args.dim)))
         return

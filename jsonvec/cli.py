@@ -26,6 +26,7 @@ COMMANDS = {
     "codebook": "jsonvec.commands.codebook",
     "encode": "jsonvec.commands.encode",
     "index": "jsonvec.commands.similar",
+    "probe": "jsonvec.commands.probe",
     "similar": "jsonvec.commands.similar",
 }
 

@@ -140,7 +140,7 @@ def similar(
         exclude = collection.find(query_id)
         queries = collection.vector(exclude)[None, :]
     else:
-        encoder = Encoder(_codebook(collection, codebook_path))
+        encoder = Encoder(vectors_codebook(collection, codebook_path))
         values, labels = _read_queries(inline, query_file)
         queries = encoder.encode_batch(values)
     if collection.count == 0:
@@ -248,7 +248,7 @@ def _read_queries(inline: str | None, query_file: str | None) -> tuple[list[Any]
     return [parse_line(line) for line in lines], [line.lineno for line in lines]
 
 
-def _codebook(collection: Collection, codebook_path: str | None) -> Codebook:
+def vectors_codebook(collection: Collection, codebook_path: str | None) -> Codebook:
     """The codebook to encode queries with: the vectors' own, or --codebook if it matches."""
     stored = collection.codebook()
     if codebook_path is None and stored is not None:

@@ -1,0 +1,182 @@
+"""``jsonvec probe``: the most likely values at a path, read back from record vectors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import click
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+
+from jsonvec.collection import Collection
+from jsonvec.commands.common import echo_lines, writing_stdout
+from jsonvec.commands.similar import vectors_codebook
+from jsonvec.paths import EVERY, PathError, format_path, parse_path
+from jsonvec.probe import ProbeError, cleanup, role_of, unbind
+from jsonvec.reader import STDIN, parse_line, read_lines
+
+MAX_CANDIDATES = 1_000_000  # distinct values kept from --from
+
+
+@click.command()
+@click.argument("vectors", nargs=-1, required=True, metavar="VECTORS...")
+@click.option("--path", "path_text", required=True, metavar="PATH", help="The field to read.")
+@click.option(
+    "--from",
+    "data",
+    metavar="DATA",
+    help="Candidates: the distinct values at PATH in these JSON Lines (- for stdin).",
+)
+@click.option(
+    "--candidates", metavar="FILE", help="Candidates: one JSON value per line (- for stdin)."
+)
+@click.option(
+    "-n",
+    "--number",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1),
+    metavar="N",
+    help="Values per record.",
+)
+@click.option("--id", "record_id", metavar="ID", help="Only the record with this id.")
+@click.option("--codebook", "codebook_path", metavar="FILE", help="As for similar.")
+@click.option("--plain", is_flag=True, help="An aligned table for people instead of JSON.")
+def probe(
+    vectors: tuple[str, ...],
+    path_text: str,
+    data: str | None,
+    candidates: str | None,
+    number: int,
+    record_id: str | None,
+    codebook_path: str | None,
+    plain: bool,
+) -> None:
+    """The most likely values at PATH of each record, read back from its vector.
+
+    The record vector is unbound by the role of PATH (the transpose of its signed
+    permutation), and the result is compared with the vector of every candidate value. PATH
+    is keys joined by dots, [N] for an array's element N, [] for any element of an array of
+    scalars (user.address.city, tags[2], tags[]).
+
+    Candidates come from --from DATA (the distinct values at PATH in the data the vectors
+    were made from, or any other) or --candidates FILE (one JSON value per line). Prints one
+    JSON object per value, best first: {"id", "path", "value", "score", "rank"}; the score
+    is the cosine of the unbound vector with the value's: about 1/sqrt(n) of a record of n
+    leaves when the value is there, noise of about 1/sqrt(dim) otherwise.
+
+    Example:
+
+    \b
+        jsonvec probe people.parquet --path city --from people.jsonl -n 1
+        jsonvec probe people.parquet --path tags[] --candidates tags.jsonl --id p07 --plain
+    """
+    try:
+        segments = parse_path(path_text)
+    except PathError as exc:
+        raise click.BadParameter(str(exc), param_hint="--path") from exc
+    if (data is None) == (candidates is None):
+        raise click.UsageError(
+            "give the values to look for: --from DATA (the values at PATH in JSON Lines) or "
+            "--candidates FILE (one JSON value per line)"
+        )
+    collection = Collection.open(list(vectors))
+    book = vectors_codebook(collection, codebook_path)
+    try:
+        role_of(segments, book)
+    except ProbeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--path") from exc
+    values = _values_from(data, segments) if data is not None else _candidates(str(candidates))
+    if not values:
+        raise click.UsageError(
+            f"no candidates: {data or candidates} holds no value at {format_path(segments)}"
+        )
+    rows = [collection.find(record_id)] if record_id is not None else None
+    shown = format_path(segments)
+    k = min(number, len(values))
+    found = (
+        {"id": rid, "path": shown, "value": values[j], "score": score, "rank": rank}
+        for row_ids, block in _blocks(collection, rows)
+        for rid, best, scored in _ranked(
+            row_ids, cleanup(unbind(block, segments, book), values, book), k
+        )
+        for rank, (j, score) in enumerate(zip(best, scored, strict=True), start=1)
+    )
+    _print(found, plain)
+
+
+def _ranked(
+    row_ids: list[Any], scores: NDArray[np.float32], k: int
+) -> Iterator[tuple[Any, list[int], list[float]]]:
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    for i, rid in enumerate(row_ids):
+        yield rid, best[i].tolist(), [round(float(scores[i, j]), 6) for j in best[i]]
+
+
+def _blocks(collection: Collection, rows: list[int] | None) -> Iterator[tuple[list[Any], Any]]:
+    """(ids, vectors) a chunk at a time, or of the rows asked for."""
+    if rows is not None:
+        yield collection.ids(rows), np.stack([collection.vector(r) for r in rows])
+        return
+    for start, block in collection.chunks(1 << 12):
+        yield collection.ids(range(start, start + len(block))), block
+
+
+def _values_from(data: str, segments: tuple[Any, ...]) -> list[Any]:
+    """The distinct values at ``segments`` in JSON Lines, in order of first appearance."""
+    seen: dict[bytes, Any] = {}
+    source = STDIN if data == "-" else data
+    for line in read_lines([source]):
+        if line.is_blank:
+            continue
+        record = parse_line(line)
+        for value in _at(record, segments):
+            key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+            if key not in seen:
+                if len(seen) == MAX_CANDIDATES:
+                    raise click.UsageError(
+                        f"{data} holds more than {MAX_CANDIDATES:,} distinct values at "
+                        f"{format_path(segments)}: give fewer with --candidates"
+                    )
+                seen[key] = value
+    return list(seen.values())
+
+
+def _at(record: Any, segments: tuple[Any, ...]) -> list[Any]:
+    """Values at a path with element indices (``tags[2]``) and ``[]`` steps."""
+    found = [record]
+    for step in segments:
+        if isinstance(step, int):
+            found = [v[step] for v in found if isinstance(v, list) and step < len(v)]
+        elif step == EVERY:
+            found = [x for v in found if isinstance(v, list) for x in v]
+        else:
+            found = [v[step] for v in found if isinstance(v, dict) and step in v]
+    return found
+
+
+def _candidates(path: str) -> list[Any]:
+    source = STDIN if path == "-" else path
+    return [parse_line(line) for line in read_lines([source]) if not line.is_blank]
+
+
+def _print(found: Iterable[dict[str, Any]], plain: bool) -> None:
+    if plain:
+        out = list(found)
+        rows = [("id", "rank", "score", "value")] + [
+            (str(o["id"]), str(o["rank"]), f"{o['score']:.4f}", orjson.dumps(o["value"]).decode())
+            for o in out
+        ]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        echo_lines(
+            [f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}" for r in rows]
+        )
+        return
+    stream = sys.stdout.buffer
+    with writing_stdout():
+        for item in found:
+            stream.write(orjson.dumps(item) + b"\n")
+        stream.flush()

@@ -1,0 +1,136 @@
+"""Reading record vectors back, field by field: unbind a path, then clean up against candidates.
+
+A record vector is a sum of terms ``Q_path · leaf``, one per leaf, each role ``Q_path`` an
+orthogonal signed permutation (:mod:`jsonvec.bind`). Applying the transpose of one path's role
+(:func:`unbind`) turns that path's term back into its leaf vector and leaves every other term
+scattered, as noise of spread about ``1/sqrt(dim)`` per other leaf's share; comparing the
+result with the leaf vectors of candidate values (:func:`cleanup`) tells which value is there.
+
+Paths are those of the codebook settings (:mod:`jsonvec.paths`): ``user.address.city``,
+``tags[2]`` (an element by position), ``tags[]`` (the order-free copy of an ordered array's
+scalar elements, or any element of an array the codebook treats as a set).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from jsonvec.bind import SeqPowers, bind
+from jsonvec.codebook import Codebook, default_codebook
+from jsonvec.encoder import Encoder
+from jsonvec.errors import JsonvecError
+from jsonvec.path_tree import SET, PathNode, PathTree
+from jsonvec.paths import EVERY, Segment, format_path, parse_path
+
+
+class ProbeError(JsonvecError):
+    """A path that cannot be read back from record vectors."""
+
+
+def role_of(
+    path: str | Sequence[Segment], codebook: Codebook | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Where the role of ``path`` sends each coordinate, and the sign it gets there.
+
+    Returns
+    -------
+    target : ndarray of shape (dim,), int64; ``(Q x)[target[j]] = sign[j] · x[j]``
+    sign : ndarray of shape (dim,), float64, ±1
+    """
+    segments = parse_path(path) if isinstance(path, str) else tuple(path)
+    return _role(segments, codebook or default_codebook())
+
+
+@functools.lru_cache(maxsize=64)
+def _role(
+    segments: tuple[Segment, ...], book: Codebook
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    tree = PathTree(book)
+    node: PathNode = tree.root
+    powers: list[int] = []  # innermost first
+    for at, segment in enumerate(segments):
+        if isinstance(segment, int):
+            if node.array_kind == SET:
+                raise ProbeError(
+                    f"{format_path(segments)}: {format_path(segments[:at]) or 'the record'} is "
+                    "an array the codebook treats as a set: its elements have no position; "
+                    "use [] instead of an index"
+                )
+            node = tree.item(node)
+            powers.insert(0, segment + 1)
+        elif segment == EVERY:
+            last = at == len(segments) - 1
+            if node.array_kind != SET and not last:
+                raise ProbeError(
+                    f"{format_path(segments)}: elements of an ordered array that are objects or "
+                    "arrays are bound by their position only; name one, as in "
+                    f"{format_path((*segments[:at], 0, *segments[at + 1 :]))}"
+                )
+            if node.array_kind != SET and book.settings.array_set_weight == 0.0:
+                raise ProbeError(
+                    f"{format_path(segments)}: this codebook keeps no order-free copy of array "
+                    "elements (array_set_weight is 0); name an element by position"
+                )
+            node = tree.set_item(node)
+        else:
+            node = tree.key(node, segment)
+    dim = book.dim
+    positions = np.arange(dim, dtype=np.int64)
+    ones = np.ones(dim, dtype=np.float64)
+    table = np.tile(np.asarray(powers, dtype=np.int64), (dim, 1))
+    steps = SeqPowers.of(book.role("seq"))
+    target, sign = bind(node, positions, ones, table.reshape(dim, len(powers)), steps)
+    return np.asarray(target, dtype=np.int64), np.asarray(sign, dtype=np.float64)
+
+
+def unbind(
+    vectors: NDArray[np.floating], path: str | Sequence[Segment], codebook: Codebook | None = None
+) -> NDArray[np.float32]:
+    """The leaf (or sub-record) vector at ``path``, read back from record vectors.
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n, dim) or (dim,)
+    path : str, e.g. ``"user.address.city"``, ``"tags[2]"``, ``"tags[]"``
+    codebook : Codebook, optional (default: the built-in one)
+
+    Returns
+    -------
+    ndarray of the same shape, float32: ``Q_pathᵀ v`` for each row ``v``. For a record that
+    holds a single leaf at ``path`` this is that leaf's vector exactly; otherwise the leaf's
+    share plus the other terms' crosstalk.
+    """
+    target, sign = role_of(path, codebook)
+    v = np.asarray(vectors, dtype=np.float32)
+    out = v[..., target] * sign.astype(np.float32)
+    return np.asarray(out, dtype=np.float32)
+
+
+def cleanup(
+    unbound: NDArray[np.floating],
+    candidates: Sequence[Any],
+    codebook: Codebook | None = None,
+) -> NDArray[np.float32]:
+    """Cosines of unbound vectors with the vectors of candidate values.
+
+    Parameters
+    ----------
+    unbound : ndarray of shape (n, dim), from :func:`unbind`
+    candidates : sequence of JSON values (strings, numbers, true/false/null, sub-records)
+    codebook : Codebook, optional
+
+    Returns
+    -------
+    ndarray of shape (n, len(candidates)), float32; rank each row to read the value.
+    """
+    memory = Encoder(codebook).encode_batch(list(candidates))
+    u = np.atleast_2d(np.asarray(unbound, dtype=np.float32))
+    norms = np.linalg.norm(u, axis=1, keepdims=True)
+    unit = u / np.where(norms > 0, norms, 1.0)
+    scores: NDArray[np.float32] = (unit @ memory.T).astype(np.float32)
+    return scores
