@@ -253,6 +253,49 @@ def probe_sweep() -> list[str]:
     return lines
 
 
+WHERE_NARROW = ("vega_movies", "usgs_earthquakes", "random_users", "openfootball_matches")
+
+
+def where_sweep(data: Path, count: int, dim: int) -> list[str]:
+    """Precision and recall of ``--where`` decoded from vectors against the exact filter:
+    ``count`` conditions per corpus, each a (path, value) of a random record (object keys
+    only; strings and numbers), all records tested."""
+    from jsonvec.where import Condition, decoded_mask, exact_mask  # noqa: PLC0415
+
+    sets = {name: read(data / f"{name}.jsonl") for name in WHERE_NARROW}
+    sets.update(corpora(data))
+    book = Codebook(dim=dim)
+    encoder = Encoder(book)
+    lines = [
+        "| corpus | records | leaves (median) | conditions | held (exact) | precision | recall |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, records in sets.items():
+        rng = random.Random(5)
+        vectors = encoder.encode_batch(records)
+        tp = fp = fn = 0
+        for _ in range(count):
+            fields = [
+                (keys, v)
+                for keys, v in object_fields(rng.choice(records))
+                if keys and isinstance(v, str | int | float) and not isinstance(v, bool)
+            ]
+            keys, value = rng.choice(fields)
+            condition = Condition(keys, value)
+            truth = exact_mask([condition], records)
+            decoded = decoded_mask([condition], [(0, vectors)], book)
+            tp += int((truth & decoded).sum())
+            fp += int((~truth & decoded).sum())
+            fn += int((truth & ~decoded).sum())
+        leaves_median = int(np.median([leaves(r) for r in records]))
+        lines.append(
+            f"| {name} | {len(records):,} | {leaves_median} | {count} | {tp + fn:,} | "
+            f"{tp / max(tp + fp, 1):.3f} | {tp / max(tp + fn, 1):.3f} |"
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
 STRING_WEIGHTS = ((1.0, 1.0, 0.5), (0.5, 1.0, 0.25), (0.3, 1.0, 0.15), (0.0, 1.0, 0.0))
 
 
@@ -301,7 +344,13 @@ def main() -> None:
     parser.add_argument(
         "--probe-sweep", action="store_true", help="probe top-1 against field counts"
     )
+    parser.add_argument(
+        "--where-sweep", action="store_true", help="precision/recall of decoded --where"
+    )
     args = parser.parse_args()
+    if args.where_sweep:
+        print("\n".join(where_sweep(args.data, 100, args.dim)))
+        return
     if args.probe_sweep:
         print("\n".join(probe_sweep()))
         return

@@ -160,9 +160,10 @@ def rank_by_fields(
     records: Iterable[Any],
     cosines: NDArray[np.float32],
     k: int,
+    allowed: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """The best ``k`` rows for each query by field score, ties broken by the vectors' cosine
-    (then by row), and their field scores.
+    (then by row), and their field scores; only ``allowed`` rows when given.
 
     Parameters
     ----------
@@ -170,6 +171,7 @@ def rank_by_fields(
     records : iterable of JSON values, one per row, in row order (None: none stored)
     cosines : ndarray of shape (n_queries, n_records), float32
     k : int
+    allowed : ndarray of shape (n_records,), bool, optional
 
     Returns
     -------
@@ -179,13 +181,25 @@ def rank_by_fields(
     scores = field_scores(queries, records)
     if scores.shape != cosines.shape:
         raise ValueError(f"{scores.shape[1]} records but {cosines.shape[1]} vectors")
-    n = scores.shape[1]
-    keep = min(k, n)
-    rows = np.empty((len(queries), keep), dtype=np.int64)
-    best = np.empty((len(queries), keep), dtype=np.float32)
-    order_of_rows = np.arange(n)
-    for q in range(len(queries)):
-        order = np.lexsort((order_of_rows, -cosines[q], -scores[q]))[:keep]
-        rows[q] = order
-        best[q] = scores[q, order]
-    return rows, best
+    return ranked(scores, cosines, k, allowed)
+
+
+def ranked(
+    primary: NDArray[np.floating],
+    cosines: NDArray[np.float32],
+    k: int,
+    allowed: NDArray[np.bool_] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """The best ``k`` of the ``allowed`` rows (all when None) of each query by ``primary``,
+    then cosine, then row: rows (n_queries, k) and their primary scores; a query with fewer
+    rows allowed than ``k`` is padded with row -1."""
+    n = primary.shape[1]
+    candidates = np.arange(n) if allowed is None else np.flatnonzero(allowed)
+    rows = np.full((primary.shape[0], k), -1, dtype=np.int64)
+    best = np.zeros((primary.shape[0], k), dtype=np.float32)
+    for q in range(primary.shape[0]):
+        order = np.lexsort((candidates, -cosines[q, candidates], -primary[q, candidates]))[:k]
+        rows[q, : len(order)] = candidates[order]
+        best[q, : len(order)] = primary[q, candidates[order]]
+    keep = min(k, len(candidates))
+    return rows[:, :keep], best[:, :keep]

@@ -19,8 +19,11 @@ from jsonvec.commands.common import echo_lines, writing_stdout
 from jsonvec.encoder import Encoder
 from jsonvec.errors import JsonvecError
 from jsonvec.hits import Hit, collect_hits, format_plain
+from jsonvec.paths import PathError
+from jsonvec.probe import ProbeError
 from jsonvec.reader import STDIN, parse_line, read_lines
 from jsonvec.search import Index, noise_ceiling
+from jsonvec.where import Condition, WhereError, decoded_mask, exact_mask
 
 QUERY_WAYS = "QUERY (the last argument), -q JSON, -i FILE or --id ID"
 
@@ -67,6 +70,15 @@ class CodebookMismatchError(JsonvecError):
     help="Score records field by field against the query's values, from the stored records "
     "(encode --keep-records): for partial queries on wide records, typos included.",
 )
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Keep records that hold VALUE at PATH (repeatable; VALUE is JSON when it parses: "
+    "age=31, ok=true, else text: city=Paris). Exact with stored records (encode "
+    "--keep-records), decoded from the vectors otherwise.",
+)
 @click.option("--index", "index_path", metavar="INDEX", help="Search through this ANN index.")
 @click.option(
     "--ef",
@@ -86,6 +98,7 @@ def similar(
     records: bool,
     plain: bool,
     by_field: bool,
+    where: tuple[str, ...],
     index_path: str | None,
     ef: int | None,
 ) -> None:
@@ -124,6 +137,7 @@ def similar(
         jsonvec similar people.parquet -i queries.jsonl --records
         jsonvec similar 'daily/*.parquet' -q '"a bare string as the query"'
         jsonvec similar countries.parquet --by-field '{"name": {"common": "Germny"}}'
+        jsonvec similar people.parquet '{"name": "Ann"}' --where city=Paris --where age=34
     """
     vectors, inline = _split_args(args, query_json, query_file, query_id)
     if ef is not None and index_path is None:
@@ -133,6 +147,7 @@ def similar(
         raise click.UsageError("--records needs vectors written with encode --keep-records")
     if by_field:
         _check_by_field(collection, query_id, index_path)
+    conditions = _conditions(where, index_path)
     exclude: int | None = None
     labels: list[int] | None = None
     values: list[Any] = []
@@ -149,7 +164,12 @@ def similar(
     ann = AnnIndex(collection, index_path, ef or 64) if index_path is not None else None
     extra = 1 if exclude is not None else 0
     warning = None
-    if by_field:
+    if conditions:
+        book = vectors_codebook(collection, codebook_path)
+        allowed = _where_mask(collection, conditions, book)
+        rows, scores = _filtered(collection, values if by_field else None, queries, allowed,
+                                 number + extra)  # fmt: skip
+    elif by_field:
         rows, scores = _by_field(collection, values, queries, number)
     else:
         rows, scores = Index(collection, ann).search(queries, number + extra)
@@ -203,6 +223,52 @@ def _noise_warning(
         "values (on records of many fields one field carries little of a vector); "
         "--by-field scores the stored records field by field (encode --keep-records)"
     )
+
+
+def _conditions(where: tuple[str, ...], index_path: str | None) -> list[Condition]:
+    if where and index_path is not None:
+        raise click.UsageError("--where filters every record: it takes no --index")
+    try:
+        return [Condition.parse(text) for text in where]
+    except (WhereError, PathError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--where") from exc
+
+
+def _where_mask(
+    collection: Collection, conditions: list[Condition], book: Codebook
+) -> NDArray[np.bool_]:
+    """Rows that hold every condition: exact from stored records, else decoded."""
+    if collection.has_records:
+        return exact_mask(conditions, collection.all_records())
+    try:
+        mask = decoded_mask(conditions, collection.chunks(), book)
+    except ProbeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--where") from exc
+    click.echo(
+        "jsonvec: --where read from the vectors (no stored records): a record counts as "
+        f"holding a value when it decodes to it (kept {int(mask.sum()):,} of "
+        f"{collection.count:,}); encode --keep-records makes it exact",
+        err=True,
+    )
+    return mask
+
+
+def _filtered(
+    collection: Collection,
+    by_field: list[Any] | None,
+    queries: NDArray[np.float32],
+    allowed: NDArray[np.bool_],
+    number: int,
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """The best ``number`` allowed rows per query, by field score (``by_field`` holds the
+    queries' values) or by cosine."""
+    from jsonvec.fields import field_scores, ranked  # noqa: PLC0415
+
+    cosines = np.concatenate(
+        [(queries @ block.T).astype(np.float32) for _, block in collection.chunks()], axis=1
+    )
+    primary = cosines if by_field is None else field_scores(by_field, collection.all_records())
+    return ranked(primary, cosines, number, allowed)
 
 
 def _split_args(
