@@ -296,6 +296,51 @@ def where_sweep(data: Path, count: int, dim: int) -> list[str]:
     return lines
 
 
+NUMBER_FIELDS = (
+    ("vega_movies", ("IMDB Rating", "Running Time min", "US Gross", "Production Budget")),
+    ("vega_cars", ("Horsepower", "Weight_in_lbs", "Acceleration")),
+    ("usgs_earthquakes", ("properties.mag", "properties.felt")),
+)
+
+
+def number_sweep(data: Path) -> list[str]:
+    """`probe` without candidates on number fields: how often the true number lies in the
+    estimate's range, is the estimate, and the median relative error."""
+    from jsonvec.probe import estimate_numbers, unbind  # noqa: PLC0415
+
+    encoder = Encoder(Codebook())
+    lines = [
+        "| corpus | field | records with a number | true value in [low, high] | estimate exact "
+        "| median relative error |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name, fields in NUMBER_FIELDS:
+        records = read(data / f"{name}.jsonl")
+        vectors = encoder.encode_batch(records)
+        for field in fields:
+            truth = []
+            for record in records:
+                value = record
+                for key in field.split("."):
+                    value = value.get(key) if isinstance(value, dict) else None
+                truth.append(value)
+            rows = [
+                i
+                for i, v in enumerate(truth)
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            ]
+            guesses = estimate_numbers(unbind(vectors[rows], field))
+            pairs = [(g, truth[i]) for g, i in zip(guesses, rows, strict=True)]
+            inside = np.mean([g.low <= t <= g.high for g, t in pairs])
+            exact = np.mean([g.value == t for g, t in pairs])
+            error = np.median([abs(g.value - t) / max(abs(t), 1e-12) for g, t in pairs])
+            lines.append(
+                f"| {name} | {field} | {len(rows):,} | {inside:.3f} | {exact:.3f} | {error:.4f} |"
+            )
+            print(lines[-1], flush=True)
+    return lines
+
+
 STRING_WEIGHTS = ((1.0, 1.0, 0.5), (0.5, 1.0, 0.25), (0.3, 1.0, 0.15), (0.0, 1.0, 0.0))
 
 
@@ -347,7 +392,13 @@ def main() -> None:
     parser.add_argument(
         "--where-sweep", action="store_true", help="precision/recall of decoded --where"
     )
+    parser.add_argument(
+        "--number-sweep", action="store_true", help="probe's number estimates on real fields"
+    )
     args = parser.parse_args()
+    if args.number_sweep:
+        print("\n".join(number_sweep(args.data)))
+        return
     if args.where_sweep:
         print("\n".join(where_sweep(args.data, 100, args.dim)))
         return

@@ -14,7 +14,9 @@ scalar elements, or any element of an array the codebook treats as a set).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -134,3 +136,95 @@ def cleanup(
     unit = u / np.where(norms > 0, norms, 1.0)
     scores: NDArray[np.float32] = (unit @ memory.T).astype(np.float32)
     return scores
+
+
+@dataclass(frozen=True)
+class NumberEstimate:
+    """A number read back from a vector, with the range of numbers that fit as well.
+
+    ``low`` … ``high`` are the numbers whose vectors score within one noise spread
+    (``1/sqrt(dim)``) of the best; ``score`` is the best cosine (compare it with
+    :func:`jsonvec.search.noise_ceiling`: under it, there is likely no number there).
+    """
+
+    value: float | int
+    low: float
+    high: float
+    score: float
+
+
+_T_RANGE = (-40.0, 70.0)  # log2 magnitudes searched: about 1e-12 to 1e21
+_COARSE = 1.0 / 16.0  # the finest level's anchor spacing (number_level_widths[0])
+_FINE = 1.0 / 256.0
+#: How many numbers the coarse search compares (for the noise ceiling of its best score).
+GRID_SIZE = 2 * (round((_T_RANGE[1] - _T_RANGE[0]) / _COARSE) + 1) + 1
+
+
+def _magnitude(t: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The inverse of the encoder's piecewise-linear log2 magnitude."""
+    exponent = np.floor(t) + 1.0
+    fraction = (t - exponent + 2.0) / 2.0
+    return np.asarray(np.ldexp(fraction, exponent.astype(np.int64)), dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(book: Codebook) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+    """Numbers on a grid of magnitudes (both signs, and 0) and their vectors."""
+    t = np.arange(_T_RANGE[0], _T_RANGE[1] + _COARSE / 2, _COARSE)
+    magnitudes = _magnitude(t)
+    numbers = np.concatenate([magnitudes, -magnitudes, [0.0]])
+    return numbers, Encoder(book).encode_batch(numbers.tolist())
+
+
+def estimate_numbers(
+    unbound: NDArray[np.floating], codebook: Codebook | None = None
+) -> list[NumberEstimate]:
+    """The number each unbound vector most likely holds (see :class:`NumberEstimate`).
+
+    A coarse search over magnitudes (the finest anchor spacing, both signs), a finer one
+    around the best (1/256 of an octave, 0.27%), then the nearest integers, whose exact
+    atoms score higher when the number is one.
+
+    Parameters
+    ----------
+    unbound : ndarray of shape (n, dim), from :func:`unbind`
+    codebook : Codebook, optional
+    """
+    book = codebook or default_codebook()
+    encoder = Encoder(book)
+    u = np.atleast_2d(np.asarray(unbound, dtype=np.float32))
+    norms = np.linalg.norm(u, axis=1, keepdims=True)
+    unit = u / np.where(norms > 0, norms, 1.0)
+    numbers, vectors = _grid(book)
+    coarse = unit @ vectors.T
+    spread = 1.0 / np.sqrt(book.dim)
+    out = []
+    for row in range(len(unit)):
+        best = int(np.argmax(coarse[row]))
+        if numbers[best] == 0.0:
+            out.append(NumberEstimate(0, 0.0, 0.0, float(coarse[row, best])))
+            continue
+        sign = 1.0 if numbers[best] > 0 else -1.0
+        t = _t_of(abs(numbers[best])) + np.arange(-2 * _COARSE, 2 * _COARSE + _FINE / 2, _FINE)
+        fine_numbers = sign * _magnitude(t)
+        fine_scores = encoder.encode_batch(fine_numbers.tolist()) @ unit[row]
+        top = int(np.argmax(fine_scores))
+        value: float | int = float(fine_numbers[top])
+        score = float(fine_scores[top])
+        fits = fine_numbers[fine_scores >= score - spread]
+        low, high = float(fits.min()), float(fits.max())
+        if abs(value) < 2.0**53:
+            whole = [round(value) + d for d in (-1, 0, 1)]
+            whole_scores = encoder.encode_batch(whole) @ unit[row]
+            if float(whole_scores.max()) > score:
+                value, score = whole[int(np.argmax(whole_scores))], float(whole_scores.max())
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**53:
+            value = int(value)
+        out.append(NumberEstimate(value, min(low, float(value)), max(high, float(value)), score))
+    return out
+
+
+def _t_of(magnitude: float) -> float:
+    """The encoder's piecewise-linear log2 of a positive magnitude."""
+    fraction, exponent = math.frexp(magnitude)
+    return exponent - 2.0 + 2.0 * fraction

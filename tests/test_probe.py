@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from jsonvec import Codebook, Settings, encode_batch
 from jsonvec.cli import cli
-from jsonvec.probe import ProbeError, cleanup, role_of, unbind
+from jsonvec.probe import ProbeError, cleanup, estimate_numbers, role_of, unbind
 from tests.helpers import write_vectors
 
 SMALL = Codebook(dim=64, seed=3)
@@ -126,7 +126,7 @@ def test_probe_command(people: Path, samples: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--path", "city"], "give the values to look for: --from DATA"),
+        (["--path", "city", "--from", "DATA", "--candidates", "x"], "give one of --from"),
         (["--path", "a["], "Invalid value for --path: invalid path 'a['"),
         (["--path", "nowhere", "--from", "DATA"], "no candidates: "),
     ],
@@ -151,3 +151,35 @@ def test_probe_refuses_unreadable_paths_and_unknown_ids(people: Path, samples: P
     )
     assert missing.exit_code == 1
     assert missing.stderr.startswith("Error: ")
+
+
+@pytest.mark.parametrize("number", [42, -7, 0, 1234.5, 0.00123, 3e15])
+def test_a_lone_number_is_estimated_within_its_range(number: float) -> None:
+    (guess,) = estimate_numbers(unbind(encode_batch([{"x": number}]), "x"))
+    assert guess.low <= number <= guess.high
+    assert abs(guess.value - number) <= 0.01 * abs(number)
+    if isinstance(number, int):
+        assert guess.value == number
+        assert isinstance(guess.value, int)
+    assert guess.score > 0.9
+
+
+def test_numbers_in_narrow_records_fall_in_their_ranges(samples: Path) -> None:
+    records = [orjson.loads(x) for x in (samples / "people.jsonl").read_bytes().splitlines()]
+    guesses = estimate_numbers(unbind(encode_batch(records), "age"))
+    inside = [g.low <= r["age"] <= g.high for g, r in zip(guesses, records, strict=True)]
+    assert sum(inside) >= len(records) - 1
+
+
+def test_probe_without_candidates_reads_numbers(people: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["probe", str(people), "--path", "age", "--id", "p01"])
+    assert result.exit_code == 0, result.output
+    (found,) = lines(result.stdout)
+    assert set(found) == {"id", "path", "value", "score", "rank", "low", "high"}
+    assert found["id"] == "p01"
+    assert found["low"] <= 34 <= found["high"]
+    text = runner.invoke(cli, ["probe", str(people), "--path", "name"])
+    assert text.exit_code == 2
+    assert "name does not read back as a number in any record" in text.stderr
+    assert "give candidates with --from DATA or --candidates FILE" in text.stderr

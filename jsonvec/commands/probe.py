@@ -11,12 +11,21 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from jsonvec.codebook import Codebook
 from jsonvec.collection import Collection
 from jsonvec.commands.common import echo_lines, writing_stdout
 from jsonvec.commands.similar import vectors_codebook
 from jsonvec.paths import EVERY, PathError, format_path, parse_path
-from jsonvec.probe import ProbeError, cleanup, role_of, unbind
+from jsonvec.probe import (
+    GRID_SIZE,
+    ProbeError,
+    cleanup,
+    estimate_numbers,
+    role_of,
+    unbind,
+)
 from jsonvec.reader import STDIN, parse_line, read_lines
+from jsonvec.search import noise_ceiling
 
 MAX_CANDIDATES = 1_000_000  # distinct values kept from --from
 
@@ -68,27 +77,32 @@ def probe(
     is the cosine of the unbound vector with the value's: about 1/sqrt(n) of a record of n
     leaves when the value is there, noise of about 1/sqrt(dim) otherwise.
 
+    Without candidates, PATH is read as a number: one object per record with the estimate
+    and "low", "high", the range of numbers that fit within the noise. A path that holds no
+    number in any record is an error (give candidates for strings).
+
     Example:
 
     \b
         jsonvec probe people.parquet --path city --from people.jsonl -n 1
         jsonvec probe people.parquet --path tags[] --candidates tags.jsonl --id p07 --plain
+        jsonvec probe people.parquet --path age
     """
     try:
         segments = parse_path(path_text)
     except PathError as exc:
         raise click.BadParameter(str(exc), param_hint="--path") from exc
-    if (data is None) == (candidates is None):
-        raise click.UsageError(
-            "give the values to look for: --from DATA (the values at PATH in JSON Lines) or "
-            "--candidates FILE (one JSON value per line)"
-        )
+    if data is not None and candidates is not None:
+        raise click.UsageError("give one of --from DATA and --candidates FILE")
     collection = Collection.open(list(vectors))
     book = vectors_codebook(collection, codebook_path)
     try:
         role_of(segments, book)
     except ProbeError as exc:
         raise click.BadParameter(str(exc), param_hint="--path") from exc
+    if data is None and candidates is None:
+        _estimates(collection, segments, book, record_id, plain)
+        return
     values = _values_from(data, segments) if data is not None else _candidates(str(candidates))
     if not values:
         raise click.UsageError(
@@ -114,6 +128,41 @@ def _ranked(
     best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     for i, rid in enumerate(row_ids):
         yield rid, best[i].tolist(), [round(float(scores[i, j]), 6) for j in best[i]]
+
+
+def _estimates(
+    collection: Collection,
+    segments: tuple[Any, ...],
+    book: Codebook,
+    record_id: str | None,
+    plain: bool,
+) -> None:
+    """No candidates: each record's number at the path, estimated with its range."""
+    rows = [collection.find(record_id)] if record_id is not None else None
+    shown = format_path(segments)
+    found: list[dict[str, Any]] = []
+    for row_ids, block in _blocks(collection, rows):
+        guesses = estimate_numbers(unbind(block, segments, book), book)
+        for rid, guess in zip(row_ids, guesses, strict=True):
+            found.append({
+                "id": rid, "path": shown, "value": guess.value, "score": round(guess.score, 6),
+                "rank": 1, "low": guess.low, "high": guess.high,
+            })  # fmt: skip
+    floor = noise_ceiling(GRID_SIZE, book.dim)
+    weak = sum(1 for f in found if f["score"] < floor)
+    if found and weak == len(found):
+        raise click.UsageError(
+            f"{shown} does not read back as a number in any record (every best score is under "
+            f"{floor:.3f}, what noise reaches): for strings and other values give candidates "
+            "with --from DATA or --candidates FILE"
+        )
+    _print(found, plain)
+    if weak:
+        click.echo(
+            f"jsonvec: warning: {weak:,} of {len(found):,} records score under {floor:.3f} at "
+            f"{shown}: they likely hold no number there",
+            err=True,
+        )
 
 
 def _blocks(collection: Collection, rows: list[int] | None) -> Iterator[tuple[list[Any], Any]]:
