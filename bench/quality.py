@@ -91,17 +91,23 @@ def methods(use_minilm: bool) -> dict[str, Method]:
 
 
 def variant(spec: str) -> tuple[str, jsonvec.Codebook]:
-    """``LABEL:NAME=VALUE,...`` -> (label, codebook with those settings or that family)."""
+    """``LABEL:NAME=VALUE,...`` -> (label, codebook with those settings, that family or that
+    dim)."""
     label, _, changes = spec.partition(":")
     family = "signed-permutation"
+    dim = 1024
     settings: dict[str, Any] = {}
     for change in filter(None, changes.split(",")):
         name, _, value = change.partition("=")
         if name == "family":
             family = value
+        elif name == "dim":
+            dim = int(value)
         else:
             settings[name] = orjson.loads(value)
-    codebook = jsonvec.Codebook(settings=jsonvec.Settings().replace(**settings), family=family)
+    codebook = jsonvec.Codebook(
+        dim=dim, settings=jsonvec.Settings().replace(**settings), family=family
+    )
     return label, codebook
 
 
