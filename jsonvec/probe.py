@@ -90,16 +90,28 @@ def _role(
     return np.asarray(target, dtype=np.int64), np.asarray(sign, dtype=np.float64)
 
 
+POSITIONS = 16  # elements of an ordered array read for ``items[].sku``
+_MAX_PATHS = 256
+
+
 def unbind(
-    vectors: NDArray[np.floating], path: str | Sequence[Segment], codebook: Codebook | None = None
+    vectors: NDArray[np.floating],
+    path: str | Sequence[Segment],
+    codebook: Codebook | None = None,
+    positions: int = POSITIONS,
 ) -> NDArray[np.float32]:
     """The leaf (or sub-record) vector at ``path``, read back from record vectors.
 
     Parameters
     ----------
     vectors : ndarray of shape (n, dim) or (dim,)
-    path : str, e.g. ``"user.address.city"``, ``"tags[2]"``, ``"tags[]"``
+    path : str, e.g. ``"user.address.city"``, ``"tags[2]"``, ``"tags[]"``, ``"items[].sku"``
     codebook : Codebook, optional (default: the built-in one)
+    positions : int
+        For ``[]`` over an ordered array whose elements are objects or arrays
+        (``items[].sku``): how many of its first elements to read. Such elements are bound by
+        their position only, so the result is the sum over positions 0 … positions-1: the
+        value of any of them shows, with crosstalk growing as ``sqrt(positions)``.
 
     Returns
     -------
@@ -107,10 +119,74 @@ def unbind(
     holds a single leaf at ``path`` this is that leaf's vector exactly; otherwise the leaf's
     share plus the other terms' crosstalk.
     """
-    target, sign = role_of(path, codebook)
+    book = codebook or default_codebook()
+    segments = parse_path(path) if isinstance(path, str) else tuple(path)
     v = np.asarray(vectors, dtype=np.float32)
-    out = v[..., target] * sign.astype(np.float32)
-    return np.asarray(out, dtype=np.float32)
+    out = np.zeros_like(v)
+    for concrete in _concrete(segments, book, positions):
+        target, sign = _role(concrete, book)
+        out += v[..., target] * sign.astype(np.float32)
+    return out
+
+
+def check_path(path: str | Sequence[Segment], codebook: Codebook | None = None) -> None:
+    """Raise :class:`ProbeError` if ``path`` cannot be read back from vectors of
+    ``codebook`` (see :func:`role_of`)."""
+    book = codebook or default_codebook()
+    segments = parse_path(path) if isinstance(path, str) else tuple(path)
+    _role(_concrete(segments, book, POSITIONS)[0], book)
+
+
+def unbind_each(
+    vectors: NDArray[np.floating],
+    path: str | Sequence[Segment],
+    codebook: Codebook | None = None,
+    positions: int = POSITIONS,
+) -> list[NDArray[np.float32]]:
+    """:func:`unbind` once per concrete path: one array for most paths, one per position for
+    ``items[].sku`` (rank values by their best position: the max of their cleanup scores)."""
+    book = codebook or default_codebook()
+    segments = parse_path(path) if isinstance(path, str) else tuple(path)
+    v = np.asarray(vectors, dtype=np.float32)
+    out = []
+    for concrete in _concrete(segments, book, positions):
+        target, sign = _role(concrete, book)
+        out.append(np.asarray(v[..., target] * sign.astype(np.float32), dtype=np.float32))
+    return out
+
+
+def cleanup_best(
+    vectors: NDArray[np.floating],
+    path: str | Sequence[Segment],
+    candidates: Sequence[Any],
+    codebook: Codebook | None = None,
+) -> NDArray[np.float32]:
+    """Cosines of ``candidates`` with the vectors unbound at ``path``, the best over the
+    positions ``[]`` stands for (see :func:`unbind_each`): shape (n, len(candidates))."""
+    parts = [cleanup(u, candidates, codebook) for u in unbind_each(vectors, path, codebook)]
+    best: NDArray[np.float32] = np.max(np.stack(parts), axis=0)
+    return best
+
+
+def _concrete(
+    segments: tuple[Segment, ...], book: Codebook, positions: int
+) -> list[tuple[Segment, ...]]:
+    """``segments`` with every ``[]`` over an ordered array of containers (one not last)
+    replaced by each of the first ``positions`` indices."""
+    sets = {format_path(parse_path(p)) for p in book.settings.set_arrays}
+    paths: list[tuple[Segment, ...]] = [()]
+    for at, segment in enumerate(segments):
+        generic = format_path(tuple(EVERY if isinstance(x, int) else x for x in segments[:at]))
+        if segment == EVERY and at < len(segments) - 1 and generic not in sets:
+            paths = [(*p, i) for p in paths for i in range(positions)]
+            if len(paths) > _MAX_PATHS:
+                raise ProbeError(
+                    f"{format_path(segments)}: too many element positions to read "
+                    f"({len(paths):,}); name some by position"
+                )
+        else:
+            paths = [(*p, segment) for p in paths]
+    return paths
 
 
 def cleanup(

@@ -26,7 +26,7 @@ from jsonvec.codebook import Codebook
 from jsonvec.encoder import Encoder
 from jsonvec.errors import JsonvecError
 from jsonvec.paths import EVERY, Segment, format_path, parse_path
-from jsonvec.probe import unbind
+from jsonvec.probe import unbind_each
 
 DECODE_SPREADS = 4.0
 
@@ -114,9 +114,10 @@ def decoded_mask(
     for _, block in chunks:
         keep = np.ones(len(block), dtype=bool)
         for condition, leaf in zip(conditions, wanted, strict=True):
-            unbound = unbind(block, condition.path, codebook)
-            norms = np.linalg.norm(unbound, axis=1)
-            cos = (unbound @ leaf) / np.where(norms > 0, norms, 1.0)
-            keep &= cos >= floor
+            best = np.full(len(block), -np.inf)
+            for unbound in unbind_each(block, condition.path, codebook):
+                norms = np.linalg.norm(unbound, axis=1)
+                best = np.maximum(best, (unbound @ leaf) / np.where(norms > 0, norms, 1.0))
+            keep &= best >= floor
         parts.append(keep)
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)

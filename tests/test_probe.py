@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 
 from jsonvec import Codebook, Settings, encode_batch
 from jsonvec.cli import cli
-from jsonvec.probe import ProbeError, cleanup, estimate_numbers, role_of, unbind
+from jsonvec.probe import (
+    ProbeError,
+    cleanup,
+    cleanup_best,
+    estimate_numbers,
+    role_of,
+    unbind,
+    unbind_each,
+)
 from tests.helpers import write_vectors
 
 SMALL = Codebook(dim=64, seed=3)
@@ -62,7 +70,7 @@ def test_elements_by_position_and_order_free() -> None:
 
 def test_paths_that_cannot_be_read_back() -> None:
     with pytest.raises(ProbeError, match=r"^items\[\]\.sku: elements of an ordered array that "):
-        role_of("items[].sku")
+        role_of("items[].sku")  # one role per position: see unbind_each
     book = Codebook(settings=Settings(set_arrays=("tags",)))
     with pytest.raises(ProbeError, match=r"the codebook treats as a set"):
         role_of("tags[1]", book)
@@ -142,10 +150,10 @@ def test_probe_usage_errors(people: Path, samples: Path, args: list[str], messag
 def test_probe_refuses_unreadable_paths_and_unknown_ids(people: Path, samples: Path) -> None:
     data = str(samples / "people.jsonl")
     result = CliRunner().invoke(
-        cli, ["probe", str(people), "--path", "items[].sku", "--from", data]
+        cli, ["probe", str(people), "--path", "a[].b[].c[].d", "--from", data]
     )
     assert result.exit_code == 2
-    assert "Error: Invalid value for --path: items[].sku: elements of an ordered" in result.stderr
+    assert "Invalid value for --path: a[].b[].c[].d: too many element positions" in result.stderr
     missing = CliRunner().invoke(
         cli, ["probe", str(people), "--path", "city", "--from", data, "--id", "nobody"]
     )
@@ -169,6 +177,20 @@ def test_numbers_in_narrow_records_fall_in_their_ranges(samples: Path) -> None:
     guesses = estimate_numbers(unbind(encode_batch(records), "age"))
     inside = [g.low <= r["age"] <= g.high for g, r in zip(guesses, records, strict=True)]
     assert sum(inside) >= len(records) - 1
+
+
+def test_elements_of_an_array_of_objects_by_their_best_position() -> None:
+    records = [{"items": [{"sku": "A-1"}, {"sku": "B-2"}, {"sku": "C-3"}], "name": "order"}]
+    vectors = encode_batch(records)
+    words = ["A-1", "B-2", "C-3", "D-4", "order"]
+    best = cleanup_best(vectors, "items[].sku", words)[0]
+    assert min(best[:3]) > 0.3
+    assert max(best[3:]) < 0.1
+    summed = unbind(vectors, "items[].sku")
+    parts = unbind_each(vectors, "items[].sku")
+    assert len(parts) == 16
+    assert np.allclose(summed, np.sum(parts, axis=0))
+    assert np.array_equal(parts[1], unbind(vectors, "items[1].sku"))
 
 
 def test_probe_without_candidates_reads_numbers(people: Path) -> None:

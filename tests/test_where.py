@@ -106,9 +106,16 @@ def test_where_refusals(tmp_path: Path, samples: Path) -> None:
         assert message in stderr
 
 
-def test_decoded_where_refuses_unreadable_paths(tmp_path: Path, samples: Path) -> None:
-    bare = write_vectors(tmp_path / "p.npy", samples / "people.jsonl")
-    code, _, stderr = run(str(bare), "{}", "--where", "items[].sku=A")
-    assert code == 2
-    assert "elements of an ordered array that are objects or arrays" in stderr
-    assert np.__name__  # numpy imported for the masks' dtype
+def test_decoded_where_reads_elements_of_arrays_of_objects(tmp_path: Path) -> None:
+    source = tmp_path / "orders.jsonl"
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+             "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+             "sierra", "tango"]  # fmt: skip
+    orders = [{"n": i, "items": [{"sku": "box"}, {"sku": words[i]}]} for i in range(20)]
+    source.write_bytes(b"".join(orjson.dumps(o) + b"\n" for o in orders))
+    bare = write_vectors(tmp_path / "o.npy", source, id_field="n")
+    code, hits, stderr = run(str(bare), "{}", "--where", "items[].sku=hotel")
+    assert code == 0
+    assert [h["id"] for h in hits] == ["7"]
+    assert "kept 1 of 20" in stderr
+    assert np.__name__

@@ -19,9 +19,9 @@ from jsonvec.paths import EVERY, PathError, format_path, parse_path
 from jsonvec.probe import (
     GRID_SIZE,
     ProbeError,
-    cleanup,
+    check_path,
+    cleanup_best,
     estimate_numbers,
-    role_of,
     unbind,
 )
 from jsonvec.reader import STDIN, parse_line, read_lines
@@ -97,7 +97,7 @@ def probe(
     collection = Collection.open(list(vectors))
     book = vectors_codebook(collection, codebook_path)
     try:
-        role_of(segments, book)
+        check_path(segments, book)
     except ProbeError as exc:
         raise click.BadParameter(str(exc), param_hint="--path") from exc
     if data is None and candidates is None:
@@ -114,9 +114,7 @@ def probe(
     found = (
         {"id": rid, "path": shown, "value": values[j], "score": score, "rank": rank}
         for row_ids, block in _blocks(collection, rows)
-        for rid, best, scored in _ranked(
-            row_ids, cleanup(unbind(block, segments, book), values, book), k
-        )
+        for rid, best, scored in _ranked(row_ids, cleanup_best(block, segments, values, book), k)
         for rank, (j, score) in enumerate(zip(best, scored, strict=True), start=1)
     )
     _print(found, plain)
