@@ -13,17 +13,29 @@ This module is the library side; ``jsonvec encode --engine dask`` builds on it.
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from jsonvec.atomic import AtomicFile
+from jsonvec.batches import BatchEncoder
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.encoder import Encoder
+from jsonvec.errors import InvalidLineError, OutputError
+from jsonvec.parquet_sink import ParquetSink
+from jsonvec.pipeline import vectors_metadata
+from jsonvec.reader import BOM, Batch, Line, display_name
 from jsonvec.settings import Settings
+from jsonvec.writers import MANIFEST, IdKind
 
 if TYPE_CHECKING:  # dask is an optional extra
     import dask.array
@@ -100,3 +112,176 @@ def encode_bag(bag: dask.bag.Bag, codebook: Codebook | None = None) -> dask.arra
         return empty
     joined: dask.array.Array = da.concatenate(blocks, axis=0, allow_unknown_chunksizes=True)
     return joined
+
+
+# -- files to a folder of Parquet parts ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One partition: a byte range of one input, cut on line boundaries."""
+
+    index: int  # the partition's place among all
+    source: str  # the input's name, for messages
+    first_block: bool  # the input's first range (its line 1 may start with a BOM)
+
+
+def _lines(block: bytes) -> list[bytes]:
+    """The lines of a byte range, each with its ``\\n`` (the last one may lack it)."""
+    lines = block.split(b"\n")
+    out = [line + b"\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
+def _count(block: bytes, info: _Block) -> tuple[int, int]:
+    """(lines, non-blank lines) of a range: the first pass, for line numbers and ids."""
+    lines = _lines(block)
+    blank = sum(
+        1
+        for n, raw in enumerate(lines, start=1)
+        if Line(info.source, n if info.first_block else 2, raw).is_blank
+    )
+    return len(lines), len(lines) - blank
+
+
+def _encode_block(
+    block: bytes,
+    info: _Block,
+    first_line: int,
+    first_id: int,
+    params: dict[str, Any],
+    settings: dict[str, Any],
+    folder: str,
+) -> tuple[str, int, tuple[str, int, str, bytes] | None]:
+    """Encode one range into the Parquet part ``folder/part-NNNNN.parquet``: (name, rows,
+    None), or ("", 0, its first invalid line) and no part."""
+    encoder = _encoder(params)
+    batch = Batch(first=first_id)
+    batch.start(info.source)
+    for offset, raw in enumerate(_lines(block)):
+        line = Line(info.source, first_line + offset, raw)
+        if line.is_blank:
+            continue
+        if info.first_block and line.lineno == 1 and raw.startswith(BOM):
+            batch.bom = len(batch.raws)
+        batch.raws.append(raw)
+        batch.linenos.append(line.lineno)
+    work = BatchEncoder(encoder, settings["id_field"], settings["keep_records"])
+    encoded = work(batch)
+    if encoded.invalid:  # reported by the client, in input order, as one machine would
+        return "", 0, encoded.invalid[0]
+    name = f"part-{info.index:05d}.parquet"
+    id_kind: IdKind = "int" if settings["id_field"] is None else "string"
+    sink = ParquetSink(
+        str(Path(folder) / name),
+        encoder.dim,
+        vectors_metadata(encoder, id_kind),
+        id_kind,
+        settings["keep_records"],
+    )
+    try:
+        sink.write(encoded.ids, encoded.vectors, encoded.texts)
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+    return name, len(encoded.ids), None
+
+
+def encode_files(
+    paths: Sequence[str],
+    out_dir: str,
+    codebook: Codebook | None = None,
+    *,
+    id_field: str | None = None,
+    keep_records: bool = False,
+    partition_size: int = 64 << 20,
+    client: Any = None,
+) -> dict[str, Any]:
+    """Encode JSON Lines files into a folder of Parquet parts on a Dask cluster.
+
+    Inputs are cut into byte ranges of about ``partition_size`` on line boundaries (gzip
+    inputs cannot be cut: one partition each); a first pass counts each range's lines, so
+    ids and line numbers are those of a one-machine run (positions among the non-blank lines
+    of all inputs, without ``id_field``). Each range becomes one part, written under a hidden
+    folder; the parts are moved into ``out_dir`` and the manifest ``_jsonvec_manifest.json``
+    listing them is written last, so a failed run leaves nothing that readers use. An
+    invalid line fails the run with ``FILE:LINE: reason``.
+
+    Returns the manifest (parts, records). ``client``: a ``distributed.Client`` (default:
+    the current one, or Dask's default scheduler).
+    """
+    delayed: Any = importlib.import_module("dask.delayed").delayed
+    dask_bytes: Any = importlib.import_module("dask.bytes")
+    compute: Any = importlib.import_module("dask").compute
+    book = codebook or default_codebook()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / MANIFEST).exists():
+        raise OutputError(f"{out}: holds a run already (its {MANIFEST}); give an empty folder")
+    staging = Path(tempfile.mkdtemp(prefix=".jsonvec-run-", dir=out))
+    try:
+        blocks: list[Any] = []
+        infos: list[_Block] = []
+        for path in paths:
+            gzipped = _is_gzip(path)
+            _, found = dask_bytes.read_bytes(
+                path,
+                delimiter=b"\n",
+                blocksize=None if gzipped else partition_size,
+                sample=False,
+                compression="gzip" if gzipped else None,
+            )
+            for position, block in enumerate(found[0]):
+                infos.append(_Block(len(infos), display_name(path), position == 0))
+                blocks.append(block)
+        run = {"compute": compute, "client": client}
+        counting = [delayed(_count, pure=True)(b, i) for b, i in zip(blocks, infos, strict=True)]
+        counts = _run(run, counting)
+        first_lines, first_ids, line, position = [], [], 1, 0
+        for info, (lines, records) in zip(infos, counts, strict=True):
+            if info.first_block:
+                line = 1
+            first_lines.append(line)
+            first_ids.append(position)
+            line += lines
+            position += records
+        shared = delayed(book.params(), pure=True)
+        settings = {"id_field": id_field, "keep_records": keep_records}
+        tasks = [
+            delayed(_encode_block, pure=True)(
+                block, info, first_lines[i], first_ids[i], shared, settings, str(staging)
+            )
+            for i, (block, info) in enumerate(zip(blocks, infos, strict=True))
+        ]
+        parts = _run(run, tasks)
+        for _, _, invalid in parts:
+            if invalid is not None:
+                raise InvalidLineError(*invalid)
+        for name, _, _ in parts:
+            os.replace(staging / name, out / name)
+        manifest = {
+            "format": 1,
+            "parts": [name for name, _, _ in parts],
+            "rows": [rows for _, rows, _ in parts],
+            "records": sum(rows for _, rows, _ in parts),
+            "codebook": book.fingerprint,
+        }
+        with AtomicFile(out / MANIFEST) as handle:
+            handle.file.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+        return manifest
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _run(run: dict[str, Any], tasks: list[Any]) -> list[Any]:
+    if run["client"] is not None:
+        return list(run["client"].compute(tasks, sync=True))
+    return list(run["compute"](*tasks))
+
+
+def _is_gzip(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"

@@ -158,6 +158,11 @@ def failure_reason(exc: BaseException) -> str:
     return str(exc)
 
 
+#: In a folder of parts written on a cluster (jsonvec.dask), the list of its parts, written
+#: last: readers use exactly the parts it lists, so a failed run leaves nothing they see.
+MANIFEST = "_jsonvec_manifest.json"
+
+
 def npy_header(rows: int, dim: int) -> bytes:
     """A version 1.0 ``.npy`` header of fixed length for a float32 (rows, dim) array."""
     text = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}"

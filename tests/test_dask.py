@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from jsonvec import Codebook, Encoder, Settings
+from jsonvec.collection import Collection, VectorsError
+from jsonvec.errors import InvalidLineError, OutputError
+from jsonvec.pipeline import EncodeOptions, encode_to
+from jsonvec.reader import read_lines
 
 distributed = pytest.importorskip("distributed", reason="the 'dask' extra is not installed")
 db = pytest.importorskip("dask.bag", reason="the 'dask' extra is not installed")
 
-from jsonvec.dask import encode_bag  # noqa: E402
+from jsonvec.dask import encode_bag, encode_files  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["1 worker", "2 workers"])
@@ -60,3 +67,87 @@ def test_encode_bag_of_json_text(client: Any, samples: Path, tmp_path: Path) -> 
     bag = db.read_text([str(p) for p in parts], blocksize=None).map(orjson.loads)
     vectors = encode_bag(bag).compute()
     assert vectors.tobytes() == Encoder().encode_batch(records_of(samples)).tobytes()
+
+
+def single_machine(tmp_path: Path, inputs: list[Path], **options: Any) -> Any:
+    """Ids and vectors of `jsonvec encode` in one process, and the table itself."""
+    out = tmp_path / "one.parquet"
+    encode_to(
+        str(out), read_lines([str(p) for p in inputs]), Encoder(), EncodeOptions(**options),
+        stdout=None,  # type: ignore[arg-type]
+    )  # fmt: skip
+    return pq.read_table(out)
+
+
+def inputs_of(samples: Path, tmp_path: Path) -> list[Path]:
+    """Three inputs: plain, gzip, and one with blank lines, a BOM and no last newline."""
+    plain = tmp_path / "people.jsonl"
+    plain.write_bytes((samples / "people.jsonl").read_bytes())
+    packed = tmp_path / "products.jsonl.gz"
+    packed.write_bytes(gzip.compress((samples / "products.jsonl").read_bytes()))
+    odd = tmp_path / "odd.jsonl"
+    odd.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\n  \n{"a": [2, "x"]}\r\n"bare"\n\n{"b": {}}')
+    return [plain, packed, odd]
+
+
+@pytest.mark.parametrize("size", [256, 1 << 20], ids=["small partitions", "one per file"])
+def test_encode_files_gives_the_output_of_one_machine(
+    client: Any, samples: Path, tmp_path: Path, size: int
+) -> None:
+    inputs = inputs_of(samples, tmp_path)
+    manifest = encode_files(
+        [str(p) for p in inputs], str(tmp_path / "out"), partition_size=size, client=client
+    )
+    expected = single_machine(tmp_path, inputs)
+    parts = ds.dataset(tmp_path / "out", format="parquet")  # skips the _manifest
+    got = pq.read_table(tmp_path / "out" / manifest["parts"][0]).schema
+    assert got.metadata[b"jsonvec"] == expected.schema.metadata[b"jsonvec"]
+    table = Collection.open([str(tmp_path / "out")])
+    assert table.count == expected.num_rows == manifest["records"] == parts.count_rows()
+    assert table.ids(range(table.count)) == expected.column("id").to_pylist()
+    vectors = np.concatenate([block for _, block in table.chunks()])
+    assert vectors.tobytes() == np.stack(expected.column("vector").to_numpy(False)).tobytes()
+    if size == 256:
+        assert len(manifest["parts"]) > len(inputs)
+
+
+def test_ids_from_a_field_and_kept_records(client: Any, samples: Path, tmp_path: Path) -> None:
+    source = samples / "people.jsonl"
+    encode_files([str(source)], str(tmp_path / "out"), id_field="id", keep_records=True,
+                 partition_size=300, client=client)  # fmt: skip
+    expected = single_machine(tmp_path, [source], id_field="id", keep_records=True)
+    table = Collection.open([str(tmp_path / "out")])
+    assert table.ids(range(table.count)) == expected.column("id").to_pylist()
+    assert list(table.all_records()) == [
+        orjson.loads(t) for t in expected.column("record").to_pylist()
+    ]
+
+
+def test_an_invalid_line_fails_the_run_and_leaves_nothing(
+    client: Any, samples: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    good = (samples / "people.jsonl").read_bytes()
+    bad.write_bytes(good + b"{oops\n" + good + b"[also bad\n")
+    out = tmp_path / "out"
+    with pytest.raises(InvalidLineError, match=r"/bad\.jsonl:13: invalid JSON"):
+        encode_files([str(bad)], str(out), partition_size=200, client=client)
+    assert list(out.iterdir()) == []
+
+
+def test_a_folder_holding_a_run_is_refused(client: Any, samples: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    encode_files([str(samples / "people.jsonl")], str(out), client=client)
+    with pytest.raises(OutputError, match="holds a run already"):
+        encode_files([str(samples / "people.jsonl")], str(out), client=client)
+
+
+def test_readers_use_only_the_parts_of_the_manifest(samples: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    encode_files([str(samples / "people.jsonl")], str(out))  # Dask's default scheduler
+    stray = out / "part-99999.parquet"
+    stray.write_bytes((out / "part-00000.parquet").read_bytes())  # a part of a failed run
+    assert Collection.open([str(out)]).count == 12
+    (out / "part-00000.parquet").unlink()
+    with pytest.raises(VectorsError, match=r"lists part-00000\.parquet, which is missing"):
+        Collection.open([str(out)])
