@@ -285,3 +285,39 @@ def _run(run: dict[str, Any], tasks: list[Any]) -> list[Any]:
 def _is_gzip(path: str) -> bool:
     with open(path, "rb") as handle:
         return handle.read(2) == b"\x1f\x8b"
+
+
+def encode_on_cluster(
+    paths: Sequence[str],
+    out_dir: str,
+    codebook: Codebook | None = None,
+    *,
+    id_field: str | None = None,
+    keep_records: bool = False,
+    partition_size: int = 64 << 20,
+    scheduler: str | None = None,
+) -> dict[str, Any]:
+    """:func:`encode_files` on the cluster at ``scheduler`` (``tcp://host:8786``), or on a
+    ``distributed.LocalCluster`` of this machine's cores (one single-threaded worker process
+    per core, loopback only) that is started for the run and closed after it, however the
+    run ends."""
+    distributed: Any = importlib.import_module("distributed")
+
+    def run(client: Any) -> dict[str, Any]:
+        return encode_files(
+            paths, out_dir, codebook, id_field=id_field, keep_records=keep_records,
+            partition_size=partition_size, client=client,
+        )  # fmt: skip
+
+    if scheduler is not None:
+        with distributed.Client(scheduler) as client:
+            return run(client)
+    cluster = distributed.LocalCluster(
+        n_workers=os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    with cluster, distributed.Client(cluster) as client:
+        return run(client)

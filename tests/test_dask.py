@@ -12,12 +12,15 @@ import orjson
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
 from jsonvec import Codebook, Encoder, Settings
+from jsonvec.cli import cli
 from jsonvec.collection import Collection, VectorsError
 from jsonvec.errors import InvalidLineError, OutputError
 from jsonvec.pipeline import EncodeOptions, encode_to
 from jsonvec.reader import read_lines
+from tests.helpers import jsonvec, run
 
 distributed = pytest.importorskip("distributed", reason="the 'dask' extra is not installed")
 db = pytest.importorskip("dask.bag", reason="the 'dask' extra is not installed")
@@ -151,3 +154,57 @@ def test_readers_use_only_the_parts_of_the_manifest(samples: Path, tmp_path: Pat
     (out / "part-00000.parquet").unlink()
     with pytest.raises(VectorsError, match=r"lists part-00000\.parquet, which is missing"):
         Collection.open([str(out)])
+
+
+def test_the_command_line_on_a_cluster(client: Any, samples: Path, tmp_path: Path) -> None:
+    """`encode --engine dask --scheduler ADDRESS`: the parts, and `similar` on the folder
+    gives the hits of the one-machine file."""
+    runner = CliRunner()
+    inputs = [str(samples / "people.jsonl"), str(samples / "products.jsonl")]
+    out = tmp_path / "out"
+    address = client.scheduler.address
+    result = runner.invoke(cli, ["encode", *inputs, "-o", f"{out}/", "--engine", "dask",
+                                 "--scheduler", address, "--partition-size", "600"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("jsonvec: encoded 20 records into 4 parts of ")
+    one = tmp_path / "one.parquet"
+    assert runner.invoke(cli, ["encode", *inputs, "-o", str(one), "-q"]).exit_code == 0
+    query = '{"name": "Maria Garcia", "city": "Madrid"}'
+    hits = [runner.invoke(cli, ["similar", str(where), query, "-n", "5"]) for where in (out, one)]
+    strip = [[{k: v for k, v in orjson.loads(x).items() if k != "source"}
+              for x in h.stdout.splitlines()] for h in hits]  # fmt: skip
+    assert strip[0] == strip[1]
+
+
+def test_a_local_cluster_is_started_and_closed(samples: Path, tmp_path: Path) -> None:
+    """No --scheduler: a LocalCluster of this machine's cores, gone after the run."""
+    command = jsonvec("encode", samples / "people.jsonl", "-o", f"{tmp_path}/out/",
+                      "--engine", "dask", "-q")  # fmt: skip
+    done = run(command)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "_jsonvec_manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "x.parquet"], "--engine dask writes a folder of parts: name it OUTPUT/"),
+        (["-o", "out/", "--skip-invalid"], "--skip-invalid does not work with --engine dask"),
+        (["-o", "out/", "--append"], "--append does not work with --engine dask"),
+        (["-o", "out/", "--partition-size", "lots"], "a size such as 64MB or 1GiB"),
+    ],
+)
+def test_engine_usage_errors(samples: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["encode", str(samples / "people.jsonl"), "--engine", "dask", *args]
+    )
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_scheduler_needs_the_dask_engine(samples: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["encode", str(samples / "people.jsonl"), "-o", "-", "--scheduler", "tcp://x:1"]
+    )
+    assert result.exit_code == 2
+    assert "--scheduler needs --engine dask" in result.stderr

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
 
@@ -105,6 +107,28 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     help="Processes that encode: this one and N-1 workers [default: all cores]; the output "
     "is the same for any number.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="dask: encode on a Dask cluster (the 'dask' extra) into a folder OUTPUT/ of "
+    "Parquet parts and a manifest; vectors and ids are those of a local run.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --engine dask: the cluster's scheduler (tcp://host:8786) [default: a local "
+    "cluster of this machine's cores, closed after the run].",
+)
+@click.option(
+    "--partition-size",
+    metavar="SIZE",
+    default="64MB",
+    show_default=True,
+    help="With --engine dask: bytes of input per partition and part (gzip inputs are one "
+    "partition each).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 def encode(
     inputs: tuple[str, ...],
@@ -120,6 +144,9 @@ def encode(
     summary_path: str | None,
     batch_size: int,
     jobs: int | None,
+    engine: str,
+    scheduler: str | None,
+    partition_size: str,
     quiet: bool,
 ) -> None:
     """Encode JSON Lines records (files, .gz, or stdin) into vectors.
@@ -147,8 +174,20 @@ def encode(
         jsonvec encode big.jsonl.gz -o big.parquet --jobs 2
         jsonvec encode today.jsonl -o vectors/ --append --skip-existing --id-field id \\
             --summary run.json
+        jsonvec encode 'lake/*.jsonl.gz' -o vectors/ --engine dask --scheduler tcp://s:8786
     """
     started = time.perf_counter()
+    if engine == "dask":
+        _on_dask(inputs, output, codebook_path, id_field, keep_records, scheduler,
+                 partition_size, quiet, started, unsupported={
+                     "--skip-invalid": skip_invalid, "--max-invalid": max_invalid is not None,
+                     "--rejects": rejects is not None, "--append": append,
+                     "--skip-existing": skip_existing, "--summary": summary_path is not None,
+                     "--jobs": jobs is not None,
+                 })  # fmt: skip
+        return
+    if scheduler is not None:
+        raise click.UsageError("--scheduler needs --engine dask")
     skip_invalid = skip_invalid or max_invalid is not None
     _check_usage(inputs, output, rejects, summary_path, skip_invalid, keep_records, append,
                  skip_existing, id_field)  # fmt: skip
@@ -175,6 +214,55 @@ def encode(
         _write_summary(summary_path, summary, None, started, rejects)
     if not quiet:
         _report(summary, output, rejects)
+
+
+def _on_dask(
+    inputs: tuple[str, ...],
+    output: str,
+    codebook_path: str | None,
+    id_field: str | None,
+    keep_records: bool,
+    scheduler: str | None,
+    partition_size: str,
+    quiet: bool,
+    started: float,
+    unsupported: dict[str, bool],
+) -> None:
+    """``--engine dask``: the run on a cluster (jsonvec.dask.encode_on_cluster)."""
+    given = [name for name, used in unsupported.items() if used]
+    if given:
+        raise click.UsageError(f"{given[0]} does not work with --engine dask (yet)")
+    if not inputs or STDIN in inputs:
+        raise click.UsageError("--engine dask reads files (a cluster cannot read this stdin)")
+    if not output.endswith("/") and not Path(output).is_dir():
+        raise click.UsageError(
+            f"--engine dask writes a folder of parts: name it OUTPUT/ (got {output!r})"
+        )
+    try:
+        from dask.utils import parse_bytes  # noqa: PLC0415 - the extra
+
+        from jsonvec.dask import encode_on_cluster  # noqa: PLC0415
+    except ImportError as exc:
+        raise click.UsageError(
+            "--engine dask needs the 'dask' extra: pip install 'jsonvec[dask]'"
+        ) from exc
+    try:
+        size = int(parse_bytes(partition_size))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{partition_size!r}: a size such as 64MB or 1GiB", param_hint="--partition-size"
+        ) from exc
+    paths = [p for pattern in inputs for p in (sorted(glob.glob(pattern)) or [pattern])]
+    manifest = encode_on_cluster(
+        paths, output, load(codebook_path), id_field=id_field, keep_records=keep_records,
+        partition_size=size, scheduler=scheduler,
+    )  # fmt: skip
+    if not quiet:
+        click.echo(
+            f"jsonvec: encoded {manifest['records']:,} records into {len(manifest['parts'])} "
+            f"parts of {output} in {time.perf_counter() - started:.2f} s on Dask",
+            err=True,
+        )
 
 
 def _check_usage(
