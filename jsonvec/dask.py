@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # dask is an optional extra
     import dask.array
     import dask.bag
 
+BATCH = 1024  # records encoded and written together within a partition (a row group)
 _ENCODERS: dict[bytes, Encoder] = {}
 _LOCK = threading.Lock()
 
@@ -146,18 +147,9 @@ def _count(block: bytes, info: _Block) -> tuple[int, int]:
     return len(lines), len(lines) - blank
 
 
-def _encode_block(
-    block: bytes,
-    info: _Block,
-    first_line: int,
-    first_id: int,
-    params: dict[str, Any],
-    settings: dict[str, Any],
-    folder: str,
-) -> tuple[str, int, tuple[str, int, str, bytes] | None]:
-    """Encode one range into the Parquet part ``folder/part-NNNNN.parquet``: (name, rows,
-    None), or ("", 0, its first invalid line) and no part."""
-    encoder = _encoder(params)
+def _batches(block: bytes, info: _Block, first_line: int, first_id: int) -> Iterator[Batch]:
+    """The range's non-blank lines, ``BATCH`` at a time (or ``reader.BATCH_BYTES`` of them),
+    numbered as one machine numbers them."""
     batch = Batch(first=first_id)
     batch.start(info.source)
     for offset, raw in enumerate(_lines(block)):
@@ -168,10 +160,29 @@ def _encode_block(
             batch.bom = len(batch.raws)
         batch.raws.append(raw)
         batch.linenos.append(line.lineno)
-    work = BatchEncoder(encoder, settings["id_field"], settings["keep_records"])
-    encoded = work(batch)
-    if encoded.invalid:  # reported by the client, in input order, as one machine would
-        return "", 0, encoded.invalid[0]
+        batch.nbytes += len(raw)
+        if batch.full(BATCH):
+            yield batch
+            batch = Batch(first=batch.first + len(batch.raws))
+            batch.start(info.source)
+    if len(batch):
+        yield batch
+
+
+def _encode_block(
+    block: bytes,
+    info: _Block,
+    first_line: int,
+    first_id: int,
+    params: dict[str, Any],
+    settings: dict[str, Any],
+    folder: str,
+) -> tuple[str, int, tuple[str, int, str, bytes] | None]:
+    """Encode one range into the Parquet part ``folder/part-NNNNN.parquet``: (name, rows,
+    None), or ("", 0, its first invalid line) and no part. A batch of vectors at a time is
+    in memory, whatever the size of the range (a 64 MB range of small records holds
+    millions of them: 4 KB of vectors each)."""
+    encoder = _encoder(params)
     name = f"part-{info.index:05d}.parquet"
     id_kind: IdKind = "int" if settings["id_field"] is None else "string"
     sink = ParquetSink(
@@ -181,13 +192,24 @@ def _encode_block(
         id_kind,
         settings["keep_records"],
     )
+    work = BatchEncoder(encoder, settings["id_field"], settings["keep_records"])
+    out = np.empty((BATCH, encoder.dim), dtype=np.float32)
+    rows = 0
     try:
-        sink.write(encoded.ids, encoded.vectors, encoded.texts)
+        for batch in _batches(block, info, first_line, first_id):
+            if len(batch) > len(out):
+                out = np.empty((len(batch), encoder.dim), dtype=np.float32)
+            encoded = work(batch, out)
+            if encoded.invalid:  # reported by the client, in input order, as one machine
+                sink.abort()
+                return "", 0, encoded.invalid[0]
+            sink.write(encoded.ids, encoded.vectors, encoded.texts)
+            rows += len(encoded.ids)
         sink.commit()
     except BaseException:
         sink.abort()
         raise
-    return name, len(encoded.ids), None
+    return name, rows, None
 
 
 def encode_files(

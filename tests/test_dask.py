@@ -208,3 +208,18 @@ def test_scheduler_needs_the_dask_engine(samples: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--scheduler needs --engine dask" in result.stderr
+
+
+def test_a_partition_of_many_records_is_encoded_a_batch_at_a_time(
+    client: Any, tmp_path: Path
+) -> None:
+    source = tmp_path / "many.jsonl"
+    source.write_bytes(b"".join(b'{"n": %d, "t": "w%d"}\n' % (i, i % 97) for i in range(3000)))
+    manifest = encode_files([str(source)], str(tmp_path / "out"), client=client)
+    assert manifest["rows"] == [3000]
+    part = pq.ParquetFile(tmp_path / "out" / manifest["parts"][0])
+    assert part.metadata.num_row_groups == 3  # 1,024 records a row group
+    expected = single_machine(tmp_path, [source])
+    table = Collection.open([str(tmp_path / "out")])
+    vectors = np.concatenate([block for _, block in table.chunks()])
+    assert vectors.tobytes() == np.stack(expected.column("vector").to_numpy(False)).tobytes()
