@@ -30,7 +30,7 @@ from jsonvec.atomic import AtomicFile
 from jsonvec.batches import BatchEncoder
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.encoder import Encoder
-from jsonvec.errors import InvalidLineError, OutputError
+from jsonvec.errors import InputError, InvalidLineError, JsonvecError, OutputError
 from jsonvec.parquet_sink import ParquetSink
 from jsonvec.pipeline import vectors_metadata
 from jsonvec.reader import BOM, Batch, Line, display_name
@@ -43,6 +43,12 @@ if TYPE_CHECKING:  # dask is an optional extra
 
 BATCH = 1024  # records encoded and written together within a partition (a row group)
 _ENCODERS: dict[bytes, Encoder] = {}
+
+
+class ClusterError(JsonvecError):
+    """The Dask cluster cannot be reached or used."""
+
+
 _LOCK = threading.Lock()
 
 
@@ -239,6 +245,7 @@ def encode_files(
     dask_bytes: Any = importlib.import_module("dask.bytes")
     compute: Any = importlib.import_module("dask").compute
     book = codebook or default_codebook()
+    _check_inputs(paths)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if (out / MANIFEST).exists():
@@ -262,14 +269,7 @@ def encode_files(
         run = {"compute": compute, "client": client}
         counting = [delayed(_count, pure=True)(b, i) for b, i in zip(blocks, infos, strict=True)]
         counts = _run(run, counting)
-        first_lines, first_ids, line, position = [], [], 1, 0
-        for info, (lines, records) in zip(infos, counts, strict=True):
-            if info.first_block:
-                line = 1
-            first_lines.append(line)
-            first_ids.append(position)
-            line += lines
-            position += records
+        first_lines, first_ids = _offsets(infos, counts)
         shared = delayed(book.params(), pure=True)
         settings = {"id_field": id_field, "keep_records": keep_records}
         tasks = [
@@ -298,6 +298,29 @@ def encode_files(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _check_inputs(paths: Sequence[str]) -> None:
+    """Local inputs must be files (before a folder or a cluster is touched)."""
+    for path in paths:
+        if "://" not in path and not Path(path).is_file():
+            reason = "is a folder" if Path(path).is_dir() else "No such file or directory"
+            raise InputError(f"{path}: cannot read: {reason}")
+
+
+def _offsets(
+    infos: Sequence[_Block], counts: Sequence[tuple[int, int]]
+) -> tuple[list[int], list[int]]:
+    """Each range's first line number (in its input) and first positional id (in the run)."""
+    first_lines, first_ids, line, position = [], [], 1, 0
+    for info, (lines, records) in zip(infos, counts, strict=True):
+        if info.first_block:
+            line = 1
+        first_lines.append(line)
+        first_ids.append(position)
+        line += lines
+        position += records
+    return first_lines, first_ids
+
+
 def _run(run: dict[str, Any], tasks: list[Any]) -> list[Any]:
     if run["client"] is not None:
         return list(run["client"].compute(tasks, sync=True))
@@ -305,6 +328,8 @@ def _run(run: dict[str, Any], tasks: list[Any]) -> list[Any]:
 
 
 def _is_gzip(path: str) -> bool:
+    if "://" in path:  # another file system: by name
+        return path.endswith(".gz")
     with open(path, "rb") as handle:
         return handle.read(2) == b"\x1f\x8b"
 
@@ -318,11 +343,13 @@ def encode_on_cluster(
     keep_records: bool = False,
     partition_size: int = 64 << 20,
     scheduler: str | None = None,
+    connect_timeout: str = "20s",
 ) -> dict[str, Any]:
     """:func:`encode_files` on the cluster at ``scheduler`` (``tcp://host:8786``), or on a
     ``distributed.LocalCluster`` of this machine's cores (one single-threaded worker process
     per core, loopback only) that is started for the run and closed after it, however the
     run ends."""
+    _check_inputs(paths)  # before a cluster is started or reached
     distributed: Any = importlib.import_module("distributed")
 
     def run(client: Any) -> dict[str, Any]:
@@ -332,7 +359,11 @@ def encode_on_cluster(
         )  # fmt: skip
 
     if scheduler is not None:
-        with distributed.Client(scheduler) as client:
+        try:
+            connected = distributed.Client(scheduler, timeout=connect_timeout)
+        except (OSError, ValueError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+        with connected as client:
             return run(client)
     cluster = distributed.LocalCluster(
         n_workers=os.cpu_count() or 1,

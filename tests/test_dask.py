@@ -223,3 +223,14 @@ def test_a_partition_of_many_records_is_encoded_a_batch_at_a_time(
     table = Collection.open([str(tmp_path / "out")])
     vectors = np.concatenate([block for _, block in table.chunks()])
     assert vectors.tobytes() == np.stack(expected.column("vector").to_numpy(False)).tobytes()
+
+
+def test_a_missing_input_is_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = f"{tmp_path}/out/"
+    missing = runner.invoke(cli, ["encode", str(tmp_path / "nothere.jsonl"), "-o", out,
+                                  "--engine", "dask"])  # fmt: skip
+    assert missing.exit_code == 1, (missing.output, missing.exception)
+    reason = "cannot read: No such file or directory"
+    assert missing.stderr == f"Error: {tmp_path}/nothere.jsonl: {reason}\n"
+    assert not (tmp_path / "out").exists()
