@@ -243,7 +243,6 @@ def encode_files(
     """
     delayed: Any = importlib.import_module("dask.delayed").delayed
     dask_bytes: Any = importlib.import_module("dask.bytes")
-    compute: Any = importlib.import_module("dask").compute
     book = codebook or default_codebook()
     _check_inputs(paths)
     out = Path(out_dir)
@@ -266,9 +265,8 @@ def encode_files(
             for position, block in enumerate(found[0]):
                 infos.append(_Block(len(infos), display_name(path), position == 0))
                 blocks.append(block)
-        run = {"compute": compute, "client": client}
         counting = [delayed(_count, pure=True)(b, i) for b, i in zip(blocks, infos, strict=True)]
-        counts = _run(run, counting)
+        counts = _run(client, counting)
         first_lines, first_ids = _offsets(infos, counts)
         shared = delayed(book.params(), pure=True)
         settings = {"id_field": id_field, "keep_records": keep_records}
@@ -278,7 +276,7 @@ def encode_files(
             )
             for i, (block, info) in enumerate(zip(blocks, infos, strict=True))
         ]
-        parts = _run(run, tasks)
+        parts = _run(client, tasks)
         for _, _, invalid in parts:
             if invalid is not None:
                 raise InvalidLineError(*invalid)
@@ -321,10 +319,11 @@ def _offsets(
     return first_lines, first_ids
 
 
-def _run(run: dict[str, Any], tasks: list[Any]) -> list[Any]:
-    if run["client"] is not None:
-        return list(run["client"].compute(tasks, sync=True))
-    return list(run["compute"](*tasks))
+def _run(client: Any, tasks: list[Any]) -> list[Any]:
+    """Compute ``tasks`` on ``client``, or on Dask's current scheduler when it is None."""
+    if client is not None:
+        return list(client.compute(tasks, sync=True))
+    return list(importlib.import_module("dask").compute(*tasks))
 
 
 def _is_gzip(path: str) -> bool:

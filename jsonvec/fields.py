@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from jsonvec import paths
+
 ANY = None  # a path step: any element of an array
 Path = tuple[str | None, ...]
 
@@ -56,14 +58,7 @@ def _leaves(value: Any, path: Path) -> Iterator[tuple[Path, Any]]:
 
 def values_at(record: Any, path: Path) -> list[Any]:
     """Every value ``record`` holds at ``path`` (several when it passes through arrays)."""
-    found = [record]
-    for step in path:
-        found = (
-            [x for v in found if isinstance(v, list) for x in v]
-            if step is ANY
-            else [v[step] for v in found if isinstance(v, dict) and step in v]
-        )
-    return found
+    return paths.values_at(record, path, every=ANY)
 
 
 def osa_distance(a: str, b: str) -> int:

@@ -8,6 +8,7 @@ backslash inside a key is escaped with a backslash (``a\\.b`` is the key ``a.b``
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from jsonvec.errors import JsonvecError
@@ -112,3 +113,21 @@ def get_path(value: Any, segments: tuple[Segment, ...]) -> Any:
         else:
             raise MissingPathError(f"field {format_path(segments)!r} is missing")
     return value
+
+
+def values_at(value: Any, segments: Sequence[Segment | None], every: object = EVERY) -> list[Any]:
+    """Every value at ``segments`` inside ``value`` ([] where there is none): keys, element
+    indices, and ``every`` (default :data:`EVERY`) for every element of an array.
+
+    >>> values_at({"items": [{"sku": "A"}, {"sku": "B"}]}, ("items", EVERY, "sku"))
+    ['A', 'B']
+    """
+    found = [value]
+    for step in segments:
+        if step is every or (isinstance(step, str) and step == every):
+            found = [x for v in found if isinstance(v, list) for x in v]
+        elif isinstance(step, int):
+            found = [v[step] for v in found if isinstance(v, list) and step < len(v)]
+        else:
+            found = [v[step] for v in found if isinstance(v, dict) and step in v]
+    return found

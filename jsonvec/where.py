@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from jsonvec.codebook import Codebook
 from jsonvec.encoder import Encoder
 from jsonvec.errors import JsonvecError
-from jsonvec.paths import EVERY, Segment, format_path, parse_path
+from jsonvec.paths import Segment, format_path, parse_path, values_at
 from jsonvec.probe import unbind_each
 
 DECODE_SPREADS = 4.0
@@ -61,19 +61,6 @@ class Condition:
 
     def __str__(self) -> str:
         return f"{format_path(self.path)}={orjson.dumps(self.value).decode()}"
-
-
-def values_at(record: Any, path: Sequence[Segment]) -> list[Any]:
-    """Every value at ``path``: keys, element indices and ``[]`` (every element)."""
-    found = [record]
-    for step in path:
-        if isinstance(step, int):
-            found = [v[step] for v in found if isinstance(v, list) and step < len(v)]
-        elif step == EVERY:
-            found = [x for v in found if isinstance(v, list) for x in v]
-        else:
-            found = [v[step] for v in found if isinstance(v, dict) and step in v]
-    return found
 
 
 def same(a: Any, b: Any) -> bool:

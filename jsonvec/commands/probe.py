@@ -15,7 +15,7 @@ from jsonvec.codebook import Codebook
 from jsonvec.collection import Collection
 from jsonvec.commands.common import echo_lines, writing_stdout
 from jsonvec.commands.similar import vectors_codebook
-from jsonvec.paths import EVERY, PathError, format_path, parse_path
+from jsonvec.paths import PathError, format_path, parse_path, values_at
 from jsonvec.probe import (
     GRID_SIZE,
     ProbeError,
@@ -180,7 +180,7 @@ def _values_from(data: str, segments: tuple[Any, ...]) -> list[Any]:
         if line.is_blank:
             continue
         record = parse_line(line)
-        for value in _at(record, segments):
+        for value in values_at(record, segments):
             key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
             if key not in seen:
                 if len(seen) == MAX_CANDIDATES:
@@ -190,19 +190,6 @@ def _values_from(data: str, segments: tuple[Any, ...]) -> list[Any]:
                     )
                 seen[key] = value
     return list(seen.values())
-
-
-def _at(record: Any, segments: tuple[Any, ...]) -> list[Any]:
-    """Values at a path with element indices (``tags[2]``) and ``[]`` steps."""
-    found = [record]
-    for step in segments:
-        if isinstance(step, int):
-            found = [v[step] for v in found if isinstance(v, list) and step < len(v)]
-        elif step == EVERY:
-            found = [x for v in found if isinstance(v, list) for x in v]
-        else:
-            found = [v[step] for v in found if isinstance(v, dict) and step in v]
-    return found
 
 
 def _candidates(path: str) -> list[Any]:
