@@ -1,7 +1,8 @@
 """Adding to an existing output: where the new vectors go, the checks, the ids already there.
 
 ``encode --append`` adds records to a Parquet file (rewritten atomically with its old row
-groups first) or to a folder of parts (a new ``part-NNNNNN.parquet`` beside the others). The
+groups first) or to a folder of parts (a new ``part-NNNNNN.parquet`` beside the others, and
+in the folder's manifest when it has one: :mod:`jsonvec.manifest`). The
 existing output must come from the same codebook, with the same kind of ids and the same
 columns: vectors of two codebooks are never mixed. ``--skip-existing`` leaves out records
 whose id is already in the output (or earlier in the same run).
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jsonvec.errors import OutputError
+from jsonvec.manifest import Manifest, has_manifest, read_manifest
 from jsonvec.vector_files import VectorsError
 from jsonvec.writers import IdKind, output_format
 
@@ -50,6 +52,7 @@ class AppendPlan:
     existing: list[Path] = field(default_factory=list)
     folder: Path | None = None
     first_part: int = 0
+    manifest: Manifest | None = None  # of a folder that has one: the new part joins it
 
     def part_names(self) -> Iterator[Path] | None:
         """Candidate names for a new part, from the planned one up (None: not a folder)."""
@@ -99,7 +102,15 @@ def plan_append(output: str) -> AppendPlan:
         parts = sorted(p for p in path.glob("part-*.parquet") if _PART.fullmatch(p.name))
         numbers = [int(m.group(1)) for p in parts if (m := _PART.fullmatch(p.name))]
         first = max(numbers, default=-1) + 1
-        return AppendPlan(str(path / f"part-{first:06d}.parquet"), None, parts, path, first)
+        target = str(path / f"part-{first:06d}.parquet")
+        if not has_manifest(path):
+            return AppendPlan(target, None, parts, path, first)
+        try:
+            manifest = read_manifest(path)
+        except VectorsError as exc:
+            raise OutputError(f"cannot append: {exc}") from exc
+        listed = [path / p for p in manifest.parts]  # a failed run's parts are not there
+        return AppendPlan(target, None, listed, path, first, manifest)
     if output_format(output) != ".parquet":
         raise OutputError(f"{output}: --append needs a .parquet file or a folder of parts")
     if not path.exists():

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from numpy.typing import NDArray
 
 from jsonvec.codebook import Codebook
 from jsonvec.errors import CodebookError, JsonvecError
+from jsonvec.manifest import has_manifest, listed_parts
 from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.settings import Settings
 from jsonvec.vector_files import (
@@ -28,9 +28,7 @@ from jsonvec.vector_files import (
     VectorFile,
     VectorsError,
     chunked,
-    reading,
 )
-from jsonvec.writers import MANIFEST
 
 #: what a folder contributes; a .jsonl file must be named (it could be an input of records)
 FOLDER_SUFFIXES = (".parquet", ".npy")
@@ -72,27 +70,13 @@ def _matches(pattern: str) -> list[Path]:
     """The vectors files ``pattern`` names (a file, a folder or a glob); [] for none."""
     path = Path(pattern)
     if path.is_dir():
-        if (path / MANIFEST).exists():
-            return _listed(path)
+        if has_manifest(path):
+            return listed_parts(path)
         return sorted(p for p in path.iterdir() if p.suffix.lower() in FOLDER_SUFFIXES)
     if path.exists():
         return [path]
     found = [Path(p) for p in sorted(glob.glob(pattern))]
     return [p for p in found if p.suffix.lower() in SUFFIXES and p.is_file()]
-
-
-def _listed(folder: Path) -> list[Path]:
-    """The parts a folder's manifest lists, in order (jsonvec.dask writes it last)."""
-    manifest = folder / MANIFEST
-    with reading(manifest, "its manifest"):
-        document = orjson.loads(manifest.read_bytes())
-    parts = document.get("parts") if isinstance(document, dict) else None
-    if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
-        raise VectorsError(f"{manifest}: not a jsonvec manifest")
-    missing = [p for p in parts if not (folder / p).is_file()]
-    if missing:
-        raise VectorsError(f"{manifest}: lists {missing[0]}, which is missing")
-    return [folder / p for p in parts]
 
 
 def names_vectors(pattern: str) -> bool:

@@ -10,6 +10,7 @@ import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from jsonvec.appending import (
@@ -23,6 +24,7 @@ from jsonvec.appending import (
 from jsonvec.batches import BatchEncoder
 from jsonvec.encoder import Encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
+from jsonvec.manifest import Manifest, write_manifest
 from jsonvec.reader import Batch, Line, read_batches
 from jsonvec.version import ENCODING, __version__
 from jsonvec.workers import encode_batches
@@ -289,8 +291,21 @@ def _append(
     except BaseException:
         sink.abort()
         raise
+    if plan.manifest is not None and plan.folder is not None:
+        _list_part(plan.folder, plan.manifest, sink.path, summary.records)
     summary.output = str(sink.path)
     return summary
+
+
+def _list_part(folder: Path, manifest: Manifest, part: Path, rows: int) -> None:
+    """Add a new part to its folder's manifest; it is taken back if that cannot be done
+    (readers would not see it)."""
+    try:
+        write_manifest(folder, manifest.added([part.name], [rows]))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise
 
 
 def _run(

@@ -13,8 +13,9 @@ import gzip
 import io
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import orjson
@@ -275,3 +276,12 @@ def invalid_reason(text: bytes) -> str:
             return f"invalid JSON: {exc.msg} (column {exc.colno})"
         return "invalid JSON: " + template.format(column=exc.colno)
     return "invalid JSON"  # pragma: no cover - only called for text that failed to parse
+
+
+def check_files(paths: Sequence[str]) -> None:
+    """Inputs on this machine must be files (URLs are read by their own file systems);
+    checked before a run starts anything."""
+    for path in paths:
+        if "://" not in path and not Path(path).is_file():
+            reason = "is a folder" if Path(path).is_dir() else "No such file or directory"
+            raise InputError(f"{path}: cannot read: {reason}")

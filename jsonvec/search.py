@@ -19,6 +19,8 @@ from jsonvec.errors import JsonvecError
 
 Indices = NDArray[np.int64]
 Scores = NDArray[np.float32]
+#: rows of a collection scored at once by exact search (memory: this many times dim floats)
+CHUNK_ROWS = 1 << 16
 
 
 class SearchError(JsonvecError):
@@ -102,7 +104,7 @@ class Index:
     """
 
     def __init__(
-        self, collection: Collection, ann: Searcher | None = None, chunk_rows: int = 1 << 16
+        self, collection: Collection, ann: Searcher | None = None, chunk_rows: int = CHUNK_ROWS
     ) -> None:
         self.collection = collection
         self.ann = ann

@@ -41,6 +41,10 @@ def client(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield connected
 
 
+def manifest_of(folder: Path) -> Any:
+    return orjson.loads((folder / "_jsonvec_manifest.json").read_bytes())
+
+
 def records_of(samples: Path) -> list[Any]:
     lines = b"".join((samples / name).read_bytes() for name in ("people.jsonl", "products.jsonl"))
     return [orjson.loads(line) for line in lines.splitlines() if line.strip()]
@@ -98,9 +102,11 @@ def test_encode_files_gives_the_output_of_one_machine(
     client: Any, samples: Path, tmp_path: Path, size: int
 ) -> None:
     inputs = inputs_of(samples, tmp_path)
-    manifest = encode_files(
+    summary = encode_files(
         [str(p) for p in inputs], str(tmp_path / "out"), partition_size=size, client=client
     )
+    manifest = manifest_of(tmp_path / "out")
+    assert (summary.records, summary.blank, summary.output) == (24, 3, str(tmp_path / "out"))
     expected = single_machine(tmp_path, inputs)
     parts = ds.dataset(tmp_path / "out", format="parquet")  # skips the _manifest
     got = pq.read_table(tmp_path / "out" / manifest["parts"][0]).schema
@@ -141,18 +147,18 @@ def test_an_invalid_line_fails_the_run_and_leaves_nothing(
 def test_a_folder_holding_a_run_is_refused(client: Any, samples: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     encode_files([str(samples / "people.jsonl")], str(out), client=client)
-    with pytest.raises(OutputError, match="holds a run already"):
+    with pytest.raises(OutputError, match="holds vectors already: add to them with --append"):
         encode_files([str(samples / "people.jsonl")], str(out), client=client)
 
 
 def test_readers_use_only_the_parts_of_the_manifest(samples: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     encode_files([str(samples / "people.jsonl")], str(out))  # Dask's default scheduler
-    stray = out / "part-99999.parquet"
-    stray.write_bytes((out / "part-00000.parquet").read_bytes())  # a part of a failed run
+    stray = out / "part-099999.parquet"
+    stray.write_bytes((out / "part-000000.parquet").read_bytes())  # a part of a failed run
     assert Collection.open([str(out)]).count == 12
-    (out / "part-00000.parquet").unlink()
-    with pytest.raises(VectorsError, match=r"lists part-00000\.parquet, which is missing"):
+    (out / "part-000000.parquet").unlink()
+    with pytest.raises(VectorsError, match=r"lists part-000000\.parquet, which is missing"):
         Collection.open([str(out)])
 
 
@@ -166,7 +172,8 @@ def test_the_command_line_on_a_cluster(client: Any, samples: Path, tmp_path: Pat
     result = runner.invoke(cli, ["encode", *inputs, "-o", f"{out}/", "--engine", "dask",
                                  "--scheduler", address, "--partition-size", "600"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert result.stderr.startswith("jsonvec: encoded 20 records into 4 parts of ")
+    assert result.stderr.startswith("jsonvec: encoded 20 records in ")
+    assert len(manifest_of(out)["parts"]) == 4
     one = tmp_path / "one.parquet"
     assert runner.invoke(cli, ["encode", *inputs, "-o", str(one), "-q"]).exit_code == 0
     query = '{"name": "Maria Garcia", "city": "Madrid"}'
@@ -189,8 +196,8 @@ def test_a_local_cluster_is_started_and_closed(samples: Path, tmp_path: Path) ->
     ("args", "message"),
     [
         (["-o", "x.parquet"], "--engine dask writes a folder of parts: name it OUTPUT/"),
-        (["-o", "out/", "--skip-invalid"], "--skip-invalid does not work with --engine dask"),
-        (["-o", "out/", "--append"], "--append does not work with --engine dask"),
+        (["-o", "out/", "--jobs", "2"], "--jobs does not work with --engine dask"),
+        (["-", "-o", "out/"], "--engine dask reads files"),
         (["-o", "out/", "--partition-size", "lots"], "a size such as 64MB or 1GiB"),
     ],
 )
@@ -215,7 +222,8 @@ def test_a_partition_of_many_records_is_encoded_a_batch_at_a_time(
 ) -> None:
     source = tmp_path / "many.jsonl"
     source.write_bytes(b"".join(b'{"n": %d, "t": "w%d"}\n' % (i, i % 97) for i in range(3000)))
-    manifest = encode_files([str(source)], str(tmp_path / "out"), client=client)
+    encode_files([str(source)], str(tmp_path / "out"), client=client)
+    manifest = manifest_of(tmp_path / "out")
     assert manifest["rows"] == [3000]
     part = pq.ParquetFile(tmp_path / "out" / manifest["parts"][0])
     assert part.metadata.num_row_groups == 3  # 1,024 records a row group

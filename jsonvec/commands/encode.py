@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any, BinaryIO
 
@@ -32,7 +32,7 @@ from jsonvec.encoder import Encoder
 from jsonvec.errors import OutputError
 from jsonvec.overlap import Named, check_distinct
 from jsonvec.pipeline import EncodeOptions, EncodeSummary, Inputs, encode_to
-from jsonvec.reader import STDIN
+from jsonvec.reader import STDIN, check_files
 from jsonvec.writers import output_format, written_files
 
 ID_FIELD_HELP = (
@@ -177,20 +177,12 @@ def encode(
         jsonvec encode 'lake/*.jsonl.gz' -o vectors/ --engine dask --scheduler tcp://s:8786
     """
     started = time.perf_counter()
-    if engine == "dask":
-        _on_dask(inputs, output, codebook_path, id_field, keep_records, scheduler,
-                 partition_size, quiet, started, unsupported={
-                     "--skip-invalid": skip_invalid, "--max-invalid": max_invalid is not None,
-                     "--rejects": rejects is not None, "--append": append,
-                     "--skip-existing": skip_existing, "--summary": summary_path is not None,
-                     "--jobs": jobs is not None,
-                 })  # fmt: skip
-        return
-    if scheduler is not None:
+    if scheduler is not None and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
     skip_invalid = skip_invalid or max_invalid is not None
+    dask = engine == "dask"
     _check_usage(inputs, output, rejects, summary_path, skip_invalid, keep_records, append,
-                 skip_existing, id_field)  # fmt: skip
+                 skip_existing, id_field, dask)  # fmt: skip
     options = EncodeOptions(
         id_field=id_field,
         skip_invalid=skip_invalid,
@@ -202,9 +194,13 @@ def encode(
         skip_existing=skip_existing,
     )
     try:
-        summary = _run(
-            list(inputs) or [STDIN], output, load(codebook_path), options, rejects, quiet
-        )
+        if dask:
+            summary = _on_dask(list(inputs), output, load(codebook_path), options, rejects,
+                               _dask_settings(jobs, scheduler, partition_size), quiet)  # fmt: skip
+        else:
+            summary = _run(
+                list(inputs) or [STDIN], output, load(codebook_path), options, rejects, quiet
+            )
     except BaseException as exc:
         if summary_path is not None:
             with contextlib.suppress(Exception):  # the run's own error is the one to report
@@ -216,53 +212,68 @@ def encode(
         _report(summary, output, rejects)
 
 
-def _on_dask(
-    inputs: tuple[str, ...],
-    output: str,
-    codebook_path: str | None,
-    id_field: str | None,
-    keep_records: bool,
-    scheduler: str | None,
-    partition_size: str,
-    quiet: bool,
-    started: float,
-    unsupported: dict[str, bool],
-) -> None:
-    """``--engine dask``: the run on a cluster (jsonvec.dask.encode_on_cluster)."""
-    given = [name for name, used in unsupported.items() if used]
-    if given:
-        raise click.UsageError(f"{given[0]} does not work with --engine dask (yet)")
-    if not inputs or STDIN in inputs:
-        raise click.UsageError("--engine dask reads files (a cluster cannot read this stdin)")
-    if not output.endswith("/") and not Path(output).is_dir():
-        raise click.UsageError(
-            f"--engine dask writes a folder of parts: name it OUTPUT/ (got {output!r})"
-        )
+@dataclass(frozen=True)
+class _DaskSettings:
+    scheduler: str | None
+    partition_size: int
+
+
+def _dask_settings(jobs: int | None, scheduler: str | None, size: str) -> _DaskSettings:
+    """The options of ``--engine dask``, checked (the extra must be installed)."""
+    if jobs is not None:
+        raise click.UsageError("--jobs does not work with --engine dask: the cluster's "
+                               "workers encode (--scheduler)")  # fmt: skip
     try:
         from dask.utils import parse_bytes  # noqa: PLC0415 - the extra
-
-        from jsonvec.dask import encode_on_cluster  # noqa: PLC0415
     except ImportError as exc:
         raise click.UsageError(
             "--engine dask needs the 'dask' extra: pip install 'jsonvec[dask]'"
         ) from exc
     try:
-        size = int(parse_bytes(partition_size))
+        return _DaskSettings(scheduler, int(parse_bytes(size)))
     except ValueError as exc:
         raise click.BadParameter(
-            f"{partition_size!r}: a size such as 64MB or 1GiB", param_hint="--partition-size"
+            f"{size!r}: a size such as 64MB or 1GiB", param_hint="--partition-size"
         ) from exc
+
+
+def _on_dask(
+    inputs: list[str],
+    output: str,
+    codebook: Any,
+    options: EncodeOptions,
+    rejects: str | None,
+    settings: _DaskSettings,
+    quiet: bool,
+) -> EncodeSummary:
+    """``--engine dask``: the run on a cluster (:func:`jsonvec.dask.encode_files`)."""
+    from jsonvec.dask import connect, encode_files  # noqa: PLC0415 - the extra
+
     paths = [p for pattern in inputs for p in (sorted(glob.glob(pattern)) or [pattern])]
-    manifest = encode_on_cluster(
-        paths, output, load(codebook_path), id_field=id_field, keep_records=keep_records,
-        partition_size=size, scheduler=scheduler,
-    )  # fmt: skip
-    if not quiet:
-        click.echo(
-            f"jsonvec: encoded {manifest['records']:,} records into {len(manifest['parts'])} "
-            f"parts of {output} in {time.perf_counter() - started:.2f} s on Dask",
-            err=True,
-        )
+    check_files(paths)  # before a cluster is started or reached
+    shown = not quiet and sys.stderr.isatty()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        with connect(settings.scheduler) as client:
+            if shown:
+                _dashboard(client)
+            return encode_files(
+                paths, output, codebook, id_field=options.id_field,
+                keep_records=options.keep_records, skip_invalid=options.skip_invalid,
+                max_invalid=options.max_invalid, rejects=rejects, append=options.append,
+                skip_existing=options.skip_existing, partition_size=settings.partition_size,
+                batch_size=options.batch_size, client=client, progress=shown,
+            )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _dashboard(client: Any) -> None:
+    """Tell where the cluster's dashboard is, if it has one."""
+    with contextlib.suppress(Exception):  # no dashboard, or no link to it
+        link = client.dashboard_link
+        if link and client.scheduler_info().get("services", {}).get("dashboard"):
+            click.echo(f"jsonvec: Dask dashboard: {link}", err=True)
 
 
 def _check_usage(
@@ -275,13 +286,16 @@ def _check_usage(
     append: bool,
     skip_existing: bool,
     id_field: str | None,
+    dask: bool,
 ) -> None:
     if rejects is not None and not skip_invalid:
         raise click.UsageError("--rejects needs --skip-invalid or --max-invalid")
     if skip_existing and not (append and id_field):
         raise click.UsageError("--skip-existing needs --append and --id-field")
+    if dask:
+        _check_dask_usage(inputs, output)
     try:
-        fmt = None if append and is_folder_target(output) else output_format(output)
+        fmt = None if (append or dask) and is_folder_target(output) else output_format(output)
     except OutputError as exc:
         raise click.UsageError(str(exc)) from exc
     if keep_records and fmt not in (None, ".parquet"):
@@ -292,6 +306,15 @@ def _check_usage(
     outputs += [Named("rejects file", rejects)] if rejects is not None else []
     outputs += [Named("summary file", summary_path)] if summary_path is not None else []
     check_distinct(list(inputs) or [STDIN], outputs)
+
+
+def _check_dask_usage(inputs: tuple[str, ...], output: str) -> None:
+    if not inputs or STDIN in inputs:
+        raise click.UsageError("--engine dask reads files (a cluster cannot read this stdin)")
+    if not is_folder_target(output):
+        raise click.UsageError(
+            f"--engine dask writes a folder of parts: name it OUTPUT/ (got {output!r})"
+        )
 
 
 def _run(

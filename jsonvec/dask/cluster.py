@@ -1,0 +1,93 @@
+"""The cluster a run uses: a running one at a scheduler's address, or a local one started for
+the run and closed after it, however the run ends.
+
+A local cluster is ``distributed.LocalCluster`` with one single-threaded worker process per
+core (an encoder is single-threaded: a worker process is the unit of parallelism), listening
+on the loopback interface only, without a dashboard. Its worker processes die with this
+process even when it is killed outright (``SIGKILL``): distributed starts each with a pipe
+from this process and the worker exits at once when that pipe closes (tested).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from jsonvec.errors import JsonvecError
+
+#: the loggers of distributed that report a closing cluster's connections as errors
+_NOISY = ("distributed", "tornado", "asyncio")
+
+
+class ClusterError(JsonvecError):
+    """The Dask cluster cannot be reached or used."""
+
+
+@contextlib.contextmanager
+def connect(
+    scheduler: str | None = None, *, workers: int | None = None, timeout: str = "20s"
+) -> Iterator[Any]:
+    """A ``distributed.Client`` of the cluster at ``scheduler`` (``tcp://host:8786``), or of
+    a local cluster of ``workers`` processes (default: this machine's cores) that is closed
+    when the block ends; :class:`ClusterError` when the scheduler cannot be reached."""
+    distributed: Any = importlib.import_module("distributed")
+    with _quiet_logs():
+        if scheduler is not None:
+            try:
+                client = distributed.Client(scheduler, timeout=timeout)
+            except (OSError, ValueError) as exc:
+                raise ClusterError(
+                    f"cannot reach the Dask scheduler at {scheduler}: {exc}"
+                ) from exc
+            with client:
+                yield client
+            return
+        cluster = distributed.LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        with cluster, distributed.Client(cluster) as client:
+            yield client
+
+
+@contextlib.contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """distributed logs a closing cluster's dropped connections as errors with tracebacks
+    (``CommClosedError``), which are no errors of the run; only critical ones pass."""
+    loggers = [logging.getLogger(name) for name in _NOISY]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def progress_bar(futures: list[Any]) -> None:
+    """Dask's own progress bar, on stderr (Dask draws on stdout, which may hold output)."""
+    progress: Any = importlib.import_module("distributed").progress
+    with contextlib.redirect_stdout(sys.stderr):
+        progress(futures, multi=False)
+
+
+def run_tasks(client: Any, progress: bool, tasks: list[Any]) -> list[Any]:
+    """Compute ``tasks`` on ``client`` (with Dask's progress bar if asked), or on Dask's
+    current scheduler when it is None; their results in order."""
+    if not tasks:
+        return []
+    if client is None:
+        return list(importlib.import_module("dask").compute(*tasks))
+    futures = client.compute(tasks)
+    if progress:
+        progress_bar(futures)
+    return list(client.gather(futures))

@@ -1,0 +1,150 @@
+"""``--skip-existing`` on a cluster: which new records to leave out, without one process
+holding every id.
+
+One machine keeps the ids of the whole output in a set. On a cluster the ids are shuffled
+through files, as Spark shuffles: every existing part and every new range writes its ids in
+``buckets`` groups (by CRC-32 of the id) to one Arrow file under the run's staging folder;
+each bucket's task reads its group from every file, holds only that bucket's ids, and
+decides in input order (a record is left out when its id is in the output, or came earlier
+in the run, exactly as on one machine); the encoding task of a range reads the rows to leave
+out from every bucket's answer. Memory per task: about ``IDS_PER_BUCKET`` ids.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from jsonvec.batches import BatchEncoder
+from jsonvec.dask.ranges import Range, Start, batches
+from jsonvec.dask.records import worker_encoder
+
+IDS_PER_BUCKET = 2_000_000
+BATCH = 4096  # lines parsed at a time for their ids
+_OLD = pa.schema([pa.field("id", pa.string())])
+_NEW = _OLD.append(pa.field("row", pa.int64()))
+_OUT = pa.schema([pa.field("row", pa.int64())]).append(pa.field("existing", pa.bool_()))
+
+
+@dataclass(frozen=True)
+class Shuffle:
+    """Where the shuffle's files go, and into how many buckets ids are grouped."""
+
+    folder: str
+    buckets: int
+
+    def old(self, index: int) -> str:
+        return str(Path(self.folder) / f"old-{index:06d}.arrow")
+
+    def new(self, index: int) -> str:
+        return str(Path(self.folder) / f"new-{index:06d}.arrow")
+
+    def answer(self, bucket: int) -> str:
+        return str(Path(self.folder) / f"left-out-{bucket:06d}.arrow")
+
+
+def bucket_count(existing_rows: int, new_records: int) -> int:
+    """Enough buckets for about ``IDS_PER_BUCKET`` ids each."""
+    return max(1, -(-(existing_rows + new_records) // IDS_PER_BUCKET))
+
+
+def _write(path: str, ids: list[Any], rows: list[int] | None, buckets: int) -> None:
+    """One record batch per bucket of ``ids`` (with their ``rows``), in input order."""
+    keys = np.array([zlib.crc32(i.encode()) % buckets for i in ids], dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    bounds = np.searchsorted(keys[order], np.arange(buckets + 1))
+    schema = _OLD if rows is None else _NEW
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+        for b in range(buckets):
+            picked = order[bounds[b] : bounds[b + 1]].tolist()
+            arrays: list[Any] = [pa.array([ids[i] for i in picked], type=pa.string())]
+            if rows is not None:
+                arrays.append(pa.array([rows[i] for i in picked], type=pa.int64()))
+            writer.write_batch(pa.record_batch(arrays, schema=schema))
+
+
+def old_ids(part: str, shuffle: Shuffle, index: int) -> None:
+    """Group the ids of an existing part."""
+    ids: list[Any] = pq.read_table(part, columns=["id"]).column("id").to_pylist()
+    _write(shuffle.old(index), ids, None, shuffle.buckets)
+
+
+def new_ids(
+    block: bytes, info: Range, start: Start, id_field: str, params: dict[str, object],
+    shuffle: Shuffle,
+) -> None:  # fmt: skip
+    """Group the ids of a new range with each record's row (its index among the range's
+    non-blank lines); lines that are invalid have none (they are never written)."""
+    work = BatchEncoder(worker_encoder(params), id_field)
+    ids: list[str] = []
+    rows: list[int] = []
+    for batch in batches(block, info, start, BATCH):
+        _, found, batch_ids, _ = work.parse(batch)
+        offset = batch.first - start.position
+        ids.extend(batch_ids)
+        rows.extend(offset + row for row in found)
+    _write(shuffle.new(info.index), ids, rows, shuffle.buckets)
+
+
+def decide(bucket: int, shuffle: Shuffle, old_parts: int, ranges: int) -> None:
+    """Rows to leave out of each range, for the ids of one bucket, in input order."""
+    present: set[Any] = set()
+    for index in range(old_parts):
+        present.update(_batch(shuffle.old(index), bucket).column("id").to_pylist())
+    seen: set[Any] = set()
+    with pa.OSFile(shuffle.answer(bucket), "wb") as sink, pa.ipc.new_file(sink, _OUT) as writer:
+        for index in range(ranges):
+            found = _batch(shuffle.new(index), bucket)
+            rows: list[Any] = []
+            existing: list[bool] = []
+            for rid, row in zip(found.column("id").to_pylist(), found.column("row").to_pylist(),
+                                strict=True):  # fmt: skip
+                if rid in present:
+                    rows.append(row)
+                    existing.append(True)
+                elif rid in seen:
+                    rows.append(row)
+                    existing.append(False)
+                else:
+                    seen.add(rid)
+            writer.write_batch(pa.record_batch([rows, existing], schema=_OUT))
+
+
+def _batch(path: str, index: int) -> pa.RecordBatch:
+    with pa.memory_map(path) as source:
+        return pa.ipc.open_file(source).get_batch(index)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """The rows of one range to leave out, and why: id in the output, or earlier in the run."""
+
+    rows: frozenset[int]
+    existing: int
+    repeated: int
+
+
+def left_out(index: int, shuffle: Shuffle) -> LeftOut:
+    """What every bucket decided for range ``index`` (read by its encoding task)."""
+    rows: set[Any] = set()
+    existing = 0
+    for bucket in range(shuffle.buckets):
+        found = _batch(shuffle.answer(bucket), index)
+        rows.update(found.column("row").to_pylist())
+        existing += sum(bool(e) for e in found.column("existing").to_pylist())
+    return LeftOut(frozenset(rows), existing, len(rows) - existing)
+
+
+def plan_shuffle(folder: Path, existing_rows: int, counts: Sequence[tuple[int, int]]) -> Shuffle:
+    """The shuffle of a run under its staging ``folder``, for the counts of its ranges."""
+    new = sum(records for _, records in counts)
+    shuffle = Shuffle(str(folder / "ids"), bucket_count(existing_rows, new))
+    Path(shuffle.folder).mkdir()
+    return shuffle

@@ -1,0 +1,118 @@
+"""Inputs cut into byte ranges on line boundaries, and the lines of a range numbered as one
+machine numbers them.
+
+Dask's ``read_bytes`` cuts a file into ranges of about a partition's size that start and end
+on a ``\\n`` (a gzip file cannot be cut: one range). A cheap first pass counts each range's
+lines and records, so every range knows its first line number (for messages) and its first
+positional id (the position among all inputs' non-blank lines), as ``jsonvec encode`` on one
+machine gives them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jsonvec.reader import BOM, Batch, Line, display_name
+
+
+@dataclass(frozen=True)
+class Range:
+    """One partition: a byte range of one input, cut on line boundaries."""
+
+    index: int  # the partition's place among all
+    source: str  # the input's name, for messages
+    first_block: bool  # the input's first range (its line 1 may start with a BOM)
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a range begins: its first line number in its input, its first positional id."""
+
+    line: int
+    position: int
+
+
+def cut(paths: Sequence[str], partition_size: int) -> tuple[list[Any], list[Range]]:
+    """The ranges of all inputs, in order: Dask's delayed bytes, and what each range is."""
+    dask_bytes: Any = importlib.import_module("dask.bytes")
+    blocks: list[Any] = []
+    ranges: list[Range] = []
+    for path in paths:
+        gzipped = _is_gzip(path)
+        _, found = dask_bytes.read_bytes(
+            path,
+            delimiter=b"\n",
+            blocksize=None if gzipped else partition_size,
+            sample=False,
+            compression="gzip" if gzipped else None,
+        )
+        for position, block in enumerate(found[0]):
+            ranges.append(Range(len(ranges), display_name(path), position == 0))
+            blocks.append(block)
+    return blocks, ranges
+
+
+def _is_gzip(path: str) -> bool:
+    if "://" in path:  # another file system: by name
+        return path.endswith(".gz")
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def lines_of(block: bytes) -> list[bytes]:
+    """The lines of a byte range, each with its ``\\n`` (the last one may lack it)."""
+    lines = block.split(b"\n")
+    out = [line + b"\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
+def count(block: bytes, info: Range) -> tuple[int, int]:
+    """(lines, non-blank lines) of a range: the first pass."""
+    lines = lines_of(block)
+    blank = sum(
+        1
+        for n, raw in enumerate(lines, start=1)
+        if Line(info.source, n if info.first_block else 2, raw).is_blank
+    )
+    return len(lines), len(lines) - blank
+
+
+def starts(infos: Sequence[Range], counts: Sequence[tuple[int, int]], first: int) -> list[Start]:
+    """Each range's first line number (in its input) and first positional id (in the run,
+    counting from ``first``)."""
+    found, line, position = [], 1, first
+    for info, (lines, records) in zip(infos, counts, strict=True):
+        if info.first_block:
+            line = 1
+        found.append(Start(line, position))
+        line += lines
+        position += records
+    return found
+
+
+def batches(block: bytes, info: Range, start: Start, size: int) -> Iterator[Batch]:
+    """The range's non-blank lines, ``size`` at a time (or ``reader.BATCH_BYTES`` of them),
+    numbered as one machine numbers them; ``batch.first - start.position`` is the index of
+    a batch's first line among the range's non-blank lines."""
+    batch = Batch(first=start.position)
+    batch.start(info.source)
+    for offset, raw in enumerate(lines_of(block)):
+        line = Line(info.source, start.line + offset, raw)
+        if line.is_blank:
+            continue
+        if info.first_block and line.lineno == 1 and raw.startswith(BOM):
+            batch.bom = len(batch.raws)
+        batch.raws.append(raw)
+        batch.linenos.append(line.lineno)
+        batch.nbytes += len(raw)
+        if batch.full(size):
+            yield batch
+            batch = Batch(first=batch.first + len(batch.raws))
+            batch.start(info.source)
+    if len(batch):
+        yield batch
