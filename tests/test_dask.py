@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from click.testing import CliRunner
 from jsonvec import Codebook, Encoder, Settings
 from jsonvec.cli import cli
 from jsonvec.collection import Collection, VectorsError
-from jsonvec.errors import InvalidLineError, OutputError
+from jsonvec.errors import EncodeError, InvalidLineError, OutputError, TooManyInvalidError
 from jsonvec.pipeline import EncodeOptions, encode_to
 from jsonvec.reader import read_lines
 from tests.helpers import jsonvec, run
@@ -25,7 +27,7 @@ from tests.helpers import jsonvec, run
 distributed = pytest.importorskip("distributed", reason="the 'dask' extra is not installed")
 db = pytest.importorskip("dask.bag", reason="the 'dask' extra is not installed")
 
-from jsonvec.dask import encode_bag, encode_files  # noqa: E402
+from jsonvec.dask import encode_bag, encode_column, encode_files  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["1 worker", "2 workers"])
@@ -242,3 +244,201 @@ def test_a_missing_input_is_one_line_and_starts_nothing(tmp_path: Path) -> None:
     reason = "cannot read: No such file or directory"
     assert missing.stderr == f"Error: {tmp_path}/nothere.jsonl: {reason}\n"
     assert not (tmp_path / "out").exists()
+
+
+# -- bad lines, appends, search, DataFrames: as on one machine ------------------------------
+
+
+def noisy_input(tmp_path: Path, lines: int = 400) -> Path:
+    """Records with invalid lines (bad JSON, a missing id) and blank lines spread along."""
+    out = []
+    for i in range(lines):
+        if i % 37 == 5:
+            out.append(b"{not json %d\n" % i)
+        elif i % 53 == 7:
+            out.append(b'{"no_id": %d}\n' % i)
+        elif i % 41 == 3:
+            out.append(b"\n")
+        else:
+            out.append(b'{"id": "r%d", "n": %d, "tag": "t%d"}\n' % (i % 150, i, i % 7))
+    path = tmp_path / "noisy.jsonl"
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def one_machine(tmp_path: Path, inputs: list[Path], out: Path, **options: Any) -> Any:
+    """`jsonvec encode` in one process into `out`: its summary and the rejected bytes."""
+    rejects = io.BytesIO()
+    summary = encode_to(
+        str(out) + ("" if out.suffix else "/"), read_lines([str(p) for p in inputs]),
+        Encoder(), EncodeOptions(**options),
+        stdout=io.BytesIO(), rejects=rejects,
+    )  # fmt: skip
+    return summary, rejects.getvalue()
+
+
+def rows_of(where: Path) -> tuple[list[Any], bytes]:
+    table = Collection.open([str(where)])
+    vectors = np.concatenate([block for _, block in table.chunks()])
+    return table.ids(range(table.count)), vectors.tobytes()
+
+
+@pytest.mark.parametrize("id_field", [None, "id"], ids=["positions", "id field"])
+def test_skipped_lines_and_rejects_as_on_one_machine(
+    client: Any, tmp_path: Path, id_field: str | None
+) -> None:
+    source = noisy_input(tmp_path)
+    expected, rejected = one_machine(tmp_path, [source], tmp_path / "one.parquet",
+                                     skip_invalid=True, id_field=id_field)  # fmt: skip
+    summary = encode_files([str(source)], str(tmp_path / "out"), id_field=id_field,
+                           skip_invalid=True, rejects=str(tmp_path / "bad.jsonl"),
+                           partition_size=700, client=client)  # fmt: skip
+    assert len(manifest_of(tmp_path / "out")["parts"]) > 10
+    assert (tmp_path / "bad.jsonl").read_bytes() == rejected
+    counts = ("records", "invalid", "blank", "first_invalid")
+    assert [getattr(summary, c) for c in counts] == [getattr(expected, c) for c in counts]
+    assert rows_of(tmp_path / "out") == rows_of(tmp_path / "one.parquet")
+
+
+@pytest.mark.parametrize("allowed", [0, 3, 10, 11, 40])
+def test_max_invalid_counts_over_the_whole_run(client: Any, tmp_path: Path, allowed: int) -> None:
+    source = noisy_input(tmp_path)  # 11 bad JSON lines, 7 without an id (not invalid here)
+    out = tmp_path / "out"
+    run = functools.partial(encode_files, [str(source)], str(out), max_invalid=allowed,
+                            partition_size=500, client=client)  # fmt: skip
+    local = functools.partial(one_machine, tmp_path, [source], tmp_path / "one.parquet",
+                              skip_invalid=True, max_invalid=allowed)  # fmt: skip
+    if allowed >= 11:
+        assert run().invalid == local()[0].invalid == 11
+        return
+    with pytest.raises(TooManyInvalidError) as expected:
+        local()
+    with pytest.raises(TooManyInvalidError) as caught:
+        run()
+    assert str(caught.value) == str(expected.value)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_the_first_invalid_line_in_input_order_fails_the_run(client: Any, tmp_path: Path) -> None:
+    """Bad lines in several partitions: the one named is the first of the input, whichever
+    task met its own first."""
+    source = noisy_input(tmp_path)
+    with pytest.raises(InvalidLineError) as caught:
+        encode_files([str(source)], str(tmp_path / "out"), partition_size=300, client=client)
+    with pytest.raises(InvalidLineError) as local:
+        one_machine(tmp_path, [source], tmp_path / "one.parquet")
+    assert str(caught.value) == str(local.value)
+    assert str(caught.value).startswith(f"{source}:6: invalid JSON: ")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def split_input(tmp_path: Path, source: Path, at: int) -> tuple[Path, Path]:
+    lines = source.read_bytes().splitlines(keepends=True)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_bytes(b"".join(lines[:at]))
+    second.write_bytes(b"".join(lines[at:]))
+    return first, second
+
+
+@pytest.mark.parametrize("engines", [("dask", "dask"), ("local", "dask"), ("dask", "local")])
+@pytest.mark.parametrize("id_field", [None, "id"], ids=["positions", "id field"])
+def test_appends_mix_the_engines_and_continue_the_ids(
+    client: Any, tmp_path: Path, engines: tuple[str, str], id_field: str | None
+) -> None:
+    first, second = split_input(tmp_path, noisy_input(tmp_path), 230)
+    out = tmp_path / "out"
+    for engine, source in zip(engines, (first, second), strict=True):
+        if engine == "dask":
+            encode_files([str(source)], str(out), id_field=id_field, skip_invalid=True,
+                         append=True, partition_size=600, client=client)  # fmt: skip
+        else:
+            one_machine(tmp_path, [source], out, skip_invalid=True, id_field=id_field,
+                        append=True)  # fmt: skip
+    for source in (first, second):
+        one_machine(tmp_path, [source], tmp_path / "one.parquet", skip_invalid=True,
+                    id_field=id_field, append=True)  # fmt: skip
+    assert rows_of(out) == rows_of(tmp_path / "one.parquet")
+    manifest = manifest_of(out)
+    assert manifest["records"] == Collection.open([str(out)]).count
+    assert sorted(manifest["parts"]) == sorted(p.name for p in out.glob("part-*.parquet"))
+
+
+@pytest.mark.parametrize("size", [400, 1 << 20], ids=["many partitions", "one"])
+def test_skip_existing_as_on_one_machine(client: Any, tmp_path: Path, size: int) -> None:
+    """Ids already in the folder, and ids repeated within the run (across partitions), are
+    left out exactly as one machine leaves them out."""
+    first, second = split_input(tmp_path, noisy_input(tmp_path), 120)
+    out, one = tmp_path / "out", tmp_path / "one.parquet"
+    options: dict[str, Any] = {"skip_invalid": True, "id_field": "id", "append": True}
+    encode_files([str(first)], str(out), partition_size=size, client=client, **options)
+    one_machine(tmp_path, [first], one, **options)
+    summary = encode_files([str(second)], str(out), partition_size=size, client=client,
+                           skip_existing=True, **options)  # fmt: skip
+    expected, _ = one_machine(tmp_path, [second], one, skip_existing=True, **options)
+    assert (summary.records, summary.existing, summary.repeated) == (
+        expected.records, expected.existing, expected.repeated,
+    )  # fmt: skip
+    assert expected.existing > 0
+    assert expected.repeated > 0
+    assert rows_of(out) == rows_of(one)
+
+
+def test_an_append_with_nothing_new_writes_nothing(client: Any, tmp_path: Path) -> None:
+    source = noisy_input(tmp_path)
+    out = tmp_path / "out"
+    options: dict[str, Any] = {"skip_invalid": True, "id_field": "id", "append": True}
+    encode_files([str(source)], str(out), client=client, **options)
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    summary = encode_files([str(source)], str(out), client=client, skip_existing=True,
+                           partition_size=500, **options)  # fmt: skip
+    assert (summary.records, summary.output) == (0, None)
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_an_append_of_another_codebook_is_refused(client: Any, tmp_path: Path) -> None:
+    source = noisy_input(tmp_path)
+    out = tmp_path / "out"
+    encode_files([str(source)], str(out), skip_invalid=True, client=client)
+    other = Codebook(dim=256, seed=3)
+    with pytest.raises(OutputError, match="vectors of two codebooks cannot be mixed"):
+        encode_files([str(source)], str(out), other, skip_invalid=True, append=True,
+                     client=client)  # fmt: skip
+
+
+def test_similar_on_the_cluster_gives_the_hits_of_one_machine(client: Any, tmp_path: Path) -> None:
+    source = noisy_input(tmp_path)
+    out = tmp_path / "out"
+    encode_files([str(source)], str(out), id_field="id", skip_invalid=True,
+                 partition_size=900, client=client)  # fmt: skip
+    runner = CliRunner()
+    queries = tmp_path / "queries.jsonl"
+    queries.write_bytes(b'{"id": "r3", "n": 3}\n{"tag": "t2"}\n{"n": 250, "tag": "t5"}\n')
+    common = ["-i", str(queries), "-n", "7"]
+    local = runner.invoke(cli, ["similar", str(out), *common])
+    on_dask = runner.invoke(cli, ["similar", str(out), *common, "--engine", "dask",
+                                  "--scheduler", client.scheduler.address])  # fmt: skip
+    assert on_dask.exit_code == 0, on_dask.output
+    assert on_dask.stdout == local.stdout
+    assert len(local.stdout.splitlines()) == 21
+
+
+def test_encode_column_of_a_dataframe(client: Any, samples: Path) -> None:
+    dask = pytest.importorskip("dask", reason="the 'dask' extra is not installed")
+    dd = pytest.importorskip("dask.dataframe", reason="the 'dask' extra is not installed")
+    pandas = pytest.importorskip("pandas")
+    records = records_of(samples)
+    texts = [orjson.dumps(r).decode() for r in records]
+    frame = dd.from_pandas(pandas.DataFrame({"payload": texts, "n": range(len(texts))}),
+                           npartitions=3)  # fmt: skip
+    frame["vector"] = encode_column(frame["payload"])
+    got = frame.compute()
+    assert list(got["n"]) == list(range(len(texts)))
+    assert np.stack(got["vector"]).tobytes() == Encoder().encode_batch(records).tobytes()
+    column = pandas.Series(records, dtype=object, name="r")
+    with dask.config.set({"dataframe.convert-string": False}):
+        dicts = dd.from_pandas(column, npartitions=2)
+        vectors = np.stack(encode_column(dicts, input_type="dict").compute())
+    assert vectors.tobytes() == Encoder().encode_batch(records).tobytes()
+    as_text = dd.from_pandas(column, npartitions=2)  # Dask's default: objects become text
+    with pytest.raises(EncodeError, match="column 'r' holds text, not dicts"):
+        encode_column(as_text, input_type="dict").compute()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -22,7 +25,7 @@ from jsonvec.hits import Hit, collect_hits, format_plain
 from jsonvec.paths import PathError
 from jsonvec.probe import ProbeError
 from jsonvec.reader import STDIN, parse_line, read_lines
-from jsonvec.search import Index, noise_ceiling
+from jsonvec.search import Index, Searcher, noise_ceiling
 from jsonvec.where import Condition, WhereError, decoded_mask, exact_mask
 
 QUERY_WAYS = "QUERY (the last argument), -q JSON, -i FILE or --id ID"
@@ -87,6 +90,20 @@ class CodebookMismatchError(JsonvecError):
     help="With --index: search breadth [default: 64]; higher finds more of the true "
     "neighbours, slower.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="dask: exact search file by file on a Dask cluster (the 'dask' extra), for "
+    "collections larger than this machine; the same hits.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --engine dask: the cluster's scheduler (tcp://host:8786) [default: a local "
+    "cluster of this machine's cores].",
+)
 def similar(
     args: tuple[str, ...],
     query_json: str | None,
@@ -101,6 +118,8 @@ def similar(
     where: tuple[str, ...],
     index_path: str | None,
     ef: int | None,
+    engine: str,
+    scheduler: str | None,
 ) -> None:
     """Find the records nearest to an example, a partial record, or a stored id.
 
@@ -138,10 +157,12 @@ def similar(
         jsonvec similar 'daily/*.parquet' -q '"a bare string as the query"'
         jsonvec similar countries.parquet --by-field '{"name": {"common": "Germny"}}'
         jsonvec similar people.parquet '{"name": "Ann"}' --where city=Paris --where age=34
+        jsonvec similar lake-vectors/ '{"user": "ann"}' --engine dask --scheduler tcp://s:8786
     """
     vectors, inline = _split_args(args, query_json, query_file, query_id)
     if ef is not None and index_path is None:
         raise click.UsageError("--ef needs --index (exact search has no breadth to set)")
+    _check_engine(engine, scheduler, by_field=by_field, where=bool(where), index=index_path)
     collection = Collection.open(vectors)
     if records and not collection.has_records:
         raise click.UsageError("--records needs vectors written with encode --keep-records")
@@ -172,13 +193,43 @@ def similar(
     elif by_field:
         rows, scores = _by_field(collection, values, queries, number)
     else:
-        rows, scores = Index(collection, ann).search(queries, number + extra)
+        with _searcher(collection, ann, engine, scheduler) as searcher:
+            rows, scores = Index(collection, searcher).search(queries, number + extra)
         if query_id is None:
             warning = _noise_warning(scores, collection, several=query_file is not None)
     hits = collect_hits(collection, rows, scores, number, threshold, exclude, records, labels)
     _print(hits, several=query_file is not None, plain=plain, records=records)
     if warning is not None:  # after the hits, and only when they were written
         click.echo(warning, err=True)
+
+
+def _check_engine(
+    engine: str, scheduler: str | None, *, by_field: bool, where: bool, index: str | None
+) -> None:
+    if engine != "dask":
+        if scheduler is not None:
+            raise click.UsageError("--scheduler needs --engine dask")
+        return
+    given = {"--by-field": by_field, "--where": where, "--index": index is not None}
+    for name, used in given.items():
+        if used:
+            raise click.UsageError(f"{name} does not work with --engine dask (yet)")
+    if importlib.util.find_spec("distributed") is None:
+        raise click.UsageError("--engine dask needs the 'dask' extra: pip install 'jsonvec[dask]'")
+
+
+@contextlib.contextmanager
+def _searcher(
+    collection: Collection, ann: Searcher | None, engine: str, scheduler: str | None
+) -> Iterator[Searcher | None]:
+    """The ANN index, a search on a Dask cluster, or None (exact search here)."""
+    if engine != "dask":
+        yield ann
+        return
+    from jsonvec.dask import ClusterSearch, connect  # noqa: PLC0415 - the extra
+
+    with connect(scheduler) as client:
+        yield ClusterSearch(collection, client)
 
 
 def _check_by_field(collection: Collection, query_id: str | None, index_path: str | None) -> None:

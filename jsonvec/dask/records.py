@@ -114,7 +114,9 @@ def encode_column(
     ----------
     column : dask.dataframe.Series of JSON text (``input_type="json"``, the default) or of
         parsed values, dicts and lists (``input_type="dict"``). A string is itself a JSON
-        record, so the column's type is said, not guessed.
+        record, so the column's type is said, not guessed. Dask stores a column of Python
+        objects as text unless ``dataframe.convert-string`` is off: a dict column in such
+        text is refused.
     codebook : Codebook, optional (default: the built-in one)
 
     Returns
@@ -142,6 +144,12 @@ def encode_column(
 def _encode_series(series: Any, params: dict[str, Any], input_type: str) -> Any:
     """One partition of :func:`encode_column` (a pandas Series)."""
     pandas: Any = importlib.import_module("pandas")
+    if input_type == "dict" and isinstance(series.dtype, pandas.StringDtype):
+        raise EncodeError(
+            f"column {series.name!r} holds text, not dicts: Dask turns objects into text "
+            "unless dask.config.set({'dataframe.convert-string': False}); for JSON text, "
+            "use input_type='json'"
+        )
     values = list(series)
     if input_type == "json":
         try:
