@@ -1,6 +1,13 @@
 """The cluster a run uses: a running one at a scheduler's address, or a local one started for
 the run and closed after it, however the run ends.
 
+A worker that dies (killed, out of memory) takes its running task with it; Dask runs the
+task again on another worker, up to ``distributed.scheduler.allowed-failures`` times (3 by
+default). Every task of a run can be run again: it writes its part under a name of its own,
+and the part has no name until it is complete (:mod:`jsonvec.atomic`), so a run that
+recovers has each record exactly once; a run where Dask gives up fails with one line
+(:class:`ClusterError`) and lists nothing new.
+
 A local cluster is ``distributed.LocalCluster`` with one single-threaded worker process per
 core (an encoder is single-threaded: a worker process is the unit of parallelism), listening
 on the loopback interface only, without a dashboard. Its worker processes die with this
@@ -10,6 +17,7 @@ from this process and the worker exits at once when that pipe closes (tested).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
@@ -87,7 +95,17 @@ def run_tasks(client: Any, progress: bool, tasks: list[Any]) -> list[Any]:
         return []
     if client is None:
         return list(importlib.import_module("dask").compute(*tasks))
+    distributed: Any = importlib.import_module("distributed")
     futures = client.compute(tasks)
-    if progress:
-        progress_bar(futures)
-    return list(client.gather(futures))
+    try:
+        if progress:
+            progress_bar(futures)
+        return list(client.gather(futures))
+    except distributed.KilledWorker as exc:
+        tries = exc.allowed_failures + 1
+        raise ClusterError(
+            f"workers died running one task of the run, {tries} time{'s' * (tries > 1)} "
+            "(out of memory?); Dask gave up (distributed.scheduler.allowed-failures)"
+        ) from exc
+    except (distributed.comm.CommClosedError, asyncio.CancelledError) as exc:
+        raise ClusterError(f"the Dask cluster went away mid-run ({type(exc).__name__})") from exc
