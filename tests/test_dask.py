@@ -442,3 +442,52 @@ def test_encode_column_of_a_dataframe(client: Any, samples: Path) -> None:
     as_text = dd.from_pandas(column, npartitions=2)  # Dask's default: objects become text
     with pytest.raises(EncodeError, match="column 'r' holds text, not dicts"):
         encode_column(as_text, input_type="dict").compute()
+
+
+def test_the_command_line_reports_and_summarizes_as_on_one_machine(
+    client: Any, tmp_path: Path
+) -> None:
+    """The report line, --rejects and --summary of `--engine dask` match a local run's."""
+    source = noisy_input(tmp_path)
+    runner = CliRunner()
+    address = client.scheduler.address
+    results, summaries = [], []
+    for name, engine in (("local", []), ("dask", ["--engine", "dask", "--scheduler", address,
+                                                  "--partition-size", "1KB"])):  # fmt: skip
+        out = f"{tmp_path}/{name}/"
+        args = ["encode", str(source), "-o", out, "--append", "--id-field", "id",
+                "--skip-invalid", "--rejects", str(tmp_path / f"{name}.bad"),
+                "--summary", str(tmp_path / f"{name}.json"), *engine]  # fmt: skip
+        results.append(runner.invoke(cli, args))
+        summaries.append(orjson.loads((tmp_path / f"{name}.json").read_bytes()))
+        again = runner.invoke(cli, [*args, "--skip-existing"])
+        assert again.exit_code == 0, again.output
+        assert "jsonvec: no new records in " in again.stderr
+        assert f"left out 371 records already in {out}\n" in again.stderr
+    for result in results:
+        assert result.exit_code == 0, result.output
+    tail = [r.stderr.split(" records/s) -> ")[1] for r in results]
+    local = tail[0].replace(f"{tmp_path}/local/part-000000.parquet", f"{tmp_path}/dask")
+    assert tail[1] == local.replace("local.bad", "dask.bad")
+    assert "skipped 19 invalid lines (copied to " in tail[1]
+    for summary in summaries:
+        del summary["seconds"], summary["output"], summary["rejects"]
+    assert summaries[0] == summaries[1]
+    assert (tmp_path / "local.bad").read_bytes() == (tmp_path / "dask.bad").read_bytes()
+
+
+def test_too_many_invalid_lines_on_the_command_line(client: Any, tmp_path: Path) -> None:
+    source = noisy_input(tmp_path)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, [
+        "encode", str(source), "-o", f"{out}/", "--engine", "dask", "--max-invalid", "2",
+        "--scheduler", client.scheduler.address, "--partition-size", "1KB",
+        "--summary", str(tmp_path / "run.json"),
+    ])  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {source}:80: more than 2 invalid lines (--max-invalid); this one: "
+        "invalid JSON: unexpected character, expected a string key (column 2)\n"
+    )
+    assert orjson.loads((tmp_path / "run.json").read_bytes())["status"] == 1
+    assert list(out.iterdir()) == []
