@@ -159,25 +159,41 @@ def check_existing(
             found = _parquet(path)
         except VectorsError as exc:
             raise OutputError(f"cannot append: {exc}") from exc
-        if found.fingerprint != fingerprint:
-            raise OutputError(
-                f"{path} was encoded with codebook {found.fingerprint}, this run uses codebook "
-                f"{fingerprint}: vectors of two codebooks cannot be mixed"
-            )
-        if found.dim != dim:
-            raise OutputError(f"{path} has dim {found.dim}, this run has dim {dim}")
-        if found.id_type != id_kind:
-            theirs = "record positions" if found.id_type == "int" else "ids from a field"
-            ours = "record positions" if id_kind == "int" else "ids from --id-field"
-            raise OutputError(
-                f"{path} holds {theirs} as ids, this run writes {ours} "
-                "(use the same --id-field setting)"
-            )
-        if found.has_records != keep_records:
-            raise OutputError(
-                f"{path} {'keeps' if found.has_records else 'does not keep'} the records: "
-                f"append {'with' if found.has_records else 'without'} --keep-records"
-            )
+        check_joinable(str(path), found.fingerprint, found.dim, found.id_type, found.has_records,
+                       wanted=(fingerprint, dim, id_kind, keep_records))  # fmt: skip
+
+
+def check_joinable(
+    where: str,
+    fingerprint: str | None,
+    dim: int,
+    id_type: str,
+    has_records: bool,
+    *,
+    wanted: tuple[str, int, IdKind, bool],
+) -> None:
+    """Refuse to add vectors (of the ``wanted`` codebook fingerprint, dim, kind of ids and
+    columns) to vectors described by the rest (a file, or a folder's manifest)."""
+    book, want_dim, id_kind, keep_records = wanted
+    if fingerprint != book:
+        raise OutputError(
+            f"{where} was encoded with codebook {fingerprint}, this run uses codebook "
+            f"{book}: vectors of two codebooks cannot be mixed"
+        )
+    if dim != want_dim:
+        raise OutputError(f"{where} has dim {dim}, this run has dim {want_dim}")
+    if id_type != id_kind:
+        theirs = "record positions" if id_type == "int" else "ids from a field"
+        ours = "record positions" if id_kind == "int" else "ids from --id-field"
+        raise OutputError(
+            f"{where} holds {theirs} as ids, this run writes {ours} "
+            "(use the same --id-field setting)"
+        )
+    if has_records != keep_records:
+        raise OutputError(
+            f"{where} {'keeps' if has_records else 'does not keep'} the records: "
+            f"append {'with' if has_records else 'without'} --keep-records"
+        )
 
 
 def existing_ids(plan: AppendPlan) -> set[Any]:

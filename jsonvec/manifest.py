@@ -10,9 +10,8 @@ machine adds its part to the manifest too, so the two engines' outputs mix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -26,29 +25,80 @@ MANIFEST_FORMAT = 1
 
 @dataclass
 class Manifest:
-    """The parts of a folder in order, with their row counts, and the codebook's fingerprint."""
+    """The parts of a folder in order, with their row counts, and what every part shares.
+
+    ``codebook`` is the codebook's fingerprint; ``dim``, ``id_type`` (``"int"`` for
+    positions, ``"string"`` for ids from a field), ``keep_records`` and ``next_position``
+    (one past the largest positional id) let a run append without opening every part; they
+    are None in a manifest that does not say (written by jsonvec 0.3.0), and then read from
+    the parts.
+    """
 
     parts: list[str] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     codebook: str = ""
+    dim: int | None = None
+    id_type: str | None = None
+    keep_records: bool | None = None
+    next_position: int | None = None
 
     @property
     def records(self) -> int:
         """Rows in all parts."""
         return sum(self.rows)
 
-    def added(self, parts: list[str], rows: list[int]) -> Manifest:
-        """This manifest with ``parts`` (of ``rows`` rows each) after its own."""
-        return Manifest(self.parts + parts, self.rows + rows, self.codebook)
+    @property
+    def complete(self) -> bool:
+        """Whether it says everything an append checks (else the parts must be read)."""
+        return None not in (self.dim, self.id_type, self.keep_records, self.next_position)
 
-    def as_json(self) -> dict[str, Any]:
-        return {
+    def added(self, parts: list[str], rows: list[int], next_position: int | None) -> Manifest:
+        """This manifest with ``parts`` (of ``rows`` rows each) after its own."""
+        return replace(self, parts=self.parts + parts, rows=self.rows + rows,
+                       next_position=next_position)  # fmt: skip
+
+    def to_bytes(self) -> bytes:
+        document = {
             "format": MANIFEST_FORMAT,
             "parts": self.parts,
             "rows": self.rows,
             "records": self.records,
             "codebook": self.codebook,
+            "dim": self.dim,
+            "id_type": self.id_type,
+            "keep_records": self.keep_records,
+            "next_position": self.next_position,
         }
+        return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def parse_manifest(data: bytes, where: str) -> Manifest:
+    """A manifest from its JSON; :class:`VectorsError` naming ``where`` if it is not one."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        document = None
+    parts = document.get("parts") if isinstance(document, dict) else None
+    rows = document.get("rows") if isinstance(document, dict) else None
+    if (
+        not isinstance(document, dict)
+        or not isinstance(parts, list)
+        or not all(isinstance(p, str) and "/" not in p for p in parts)
+        or not isinstance(rows, list)
+        or len(rows) != len(parts)
+        or not all(isinstance(r, int) for r in rows)
+    ):
+        raise VectorsError(f"{where}: not a jsonvec manifest")
+    return Manifest(
+        parts, rows, str(document.get("codebook", "")), dim=_int(document.get("dim")),
+        id_type=document.get("id_type") if document.get("id_type") in ("int", "string") else None,
+        keep_records=(keep if isinstance(keep := document.get("keep_records"), bool) else None),
+        next_position=_int(document.get("next_position")),
+    )  # fmt: skip
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def has_manifest(folder: Path) -> bool:
@@ -60,27 +110,18 @@ def read_manifest(folder: Path) -> Manifest:
     that is missing."""
     path = folder / MANIFEST
     with reading(path, "its manifest"):
-        document = orjson.loads(path.read_bytes())
-    parts = document.get("parts") if isinstance(document, dict) else None
-    rows = document.get("rows") if isinstance(document, dict) else None
-    if (
-        not isinstance(parts, list)
-        or not all(isinstance(p, str) and "/" not in p for p in parts)
-        or not isinstance(rows, list)
-        or len(rows) != len(parts)
-        or not all(isinstance(r, int) for r in rows)
-    ):
-        raise VectorsError(f"{path}: not a jsonvec manifest")
-    missing = [p for p in parts if not (folder / p).is_file()]
+        data = path.read_bytes()
+    manifest = parse_manifest(data, str(path))
+    missing = [p for p in manifest.parts if not (folder / p).is_file()]
     if missing:
         raise VectorsError(f"{path}: lists {missing[0]}, which is missing")
-    return Manifest(parts, rows, str(document.get("codebook", "")))
+    return manifest
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:
     """Put ``manifest`` in place in one step (the commit of a run)."""
     with AtomicFile(folder / MANIFEST) as handle:
-        handle.file.write(orjson.dumps(manifest.as_json(), option=orjson.OPT_INDENT_2) + b"\n")
+        handle.file.write(manifest.to_bytes())
 
 
 def listed_parts(folder: Path) -> list[Path]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from jsonvec.appending import (
+    AppendPlan,
     SeenIds,
     append_lock,
     check_existing,
@@ -292,16 +293,21 @@ def _append(
         sink.abort()
         raise
     if plan.manifest is not None and plan.folder is not None:
-        _list_part(plan.folder, plan.manifest, sink.path, summary.records)
+        following = plan.manifest.next_position
+        if following is not None and options.id_field is None:
+            new = AppendPlan(str(sink.path), existing=[sink.path])
+            following = max(following, next_position(new))
+        added = plan.manifest.added([sink.path.name], [summary.records], following)
+        _list_part(plan.folder, added, sink.path)
     summary.output = str(sink.path)
     return summary
 
 
-def _list_part(folder: Path, manifest: Manifest, part: Path, rows: int) -> None:
-    """Add a new part to its folder's manifest; it is taken back if that cannot be done
-    (readers would not see it)."""
+def _list_part(folder: Path, manifest: Manifest, part: Path) -> None:
+    """Put in place the manifest that lists the new ``part``; the part is taken back if that
+    cannot be done (readers would not see it)."""
     try:
-        write_manifest(folder, manifest.added([part.name], [rows]))
+        write_manifest(folder, manifest)
     except BaseException:
         with contextlib.suppress(OSError):
             part.unlink()

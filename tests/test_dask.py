@@ -22,6 +22,7 @@ from jsonvec.collection import Collection, VectorsError
 from jsonvec.errors import EncodeError, InvalidLineError, OutputError, TooManyInvalidError
 from jsonvec.pipeline import EncodeOptions, encode_to
 from jsonvec.reader import read_lines
+from tests import object_store
 from tests.helpers import jsonvec, run
 
 distributed = pytest.importorskip("distributed", reason="the 'dask' extra is not installed")
@@ -491,3 +492,46 @@ def test_too_many_invalid_lines_on_the_command_line(client: Any, tmp_path: Path)
     )
     assert orjson.loads((tmp_path / "run.json").read_bytes())["status"] == 1
     assert list(out.iterdir()) == []
+
+
+# -- a folder on an object store (a file system that cannot rename) ---------------------------
+
+
+@pytest.fixture
+def store(client: Any) -> str:
+    """The URL scheme of an object store that every worker reaches."""
+    object_store.register()
+    client.run(object_store.register)
+    return f"{object_store.PROTOCOL}://"
+
+
+def test_a_run_into_an_object_store_folder(client: Any, store: str, tmp_path: Path) -> None:
+    """Parts are uploaded under their final names, the manifest put last; appends and
+    --skip-existing work there too; nothing is renamed."""
+    first, second = split_input(tmp_path, noisy_input(tmp_path), 230)
+    out, one = tmp_path / "out", tmp_path / "one.parquet"
+    options: dict[str, Any] = {"skip_invalid": True, "id_field": "id", "append": True}
+    for source, more in ((first, {}), (second, {"skip_existing": True})):
+        summary = encode_files([str(source)], f"{store}{out}/", partition_size=700,
+                               client=client, **options, **more)  # fmt: skip
+        expected, _ = one_machine(tmp_path, [source], one, **options, **more)
+        assert (summary.records, summary.existing, summary.output) == (
+            expected.records, expected.existing, f"{store}{out}",
+        )  # fmt: skip
+    assert rows_of(out) == rows_of(one)
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith("part-")) == [
+        "_jsonvec_manifest.json"
+    ]
+
+
+def test_a_failed_run_into_an_object_store_lists_nothing_and_cleans_up(
+    client: Any, store: str, tmp_path: Path
+) -> None:
+    source = noisy_input(tmp_path)
+    out = tmp_path / "out"
+    with pytest.raises(InvalidLineError):
+        encode_files([str(source)], f"{store}{out}/", partition_size=700, client=client)
+    assert [p.name for p in out.iterdir()] == ["_jsonvec_manifest.json"]
+    assert manifest_of(out)["parts"] == []
+    with pytest.raises(VectorsError, match="holds no vectors files"):
+        Collection.open([str(out)])

@@ -160,19 +160,24 @@ def started(out: Path, big: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("repeat", range(REPEAT))
-def test_sigint_of_the_client_closes_the_local_cluster_and_commits_nothing(
-    big: Path, tmp_path: Path, repeat: int
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_client_closes_the_local_cluster_and_commits_nothing(
+    big: Path, tmp_path: Path, sig: signal.Signals, repeat: int
 ) -> None:
+    """Also when the interrupt lands in a garbage-collector callback of distributed, where
+    Python drops it (1 run in 6 before jsonvec noted it: jsonvec.dask.cluster)."""
     out = tmp_path / "out"
     with spawned(started(out, big), stderr=subprocess.PIPE) as proc:
         assert staging_of(out)
         workers = processes_of(proc.pid)
         assert len(workers) >= 2
-        proc.send_signal(signal.SIGINT)
+        time.sleep(0.1 * repeat)  # at several points of the run
+        proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=HANG)
         assert all_gone(workers), "worker processes outlived the run"
-    assert proc.returncode == 130
-    assert stderr == b"Error: interrupted\n"
+    interrupted = sig == signal.SIGINT
+    assert proc.returncode == (130 if interrupted else 143)
+    assert stderr == (b"Error: interrupted\n" if interrupted else b"Error: terminated\n")
     assert list(out.iterdir()) == []
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jsonvec.batches import BatchEncoder
+from jsonvec.dask.output import open_file
 from jsonvec.dask.ranges import Range, Start, batches
 from jsonvec.dask.records import worker_encoder
 
@@ -37,17 +37,17 @@ _OUT = pa.schema([pa.field("row", pa.int64())]).append(pa.field("existing", pa.b
 class Shuffle:
     """Where the shuffle's files go, and into how many buckets ids are grouped."""
 
-    folder: str
+    folder: str  # a prefix: names are appended to it
     buckets: int
 
     def old(self, index: int) -> str:
-        return str(Path(self.folder) / f"old-{index:06d}.arrow")
+        return f"{self.folder}old-{index:06d}.arrow"
 
     def new(self, index: int) -> str:
-        return str(Path(self.folder) / f"new-{index:06d}.arrow")
+        return f"{self.folder}new-{index:06d}.arrow"
 
     def answer(self, bucket: int) -> str:
-        return str(Path(self.folder) / f"left-out-{bucket:06d}.arrow")
+        return f"{self.folder}left-out-{bucket:06d}.arrow"
 
 
 def bucket_count(existing_rows: int, new_records: int) -> int:
@@ -61,7 +61,7 @@ def _write(path: str, ids: list[Any], rows: list[int] | None, buckets: int) -> N
     order = np.argsort(keys, kind="stable")
     bounds = np.searchsorted(keys[order], np.arange(buckets + 1))
     schema = _OLD if rows is None else _NEW
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+    with open_file(path, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
         for b in range(buckets):
             picked = order[bounds[b] : bounds[b + 1]].tolist()
             arrays: list[Any] = [pa.array([ids[i] for i in picked], type=pa.string())]
@@ -72,7 +72,8 @@ def _write(path: str, ids: list[Any], rows: list[int] | None, buckets: int) -> N
 
 def old_ids(part: str, shuffle: Shuffle, index: int) -> None:
     """Group the ids of an existing part."""
-    ids: list[Any] = pq.read_table(part, columns=["id"]).column("id").to_pylist()
+    with open_file(part, "rb") as source:
+        ids: list[Any] = pq.read_table(source, columns=["id"]).column("id").to_pylist()
     _write(shuffle.old(index), ids, None, shuffle.buckets)
 
 
@@ -99,7 +100,7 @@ def decide(bucket: int, shuffle: Shuffle, old_parts: int, ranges: int) -> None:
     for index in range(old_parts):
         present.update(_batch(shuffle.old(index), bucket).column("id").to_pylist())
     seen: set[Any] = set()
-    with pa.OSFile(shuffle.answer(bucket), "wb") as sink, pa.ipc.new_file(sink, _OUT) as writer:
+    with open_file(shuffle.answer(bucket), "wb") as sink, pa.ipc.new_file(sink, _OUT) as writer:
         for index in range(ranges):
             found = _batch(shuffle.new(index), bucket)
             rows: list[Any] = []
@@ -118,7 +119,7 @@ def decide(bucket: int, shuffle: Shuffle, old_parts: int, ranges: int) -> None:
 
 
 def _batch(path: str, index: int) -> pa.RecordBatch:
-    with pa.memory_map(path) as source:
+    with open_file(path, "rb") as source:
         return pa.ipc.open_file(source).get_batch(index)
 
 
@@ -142,9 +143,8 @@ def left_out(index: int, shuffle: Shuffle) -> LeftOut:
     return LeftOut(frozenset(rows), existing, len(rows) - existing)
 
 
-def plan_shuffle(folder: Path, existing_rows: int, counts: Sequence[tuple[int, int]]) -> Shuffle:
-    """The shuffle of a run under its staging ``folder``, for the counts of its ranges."""
+def plan_shuffle(staging: str, existing_rows: int, counts: Sequence[tuple[int, int]]) -> Shuffle:
+    """The shuffle of a run in its ``staging`` folder (a path or URL), for the counts of its
+    ranges; its files go straight in (object stores have no folders to make)."""
     new = sum(records for _, records in counts)
-    shuffle = Shuffle(str(folder / "ids"), bucket_count(existing_rows, new))
-    Path(shuffle.folder).mkdir()
-    return shuffle
+    return Shuffle(f"{staging}/ids-", bucket_count(existing_rows, new))

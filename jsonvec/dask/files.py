@@ -1,45 +1,45 @@
 """JSON Lines files to a folder of Parquet parts on a Dask cluster, committed by a manifest.
 
-Each input range (:mod:`jsonvec.dask.ranges`) is encoded by one task into one part, written
-under the run's hidden staging folder inside the output folder, a batch of records at a
-time. When every task is done the client checks the bad lines as one machine would (the
-first one fails the run; with ``skip_invalid`` they are counted over the whole run against
-``max_invalid`` and copied to ``rejects`` in input order), moves the parts in, and writes the
-manifest last (:mod:`jsonvec.manifest`): a run that fails at any point leaves nothing that
-readers use, and the staging folder is removed.
+Each input range (:mod:`jsonvec.dask.ranges`) is encoded by one task into one part, a batch
+of records at a time. When every task is done the client checks the bad lines as one
+machine would (the first one fails the run; with ``skip_invalid`` they are counted over the
+whole run against ``max_invalid`` and copied to ``rejects`` in input order), and commits:
+the manifest listing the parts is written last (:mod:`jsonvec.dask.output`), so a run that
+fails at any point leaves nothing that readers use.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import os
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from jsonvec.appending import AppendPlan, append_lock, check_existing, next_position
+from jsonvec.appending import AppendPlan, check_existing, check_joinable, next_position
 from jsonvec.atomic import AtomicFile
 from jsonvec.batches import BatchEncoder, Invalid
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.dask import existing as ids
-from jsonvec.dask.cluster import run_tasks
+from jsonvec.dask.cluster import check_interrupted, run_tasks
+from jsonvec.dask.output import Output, file_system, is_url, open_file
 from jsonvec.dask.ranges import Range, Start, batches, count, cut, starts
 from jsonvec.dask.records import worker_encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
-from jsonvec.manifest import Manifest, has_manifest, read_manifest, write_manifest
+from jsonvec.manifest import Manifest
 from jsonvec.parquet_sink import ParquetSink
 from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.pipeline import EncodeOptions, EncodeSummary, vectors_metadata
 from jsonvec.reader import check_files
 from jsonvec.vector_files import VectorsError, reading
+from jsonvec.writers import MANIFEST
 
 _PART = re.compile(r"part-(\d+)\.parquet")
 _NAMED = 5  # invalid lines named in a summary, as on one machine
@@ -56,68 +56,91 @@ class _Part:
     rejects: str | None = None
     existing: int = 0
     repeated: int = 0
+    last_position: int = -1  # the largest positional id written
 
 
 def _encode_range(
     block: bytes,
     info: Range,
     start: Start,
-    name: str,
+    target: str,
     params: dict[str, Any],
     options: EncodeOptions,
-    folder: str,
+    staging: str,
     keep_rejects: bool,
     shuffle: ids.Shuffle | None,
 ) -> _Part:
-    """Encode one range into the part ``folder/name``, a batch of vectors at a time, whatever
-    the size of the range (a 64 MB range of small records holds millions of them: 4 KB of
-    vectors each). Stops at the first invalid line unless ``options.skip_invalid``, and once
-    more than ``options.max_invalid`` were seen: the run fails then, whatever the others do.
+    """Encode one range into the part at ``target`` (a path, or a URL: written here, then
+    uploaded), a batch of vectors at a time, whatever the size of the range (a 64 MB range
+    of small records holds millions of them: 4 KB of vectors each). Stops at the first
+    invalid line unless ``options.skip_invalid``, and once more than ``options.max_invalid``
+    were seen: the run fails then, whatever the others do.
     """
-    encoder = worker_encoder(params)
     left = ids.left_out(info.index, shuffle) if shuffle is not None else None
-    done = _Part(name, existing=left.existing if left else 0,
+    done = _Part(target.rsplit("/", 1)[-1], existing=left.existing if left else 0,
                  repeated=left.repeated if left else 0)  # fmt: skip
-    sink = ParquetSink(
-        str(Path(folder) / name), encoder.dim, vectors_metadata(encoder, options.id_kind),
-        options.id_kind, options.keep_records,
-    )  # fmt: skip
+    rejects_name = f"rejects-{info.index:06d}"
+    with (
+        _written_here(target) as local,
+        _rejects(f"{staging}/{rejects_name}", keep_rejects) as rejects,
+    ):
+        _encode_into(
+            local, block, info, start, worker_encoder(params), options, left, done, rejects
+        )
+        if done.first_invalid and (not options.skip_invalid or _too_many(done, options)):
+            return done  # the client fails the run
+        if done.rows == 0:
+            Path(local).unlink()  # an empty part is left out of the manifest
+            done.name = None
+        elif local != target:
+            fs, path = file_system(target)
+            fs.put_file(local, path)
+    if done.invalid and keep_rejects:
+        done.rejects = rejects_name
+    return done
+
+
+def _encode_into(
+    local: str, block: bytes, info: Range, start: Start, encoder: Any, options: EncodeOptions,
+    left: ids.LeftOut | None, done: _Part, rejects: Any,
+) -> None:  # fmt: skip
+    """The body of :func:`_encode_range`: the part written at ``local`` and committed, or
+    aborted at a bad line that fails the run."""
+    sink = ParquetSink(local, encoder.dim, vectors_metadata(encoder, options.id_kind),
+                       options.id_kind, options.keep_records)  # fmt: skip
     work = BatchEncoder(encoder, options.id_field, options.keep_records)
     out = np.empty((options.batch_size, encoder.dim), dtype=np.float32)
-    limit = _NAMED if options.max_invalid is None else max(_NAMED, options.max_invalid + 1)
-    with _rejects(Path(folder) / f"rejects-{info.index:06d}", keep_rejects) as rejects:
-        try:
-            for batch in batches(block, info, start, options.batch_size):
-                if len(batch) > len(out):
-                    out = np.empty((len(batch), encoder.dim), dtype=np.float32)
-                encoded = work(batch, out)
-                if encoded.invalid:
-                    done.invalid += len(encoded.invalid)
-                    done.first_invalid.extend(encoded.invalid[: limit - len(done.first_invalid)])
-                    if not options.skip_invalid or (
-                        options.max_invalid is not None and done.invalid > options.max_invalid
-                    ):
-                        sink.abort()
-                        return done  # the client fails the run
-                    if rejects is not None:
-                        rejects.writelines(raw for _, _, _, raw in encoded.invalid)
-                kept = _kept(batch.first - start.position, encoded.invalid_rows, len(batch), left)
-                written = [encoded.ids[i] for i in kept]
-                if written:
-                    texts = encoded.texts
-                    sink.write(written, encoded.vectors[kept],
-                               None if texts is None else [texts[i] for i in kept])  # fmt: skip
-                    done.rows += len(written)
-            sink.commit()
-        except BaseException:
-            sink.abort()
-            raise
-    if done.invalid and keep_rejects:
-        done.rejects = f"rejects-{info.index:06d}"
-    if done.rows == 0:
-        (Path(folder) / name).unlink()  # an empty part is left out of the manifest
-        done.name = None
-    return done
+    try:
+        for batch in batches(block, info, start, options.batch_size):
+            if len(batch) > len(out):
+                out = np.empty((len(batch), encoder.dim), dtype=np.float32)
+            encoded = work(batch, out)
+            if encoded.invalid:
+                done.invalid += len(encoded.invalid)
+                room = _needed(options) - len(done.first_invalid)
+                done.first_invalid.extend(encoded.invalid[: max(0, room)])
+                if not options.skip_invalid or _too_many(done, options):
+                    sink.abort()
+                    return
+                if rejects is not None:
+                    rejects.writelines(raw for _, _, _, raw in encoded.invalid)
+            kept = _kept(batch.first - start.position, encoded.invalid_rows, len(batch), left)
+            written = [encoded.ids[i] for i in kept]
+            if written:
+                texts = encoded.texts
+                sink.write(written, encoded.vectors[kept],
+                           None if texts is None else [texts[i] for i in kept])  # fmt: skip
+                done.rows += len(written)
+                if options.id_field is None:
+                    done.last_position = max(done.last_position, written[-1])
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def _too_many(done: _Part, options: EncodeOptions) -> bool:
+    return options.max_invalid is not None and done.invalid > options.max_invalid
 
 
 def _kept(offset: int, invalid_rows: list[int], size: int, left: ids.LeftOut | None) -> list[int]:
@@ -130,43 +153,72 @@ def _kept(offset: int, invalid_rows: list[int], size: int, left: ids.LeftOut | N
 
 
 @contextlib.contextmanager
-def _rejects(path: Path, keep: bool) -> Iterator[Any]:
+def _written_here(target: str) -> Iterator[str]:
+    """A path on this machine to write ``target`` at: itself, or for a URL a temporary
+    file (removed after)."""
+    if not is_url(target):
+        yield target
+        return
+    folder = tempfile.mkdtemp(prefix="jsonvec-part-")
+    try:
+        yield str(Path(folder) / target.rsplit("/", 1)[-1])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _rejects(where: str, keep: bool) -> Iterator[Any]:
     if not keep:
         yield None
         return
-    with open(path, "wb") as handle:
+    with open_file(where, "wb") as handle:
         yield handle
 
 
 @dataclass
 class _Target:
-    """Where a run's parts go: the folder's state before the run, as an append plan (the
-    parts readers use now, the first free part number) and its manifest."""
+    """The output folder before the run: its manifest (the parts readers use now, and what
+    they share), whether it has one, and the first free part number."""
 
-    plan: AppendPlan
     manifest: Manifest
-    listed: bool  # the folder has a manifest already
+    listed: bool
+    first_part: int
 
 
-def _target(folder: Path, book: Codebook, options: EncodeOptions) -> _Target:
+def _target(output: Output, book: Codebook, options: EncodeOptions) -> _Target:
     """Check the output folder: without vectors for a new run (parts a failed run left,
-    which no manifest lists, do not count); for ``append``, parts of this codebook with the
-    same ids and columns."""
-    numbers = {int(m.group(1)): p.name for p in folder.iterdir() if (m := _PART.fullmatch(p.name))}
-    listed = has_manifest(folder)
+    which no manifest lists, do not count); for ``append``, vectors of this codebook with
+    the same ids and columns."""
+    numbers = {int(m.group(1)): n for n in output.names() if (m := _PART.fullmatch(n))}
     try:
-        manifest = read_manifest(folder) if listed else _unlisted(folder, sorted(numbers.values()))
+        found = output.manifest()
     except VectorsError as exc:
-        raise OutputError(f"cannot add to {folder}: {exc}") from exc
+        raise OutputError(f"cannot add to {output.where}: {exc}") from exc
+    if found is None and numbers and output.remote:
+        raise OutputError(f"{output.where}: holds parts but no {MANIFEST}: not a jsonvec folder")
+    manifest = found or (_unlisted(Path(output.where), sorted(numbers.values())))
     if manifest.parts and not options.append:
         raise OutputError(
-            f"{folder}: holds vectors already: add to them with --append, or give an empty folder"
+            f"{output.where}: holds vectors already: add to them with --append, or give an "
+            "empty folder"
         )
-    existing = [folder / p for p in manifest.parts]
-    plan = AppendPlan(str(folder), None, existing, folder, max(numbers, default=-1) + 1)
-    check_existing(plan, book.fingerprint, book.dim, options.id_kind, options.keep_records)
-    manifest.codebook = book.fingerprint
-    return _Target(plan, manifest, listed)
+    wanted = (book.fingerprint, book.dim, options.id_kind, options.keep_records)
+    if not manifest.parts:
+        position = 0
+    elif manifest.complete:
+        dim, kind, kept = int(manifest.dim or 0), str(manifest.id_type), bool(manifest.keep_records)
+        check_joinable(output.where, manifest.codebook, dim, kind, kept, wanted=wanted)
+        position = int(manifest.next_position or 0)
+    elif output.remote:
+        raise OutputError(f"cannot append to {output.where}: its {MANIFEST} is incomplete")
+    else:
+        plan = AppendPlan(output.where, None, [Path(output.path(p)) for p in manifest.parts])
+        check_existing(plan, *wanted)
+        position = next_position(plan)
+    manifest = replace(manifest, codebook=book.fingerprint, dim=book.dim,
+                       id_type=options.id_kind, keep_records=options.keep_records,
+                       next_position=position)  # fmt: skip
+    return _Target(manifest, found is not None, max(numbers, default=-1) + 1)
 
 
 def _unlisted(folder: Path, parts: list[str]) -> Manifest:
@@ -200,7 +252,8 @@ def encode_files(
     Parameters
     ----------
     paths : JSON Lines files (gzip or not), local or any URL fsspec reads.
-    out_dir : the output folder, on storage every worker and this process see.
+    out_dir : the output folder: a path every worker and this process see, or a URL of an
+        fsspec file system (``s3://bucket/vectors/``).
     codebook : Codebook, optional (default: the built-in one).
     id_field : path of each record's id; without it, ids are positions among the non-blank
         lines of all inputs, as on one machine (continuing the folder's ids with ``append``).
@@ -223,12 +276,11 @@ def encode_files(
     wrote nothing).
 
     Inputs are cut into ranges on line boundaries; a first pass counts each range's lines,
-    so ids and line numbers are those of a one-machine run. Parts are written under a hidden
-    folder, moved in, and the manifest ``_jsonvec_manifest.json`` listing them is written
-    last: a failed run leaves nothing that readers use.
+    so ids and line numbers are those of a one-machine run. The manifest
+    ``_jsonvec_manifest.json`` listing the parts is written last (:mod:`jsonvec.dask.output`):
+    a failed run leaves nothing that readers use.
     """
     started = time.perf_counter()
-    delayed: Any = importlib.import_module("dask.delayed").delayed
     book = codebook or default_codebook()
     options = EncodeOptions(
         id_field=id_field, keep_records=keep_records,
@@ -238,87 +290,104 @@ def encode_files(
     if skip_existing and not (append and id_field is not None):
         raise ValueError("skip_existing needs append and id_field")
     check_files(paths)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot create the folder: {exc.strerror}") from exc
-    with append_lock(str(out)) if append else contextlib.nullcontext():
-        target = _target(out, book, options)
-        staging = Path(tempfile.mkdtemp(prefix=".jsonvec-run-", dir=out))
+    output = Output(out_dir)
+    output.create()
+    with output.lock():
+        target = _target(output, book, options)
+        with output.staging() as staging:
+            run = _Run(client, progress, book, options, output, target, staging)
+            summary = run.encode(paths, partition_size, rejects)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+@dataclass
+class _Run:
+    """One run's steps on the cluster, from the inputs' ranges to the commit."""
+
+    client: Any
+    progress: bool
+    book: Codebook
+    options: EncodeOptions
+    output: Output
+    target: _Target
+    staging: str
+
+    def tasks(self, *calls: Any) -> list[Any]:
+        return run_tasks(self.client, self.progress, list(calls))
+
+    def encode(
+        self, paths: Sequence[str], partition_size: int, rejects: str | None
+    ) -> EncodeSummary:
+        delayed: Any = importlib.import_module("dask.delayed").delayed
+        blocks, infos = cut(paths, partition_size)
+        counts = self.tasks(
+            *(delayed(count, pure=True)(b, i) for b, i in zip(blocks, infos, strict=True))
+        )
+        first = self.target.manifest.next_position if self.options.id_field is None else 0
+        begins = starts(infos, counts, int(first or 0))
+        shared = delayed(self.book.params(), pure=True)
+        shuffle = self.shuffle(delayed, blocks, infos, begins, counts, shared)
+        names = [f"part-{self.target.first_part + i:06d}.parquet" for i in range(len(infos))]
+        if self.output.remote and not self.target.listed:
+            self.output.put_manifest(self.target.manifest)  # before any part is uploaded
         try:
-            blocks, infos = cut(paths, partition_size)
-            counts = run_tasks(client, progress, [delayed(count, pure=True)(b, i)
-                                        for b, i in zip(blocks, infos, strict=True)])  # fmt: skip
-            first = next_position(target.plan) if append and id_field is None else 0
-            begins = starts(infos, counts, first)
-            shared = delayed(book.params(), pure=True)
-            shuffle = None
-            if skip_existing:
-                shuffle = ids.plan_shuffle(staging, target.manifest.records, counts)
-                tasks = _id_tasks(delayed, blocks, infos, begins, target, options, shared, shuffle)
-                run_tasks(client, progress, tasks)
-                old = len(target.plan.existing)
-                run_tasks(client, progress, [
-                    delayed(ids.decide, pure=True)(b, shuffle, old, len(infos))
-                    for b in range(shuffle.buckets)
-                ])  # fmt: skip
-            names = [f"part-{target.plan.first_part + i:06d}.parquet" for i in range(len(infos))]
-            parts: list[_Part] = run_tasks(client, progress, [
+            parts: list[_Part] = self.tasks(*(
                 delayed(_encode_range, pure=True)(
-                    block, info, begins[i], names[i], shared, options, str(staging),
-                    rejects is not None, shuffle,
+                    block, info, begins[i], self.output.part_target(names[i], self.staging),
+                    shared, self.options, self.staging, rejects is not None, shuffle,
                 )
                 for i, (block, info) in enumerate(zip(blocks, infos, strict=True))
-            ])  # fmt: skip
-            summary = _summary(parts, options)
+            ))  # fmt: skip
+            summary = _summary(parts, self.options)
             summary.blank = sum(lines - records for lines, records in counts)
             if rejects is not None:
-                _gather_rejects(rejects, staging, parts)
+                _gather_rejects(rejects, self.staging, parts)
             written = [p for p in parts if p.name is not None]
-            if append and not written:
-                summary.seconds = time.perf_counter() - started
+            if self.options.append and not written:
                 return summary  # nothing new: the folder stays as it was
-            _commit(target, staging, written, out)
-            summary.output = str(out)
-            summary.seconds = time.perf_counter() - started
-            return summary
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            self.commit(written)
+        except BaseException:
+            if self.output.remote:
+                self.output.discard(names)  # uploaded parts of a failed run
+            raise
+        summary.output = (
+            self.output.where.rstrip("/") if self.output.remote else str(self.output.folder)
+        )
+        return summary
 
+    def shuffle(
+        self, delayed: Any, blocks: list[Any], infos: list[Range], begins: list[Start],
+        counts: list[tuple[int, int]], shared: Any,
+    ) -> ids.Shuffle | None:  # fmt: skip
+        """The id shuffle of ``skip_existing`` (:mod:`jsonvec.dask.existing`), run."""
+        if not self.options.skip_existing:
+            return None
+        manifest = self.target.manifest
+        shuffle = ids.plan_shuffle(self.staging, manifest.records, counts)
+        self.tasks(
+            *(delayed(ids.old_ids, pure=True)(self.output.url(p), shuffle, i)
+              for i, p in enumerate(manifest.parts)),
+            *(delayed(ids.new_ids, pure=True)(b, i, s, self.options.id_field, shared, shuffle)
+              for b, i, s in zip(blocks, infos, begins, strict=True)),
+        )  # fmt: skip
+        self.tasks(*(delayed(ids.decide, pure=True)(b, shuffle, len(manifest.parts), len(infos))
+                     for b in range(shuffle.buckets)))  # fmt: skip
+        return shuffle
 
-def _commit(target: _Target, staging: Path, written: list[_Part], out: Path) -> None:
-    """Move the parts in and list them in a new manifest. A folder without a manifest gets
-    one (of the parts readers use now) first, so that no part moved in is seen before the
-    new manifest lists it; parts moved in are taken back if the manifest cannot be
-    written."""
-    if not target.listed:
-        write_manifest(out, target.manifest)
-    moved: list[Path] = []
-    try:
-        for part in written:
-            _move(staging / str(part.name), out / str(part.name))
-            moved.append(out / str(part.name))
-        write_manifest(out, target.manifest.added([str(p.name) for p in written],
-                                                  [p.rows for p in written]))  # fmt: skip
-    except BaseException:
-        for path in moved:
-            with contextlib.suppress(OSError):
-                path.unlink()
-        raise
-
-
-def _id_tasks(
-    delayed: Any, blocks: list[Any], infos: list[Range], begins: list[Start], target: _Target,
-    options: EncodeOptions, shared: Any, shuffle: ids.Shuffle,
-) -> list[Any]:  # fmt: skip
-    """The tasks that group the ids of the existing parts and of the new ranges
-    (:mod:`jsonvec.dask.existing`)."""
-    grouped = [delayed(ids.old_ids, pure=True)(str(p), shuffle, i)
-               for i, p in enumerate(target.plan.existing)]  # fmt: skip
-    grouped += [delayed(ids.new_ids, pure=True)(b, i, s, options.id_field, shared, shuffle)
-                for b, i, s in zip(blocks, infos, begins, strict=True)]  # fmt: skip
-    return grouped
+    def commit(self, written: list[_Part]) -> None:
+        """Bring the parts in and put the manifest that lists them (a folder without one
+        gets one first, of the parts readers use now)."""
+        check_interrupted()  # the last moment a run can stop without a trace
+        manifest = self.target.manifest
+        following = manifest.next_position
+        if self.options.id_field is None:
+            following = max([int(following or 0)] + [p.last_position + 1 for p in written])
+        if not self.output.remote and not self.target.listed:
+            self.output.put_manifest(manifest)
+        names = [str(p.name) for p in written]
+        self.output.commit(names, self.staging,
+                           manifest.added(names, [p.rows for p in written], following))  # fmt: skip
 
 
 def _summary(parts: list[_Part], options: EncodeOptions) -> EncodeSummary:
@@ -345,25 +414,14 @@ def _summary(parts: list[_Part], options: EncodeOptions) -> EncodeSummary:
 
 
 def _needed(options: EncodeOptions) -> int:
+    """Invalid lines a task reports: enough to name them, and the one past max_invalid."""
     return _NAMED if options.max_invalid is None else max(_NAMED, options.max_invalid + 1)
 
 
-def _gather_rejects(path: str, staging: Path, parts: list[_Part]) -> None:
+def _gather_rejects(path: str, staging: str, parts: list[_Part]) -> None:
     """The rejects of every range, in input order, into one file (put in place atomically)."""
     with AtomicFile(path) as handle:
         for part in parts:
             if part.rejects is not None:
-                with open(staging / part.rejects, "rb") as source:
+                with open_file(f"{staging}/{part.rejects}", "rb") as source:
                     shutil.copyfileobj(source, handle.file)
-
-
-def _move(source: Path, target: Path) -> None:
-    """Move a part in under a name no other part has (a link never replaces a file)."""
-    try:
-        os.link(source, target)
-    except FileExistsError as exc:
-        raise OutputError(f"{target}: another run wrote this part meanwhile") from exc
-    except OSError:  # a file system without links: the name was checked free
-        if target.exists():
-            raise OutputError(f"{target}: another run wrote this part meanwhile") from None
-        os.replace(source, target)
