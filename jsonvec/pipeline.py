@@ -25,6 +25,7 @@ from jsonvec.appending import (
 from jsonvec.batches import BatchEncoder
 from jsonvec.encoder import Encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
+from jsonvec.interrupts import check_interrupted
 from jsonvec.manifest import Manifest, write_manifest
 from jsonvec.reader import Batch, Line, read_batches
 from jsonvec.version import ENCODING, __version__
@@ -193,6 +194,7 @@ def _encode_all(
     seen: SeenIds | None,
 ) -> None:
     for encoded in encode_batches(batches, work, options.jobs, options.batch_size):
+        check_interrupted()
         for source, lineno, reason, raw in encoded.invalid:
             _reject(InvalidLineError(source, lineno, reason, raw), options, summary, rejects)
         ids, vectors, texts = encoded.ids, encoded.vectors, encoded.texts
@@ -288,6 +290,7 @@ def _append(
         sink.abort()  # nothing new: leave the output exactly as it was
         return summary
     try:
+        check_interrupted()
         sink.commit()
     except BaseException:
         sink.abort()
@@ -328,6 +331,7 @@ def _run(
     """Encode into ``sink``; abort it on any error, and commit it (if asked) on success."""
     try:
         summary = encode_lines(lines, encoder, sink, options, rejects, seen, start)
+        check_interrupted()
         if commit:
             sink.commit()
     except BaseException:

@@ -30,6 +30,7 @@ from jsonvec.commands.common import (
 )
 from jsonvec.encoder import Encoder
 from jsonvec.errors import OutputError
+from jsonvec.interrupts import noted
 from jsonvec.overlap import Named, check_distinct
 from jsonvec.pipeline import EncodeOptions, EncodeSummary, Inputs, encode_to
 from jsonvec.reader import STDIN, check_files
@@ -193,19 +194,23 @@ def encode(
         append=append,
         skip_existing=skip_existing,
     )
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        if dask:
-            summary = _on_dask(list(inputs), output, load(codebook_path), options, rejects,
-                               _dask_settings(jobs, scheduler, partition_size), quiet)  # fmt: skip
-        else:
-            summary = _run(
-                list(inputs) or [STDIN], output, load(codebook_path), options, rejects, quiet
-            )
+        with noted():
+            if dask:
+                settings = _dask_settings(jobs, scheduler, partition_size)
+                summary = _on_dask(list(inputs), output, load(codebook_path), options, rejects,
+                                   settings, quiet)  # fmt: skip
+            else:
+                sources = list(inputs) or [STDIN]
+                summary = _run(sources, output, load(codebook_path), options, rejects, quiet)
     except BaseException as exc:
         if summary_path is not None:
             with contextlib.suppress(Exception):  # the run's own error is the one to report
                 _write_summary(summary_path, None, exc, started, rejects)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if summary_path is not None:
         _write_summary(summary_path, summary, None, started, rejects)
     if not quiet:
@@ -252,20 +257,16 @@ def _on_dask(
     paths = [p for pattern in inputs for p in (sorted(glob.glob(pattern)) or [pattern])]
     check_files(paths)  # before a cluster is started or reached
     shown = not quiet and sys.stderr.isatty()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        with connect(settings.scheduler) as client:
-            if shown:
-                _dashboard(client)
-            return encode_files(
-                paths, output, codebook, id_field=options.id_field,
-                keep_records=options.keep_records, skip_invalid=options.skip_invalid,
-                max_invalid=options.max_invalid, rejects=rejects, append=options.append,
-                skip_existing=options.skip_existing, partition_size=settings.partition_size,
-                batch_size=options.batch_size, client=client, progress=shown,
-            )  # fmt: skip
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with connect(settings.scheduler) as client:
+        if shown:
+            _dashboard(client)
+        return encode_files(
+            paths, output, codebook, id_field=options.id_field,
+            keep_records=options.keep_records, skip_invalid=options.skip_invalid,
+            max_invalid=options.max_invalid, rejects=rejects, append=options.append,
+            skip_existing=options.skip_existing, partition_size=settings.partition_size,
+            batch_size=options.batch_size, client=client, progress=shown,
+        )  # fmt: skip
 
 
 def _dashboard(client: Any) -> None:
@@ -326,20 +327,16 @@ def _run(
     quiet: bool,
 ) -> EncodeSummary:
     encoder = Encoder(codebook)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        with _rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:
-            return encode_to(
-                output,
-                Inputs(sources, progress),
-                encoder,
-                options,
-                stdout=sys.stdout.buffer,
-                rejects=rejects_stream,
-                on_wait=None if quiet else _waiting(output),
-            )
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with _rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:
+        return encode_to(
+            output,
+            Inputs(sources, progress),
+            encoder,
+            options,
+            stdout=sys.stdout.buffer,
+            rejects=rejects_stream,
+            on_wait=None if quiet else _waiting(output),
+        )
 
 
 def _waiting(output: str) -> Callable[[], None]:

@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import importlib
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 from jsonvec.errors import JsonvecError
+from jsonvec.interrupts import check_interrupted
 
 #: the loggers of distributed that report a closing cluster's connections as errors
 _NOISY = ("distributed", "tornado", "asyncio")
@@ -48,7 +46,7 @@ def connect(
     a local cluster of ``workers`` processes (default: this machine's cores) that is closed
     when the block ends; :class:`ClusterError` when the scheduler cannot be reached."""
     distributed: Any = importlib.import_module("distributed")
-    with _quiet_logs(), _signals_noted():
+    with _quiet_logs():
         if scheduler is not None:
             try:
                 client = distributed.Client(scheduler, timeout=timeout)
@@ -101,63 +99,6 @@ def _quiet_logs() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-
-
-#: the exceptions SIGINT (and a handled SIGTERM) raised during a run, see _signals_noted
-_PENDING: list[BaseException] = []
-
-
-@contextlib.contextmanager
-def _signals_noted() -> Iterator[None]:
-    """Ctrl-C (and SIGTERM, where a handler raises for it) noted as well as raised.
-
-    Python runs a signal's handler wherever the main thread is, and an exception raised in
-    a garbage-collector callback or a ``__del__`` is printed and dropped: distributed's
-    collector callback caught 4 of 25 interrupts of ``encode --engine dask`` (measured), and
-    the run went on to commit. Noted here, :func:`run_tasks` raises it again within half a
-    second, before anything is committed; the dropped copy is not printed.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    saved: dict[signal.Signals, Any] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous = signal.getsignal(sig)
-        if callable(previous):
-            saved[sig] = previous
-            signal.signal(sig, _noting(previous))
-    hook = sys.unraisablehook
-    sys.unraisablehook = functools.partial(_unraisable, hook)
-    _PENDING.clear()
-    try:
-        yield
-    finally:
-        sys.unraisablehook = hook
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-        _PENDING.clear()
-
-
-def _noting(handler: Any) -> Any:
-    def noting(signum: int, frame: Any) -> None:
-        try:
-            handler(signum, frame)
-        except BaseException as exc:
-            _PENDING.append(exc)
-            raise
-
-    return noting
-
-
-def _unraisable(hook: Any, unraisable: Any) -> None:
-    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-        hook(unraisable)
-
-
-def check_interrupted() -> None:
-    """Raise the interrupt noted during the run, if one was (and dropped)."""
-    if _PENDING:
-        raise _PENDING[0]
 
 
 def progress_bar(futures: list[Any]) -> None:

@@ -28,11 +28,12 @@ from jsonvec.atomic import AtomicFile
 from jsonvec.batches import BatchEncoder, Invalid
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.dask import existing as ids
-from jsonvec.dask.cluster import check_interrupted, run_tasks
+from jsonvec.dask.cluster import run_tasks
 from jsonvec.dask.output import Output, file_system, is_url, open_file
 from jsonvec.dask.ranges import Range, Start, batches, count, cut, starts
 from jsonvec.dask.records import worker_encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
+from jsonvec.interrupts import check_interrupted
 from jsonvec.manifest import Manifest
 from jsonvec.parquet_sink import ParquetSink
 from jsonvec.parquet_vectors import ParquetVectors
