@@ -38,12 +38,12 @@ HANG = 60  # seconds: far beyond a run's time
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 60,000 distinct records, 5 MB: a few seconds of encoding on two workers."""
+    """About 30,000 distinct records, 2.6 MB: over a second of encoding on two workers."""
     path = tmp_path_factory.mktemp("input") / "big.jsonl"
     lines = (
         b'{"id": "r%d", "user": {"name": "n%d", "age": %d}, "tags": ["t%d", "u%d"], '
         b'"text": "word%d other%d"}\n' % (i, i % 997, i % 90, i % 13, i % 31, i, i * 7)
-        for i in range(60_000)
+        for i in range(30_000)
     )
     path.write_bytes(b"".join(lines))
     return path
@@ -77,7 +77,7 @@ def staging_of(out: Path, seconds: float = HANG) -> bool:
 
 def kill_a_worker_mid_run(client: Any, out: Path) -> None:
     assert staging_of(out)
-    time.sleep(0.5)  # tasks are running
+    time.sleep(0.3)  # tasks are running
     pid = sorted(client.run(os.getpid).values())[0]
     os.kill(pid, signal.SIGKILL)
 
@@ -106,6 +106,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_record_written_once(
                             partition_size=200_000, client=cluster)  # fmt: skip
     thread, result = in_background(run)
     kill_a_worker_mid_run(cluster, out)
+    assert thread.is_alive(), "the run ended before the worker was killed"
     thread.join(HANG)
     assert not thread.is_alive()
     assert "error" not in result, result.get("error")
@@ -113,7 +114,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_record_written_once(
     encode_to(str(one), read_lines([str(big)]), Encoder(), EncodeOptions(id_field="id"),
               stdout=io.BytesIO())  # fmt: skip
     got, expected = Collection.open([str(out)]), Collection.open([str(one)])
-    assert got.count == expected.count == 60_000
+    assert got.count == expected.count == 30_000
     assert got.ids(range(got.count)) == expected.ids(range(expected.count))
     vectors = [np.concatenate([b for _, b in c.chunks()]) for c in (got, expected)]
     assert vectors[0].tobytes() == vectors[1].tobytes()
@@ -132,6 +133,7 @@ def test_a_run_dask_gives_up_on_is_one_error_and_lists_nothing(
         lambda: encode_files([str(big)], str(out), partition_size=200_000, client=cluster)
     )
     kill_a_worker_mid_run(cluster, out)
+    assert thread.is_alive(), "the run ended before the worker was killed"
     thread.join(HANG)
     assert not thread.is_alive()
     assert isinstance(result.get("error"), ClusterError), result
