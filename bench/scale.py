@@ -1,9 +1,13 @@
 """jsonvec on a local Dask cluster against `jsonvec encode --jobs N`, on the same input and cores.
 
-Usage:  python bench/scale.py [--data DIR] [--mb 500] [--partition-size 64MB]
+Usage:  python bench/scale.py [--data DIR] [--mb 500] [--partition-size BYTES]
+                              [--min-record-bytes N]
 
-The input: every corpus of ../shared/data grown with unique copies (bench/speed.py) and
-concatenated to at least --mb MB. Timed, best of one (each run is long): `jsonvec encode
+The input: every corpus of ../shared/data (with --min-record-bytes, those whose records
+average at least N bytes) grown with unique copies (bench/speed.py) and concatenated to at
+least --mb MB. Vectors are 4 KB a record whatever its size: an input of small records is
+mostly output to write (measure the disk with `dd ... conv=fdatasync`), one of large records
+mostly encoding. Timed, best of one (each run is long): `jsonvec encode
 INPUT -o X.parquet --jobs 1` and `--jobs 2`; `jsonvec.dask.encode_files` on a LocalCluster of
 1 and 2 single-threaded worker processes (the cluster started before the clock, as an existing
 cluster would be). Scheduler overhead per partition: the same input cut in 16x more
@@ -30,13 +34,25 @@ from jsonvec.dask import encode_files
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
-def build(data: Path, folder: Path, mb: float) -> Path:
-    """Unique copies of every corpus, concatenated to at least ``mb`` MB."""
+def corpora(data: Path, min_record_bytes: int = 0) -> list[Path]:
+    """The corpora whose records average at least ``min_record_bytes`` bytes."""
+    found = []
+    for source in sorted(data.glob("*.jsonl")):
+        with open(source, "rb") as lines:
+            count = sum(1 for line in lines if line.strip())
+        if source.stat().st_size >= min_record_bytes * max(count, 1):
+            found.append(source)
+    return found
+
+
+def build(data: Path, folder: Path, mb: float, min_record_bytes: int = 0) -> Path:
+    """Unique copies of the corpora, concatenated to at least ``mb`` MB."""
     target = folder / "input.jsonl"
-    per = int(mb * 1e6 / len(list(data.glob("*.jsonl")))) + 1
+    sources = corpora(data, min_record_bytes)
+    per = int(mb * 1e6 / len(sources)) + 1
     with open(target, "wb") as out:
         while out.tell() < mb * 1e6:
-            for source in sorted(data.glob("*.jsonl")):
+            for source in sources:
                 grown = speed.grown(source, folder, per, True)
                 out.write(grown.read_bytes())
                 grown.unlink()
@@ -62,10 +78,11 @@ def on_dask(path: Path, folder: Path, workers: int, size: int) -> tuple[float, i
                            host="127.0.0.1", dashboard_address=None)  # fmt: skip
     with cluster, Client(cluster) as client:
         started = time.perf_counter()
-        manifest = encode_files([str(path)], str(out), partition_size=size, client=client)
+        encode_files([str(path)], str(out), partition_size=size, client=client)
         seconds = time.perf_counter() - started
+    parts = len(list(out.glob("part-*.parquet")))
     shutil.rmtree(out)
-    return seconds, len(manifest["parts"])
+    return seconds, parts
 
 
 def main() -> None:
@@ -73,14 +90,18 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--mb", type=float, default=500.0)
     parser.add_argument("--partition-size", type=int, default=64 << 20)
+    parser.add_argument("--min-record-bytes", type=int, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         folder = Path(tmp)
-        path = build(args.data, folder, args.mb)
+        path = build(args.data, folder, args.mb, args.min_record_bytes)
         size = path.stat().st_size
         with open(path, "rb") as lines:
             records = sum(1 for line in lines if line.strip())
-        print(f"input: {size / 1e6:,.0f} MB, {records:,} records", flush=True)
+        names = ", ".join(p.stem for p in corpora(args.data, args.min_record_bytes))
+        print(f"input: {size / 1e6:,.0f} MB, {records:,} records "
+              f"({size / records:,.0f} bytes each; {records * 4096 / 1e9:,.1f} GB of vectors) "
+              f"from {names}", flush=True)  # fmt: skip
         rows = ["| run | seconds | records/s | MB/s | against one |", "|---|---:|---:|---:|---:|"]
         base: dict[str, float] = {}
         for label, run in (
