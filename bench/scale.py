@@ -1,7 +1,7 @@
 """jsonvec on a local Dask cluster against `jsonvec encode --jobs N`, on the same input and cores.
 
 Usage:  python bench/scale.py [--data DIR] [--mb 500] [--partition-size BYTES]
-                              [--min-record-bytes N]
+                              [--min-record-bytes N] [--repeat N]
 
 The input: every corpus of ../shared/data (with --min-record-bytes, those whose records
 average at least N bytes) grown with unique copies (bench/speed.py) and concatenated to at
@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=500.0)
     parser.add_argument("--partition-size", type=int, default=64 << 20)
     parser.add_argument("--min-record-bytes", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         folder = Path(tmp)
@@ -110,13 +111,15 @@ def main() -> None:
             ("Dask, 1 worker", lambda: on_dask(path, folder, 1, args.partition_size)[0]),
             ("Dask, 2 workers", lambda: on_dask(path, folder, 2, args.partition_size)[0]),
         ):
-            seconds = run()
+            seconds = min(run() for _ in range(args.repeat))
             one = base.setdefault(label.split(",")[0].split(" --")[0], seconds)
             rows.append(f"| {label} | {seconds:.1f} | {records / seconds:,.0f} | "
                         f"{size / 1e6 / seconds:.1f} | {one / seconds:.2f} |")  # fmt: skip
             print(rows[-1], flush=True)
-        coarse, few = on_dask(path, folder, 2, args.partition_size)
-        fine, many = on_dask(path, folder, 2, args.partition_size // 16)
+        coarse, few = min(on_dask(path, folder, 2, args.partition_size) for _ in range(args.repeat))
+        fine, many = min(
+            on_dask(path, folder, 2, args.partition_size // 16) for _ in range(args.repeat)
+        )
         overhead = (fine - coarse) / max(many - few, 1)
         rows.append("")
         rows.append(

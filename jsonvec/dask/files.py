@@ -266,7 +266,8 @@ def encode_files(
     append : add parts to ``out_dir`` (and a new manifest) instead of wanting it empty.
     skip_existing : with ``append`` and ``id_field``, leave out records whose id is in the
         folder already or came earlier in this run.
-    partition_size : bytes of input per partition and part (a gzip input is one partition).
+    partition_size : at most this many bytes of input per partition and part, as many
+        partitions as make whole rounds of the cluster's workers (a gzip input is one).
     batch_size : records encoded and written together (a row group of a part).
     client : a ``distributed.Client`` (default: Dask's current scheduler).
     progress : show Dask's progress bar on stderr (with a client).
@@ -321,7 +322,7 @@ class _Run:
         self, paths: Sequence[str], partition_size: int, rejects: str | None
     ) -> EncodeSummary:
         delayed: Any = importlib.import_module("dask.delayed").delayed
-        blocks, infos = cut(paths, partition_size)
+        blocks, infos = cut(paths, partition_size, _workers(self.client))
         counts = self.tasks(
             *(delayed(count, pure=True)(b, i) for b, i in zip(blocks, infos, strict=True))
         )
@@ -389,6 +390,13 @@ class _Run:
         names = [str(p.name) for p in written]
         self.output.commit(names, self.staging,
                            manifest.added(names, [p.rows for p in written], following))  # fmt: skip
+
+
+def _workers(client: Any) -> int:
+    """How many tasks the cluster runs at once (1 without a client)."""
+    if client is None:
+        return 1
+    return max(1, int(sum(client.nthreads().values())))
 
 
 def _summary(parts: list[_Part], options: EncodeOptions) -> EncodeSummary:
