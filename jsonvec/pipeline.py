@@ -164,14 +164,14 @@ def encode_lines(
     started = time.perf_counter()
     work = BatchEncoder(encoder, options.id_field, options.keep_records)
     batches = _batches(lines, options.batch_size, summary, start)
-    with _collector_paused():
+    with collector_paused():
         _encode_all(batches, work, sink, options, summary, rejects, seen)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off for the run: records are trees, freed as soon
     as they are encoded, and the collector's passes over the many young objects of parsed
     records cost 5-10% of the encoding (measured on vega_movies) and find nothing."""

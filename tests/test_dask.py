@@ -15,32 +15,28 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jsonvec import Codebook, Encoder, Settings
 from jsonvec.cli import cli
 from jsonvec.collection import Collection, VectorsError
 from jsonvec.errors import EncodeError, InvalidLineError, OutputError, TooManyInvalidError
 from jsonvec.pipeline import EncodeOptions, encode_to
-from jsonvec.reader import read_lines
+from jsonvec.reader import Line, read_lines
 from tests import object_store
 from tests.helpers import jsonvec, run
 
 distributed = pytest.importorskip("distributed", reason="the 'dask' extra is not installed")
 db = pytest.importorskip("dask.bag", reason="the 'dask' extra is not installed")
 
-from jsonvec.dask import encode_bag, encode_column, encode_files  # noqa: E402
+from jsonvec.dask import connect, encode_bag, encode_column, encode_files  # noqa: E402
+from jsonvec.dask.ranges import Range, count, lines_of  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["1 worker", "2 workers"])
 def client(request: pytest.FixtureRequest) -> Iterator[Any]:
-    cluster = distributed.LocalCluster(
-        n_workers=request.param,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    )
-    with cluster, distributed.Client(cluster) as connected:
+    with connect(workers=request.param) as connected:
         yield connected
 
 
@@ -537,3 +533,19 @@ def test_a_failed_run_into_an_object_store_lists_nothing_and_cleans_up(
     assert manifest_of(out)["parts"] == []
     with pytest.raises(VectorsError, match="holds no vectors files"):
         Collection.open([str(out)])
+
+
+@given(
+    st.lists(
+        st.sampled_from([b"\n", b" ", b"\t", b"\r", b"{}", b"1", b"\xef\xbb\xbf", b"\r\n"]),
+        max_size=16,
+    ),
+    st.booleans(),
+)
+def test_the_first_pass_counts_lines_as_the_reader_does(pieces: list[bytes], first: bool) -> None:
+    block = b"".join(pieces)
+    info = Range(0, "in.jsonl", first)
+    lines = lines_of(block)
+    numbers = range(1, len(lines) + 1) if first else [2] * len(lines)
+    blank = sum(Line("in.jsonl", n, raw).is_blank for n, raw in zip(numbers, lines, strict=True))
+    assert count(block, info) == (len(lines), len(lines) - blank)

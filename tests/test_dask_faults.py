@@ -30,7 +30,7 @@ from tests.helpers import jsonvec, spawned
 distributed = pytest.importorskip("distributed", reason="the 'dask' extra is not installed")
 psutil = pytest.importorskip("psutil", reason="comes with distributed")
 
-from jsonvec.dask import ClusterError, encode_files  # noqa: E402
+from jsonvec.dask import ClusterError, connect, encode_files  # noqa: E402
 
 REPEAT = 3
 HANG = 60  # seconds: far beyond a run's time
@@ -53,10 +53,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh local cluster of two workers, for one test (its workers get killed)."""
     failures = getattr(request, "param", 3)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
-    ) as local, distributed.Client(local) as client:  # fmt: skip
+    with connect(workers=2) as client:
         client.run_on_scheduler(_set_allowed_failures, failures=failures)
         yield client
 

@@ -6,7 +6,7 @@ import contextlib
 import errno
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import click
@@ -113,6 +113,25 @@ codebook_option = click.option(
     type=click.Path(dir_okay=False),
     help="Codebook file (default: the built-in codebook, dim 1024, seed 0).",
 )
+
+
+def engine_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--engine local|dask`` and ``--scheduler ADDRESS``; ``what`` tells what the dask
+    engine does."""
+    engine = click.option(
+        "--engine",
+        type=click.Choice(["local", "dask"]),
+        default="local",
+        show_default=True,
+        help=f"dask: {what} on a Dask cluster (the 'dask' extra).",
+    )
+    scheduler = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="With --engine dask: the cluster's scheduler (tcp://host:8786) [default: a "
+        "local cluster of this machine's cores, closed after the run].",
+    )
+    return lambda command: engine(scheduler(command))
 
 
 def check_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

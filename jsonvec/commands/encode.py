@@ -23,6 +23,7 @@ from jsonvec.commands.common import (
     Terminated,
     check_path,
     codebook_option,
+    engine_options,
     error_message,
     exit_status,
     load,
@@ -53,7 +54,8 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     "-o",
     "--output",
     required=True,
-    help="OUTPUT.parquet, OUTPUT.npy, OUTPUT.jsonl, - for stdout, or FOLDER/ with --append.",
+    help="OUTPUT.parquet, OUTPUT.npy, OUTPUT.jsonl, - for stdout, or FOLDER/ with --append "
+    "or --engine dask.",
 )
 @codebook_option
 @click.option("--id-field", callback=check_path, metavar="PATH", help=ID_FIELD_HELP)
@@ -108,27 +110,17 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     help="Processes that encode: this one and N-1 workers [default: all cores]; the output "
     "is the same for any number.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="dask: encode on a Dask cluster (the 'dask' extra) into a folder OUTPUT/ of "
-    "Parquet parts and a manifest; vectors and ids are those of a local run.",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="With --engine dask: the cluster's scheduler (tcp://host:8786) [default: a local "
-    "cluster of this machine's cores, closed after the run].",
+@engine_options(
+    "encode into a folder OUTPUT/ of Parquet parts and a manifest, with the "
+    "vectors, ids and bad-line rules of a local run,"
 )
 @click.option(
     "--partition-size",
     metavar="SIZE",
     default="64MB",
     show_default=True,
-    help="With --engine dask: bytes of input per partition and part (gzip inputs are one "
-    "partition each).",
+    help="With --engine dask: at most this much input per partition and part, as many as "
+    "fill whole rounds of the workers (gzip inputs are one partition each).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 def encode(

@@ -18,7 +18,7 @@ from jsonvec.ann import AnnIndex, build_index
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.codebook_file import load_codebook
 from jsonvec.collection import Collection, names_vectors
-from jsonvec.commands.common import echo_lines, writing_stdout
+from jsonvec.commands.common import echo_lines, engine_options, writing_stdout
 from jsonvec.encoder import Encoder
 from jsonvec.errors import JsonvecError
 from jsonvec.hits import Hit, collect_hits, format_plain
@@ -90,19 +90,8 @@ class CodebookMismatchError(JsonvecError):
     help="With --index: search breadth [default: 64]; higher finds more of the true "
     "neighbours, slower.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="dask: exact search file by file on a Dask cluster (the 'dask' extra), for "
-    "collections larger than this machine; the same hits.",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="With --engine dask: the cluster's scheduler (tcp://host:8786) [default: a local "
-    "cluster of this machine's cores].",
+@engine_options(
+    "exact search, file by file, for collections larger than this machine (the same hits),"
 )
 def similar(
     args: tuple[str, ...],

@@ -37,7 +37,7 @@ from jsonvec.interrupts import check_interrupted
 from jsonvec.manifest import Manifest
 from jsonvec.parquet_sink import ParquetSink
 from jsonvec.parquet_vectors import ParquetVectors
-from jsonvec.pipeline import EncodeOptions, EncodeSummary, vectors_metadata
+from jsonvec.pipeline import EncodeOptions, EncodeSummary, collector_paused, vectors_metadata
 from jsonvec.reader import check_files
 from jsonvec.vector_files import VectorsError, reading
 from jsonvec.writers import MANIFEST
@@ -85,9 +85,10 @@ def _encode_range(
         _written_here(target) as local,
         _rejects(f"{staging}/{rejects_name}", keep_rejects) as rejects,
     ):
-        _encode_into(
-            local, block, info, start, worker_encoder(params), options, left, done, rejects
-        )
+        with collector_paused():
+            _encode_into(
+                local, block, info, start, worker_encoder(params), options, left, done, rejects
+            )
         if done.first_invalid and (not options.skip_invalid or _too_many(done, options)):
             return done  # the client fails the run
         if done.rows == 0:
@@ -125,12 +126,13 @@ def _encode_into(
                     return
                 if rejects is not None:
                     rejects.writelines(raw for _, _, _, raw in encoded.invalid)
-            kept = _kept(batch.first - start.position, encoded.invalid_rows, len(batch), left)
-            written = [encoded.ids[i] for i in kept]
+            written, vectors, texts = encoded.ids, encoded.vectors, encoded.texts
+            if left is not None:  # leave out the records the id shuffle said to
+                kept = _kept(batch.first - start.position, encoded.invalid_rows, len(batch), left)
+                written, vectors = [written[i] for i in kept], vectors[kept]
+                texts = None if texts is None else [texts[i] for i in kept]
             if written:
-                texts = encoded.texts
-                sink.write(written, encoded.vectors[kept],
-                           None if texts is None else [texts[i] for i in kept])  # fmt: skip
+                sink.write(written, vectors, texts)
                 done.rows += len(written)
                 if options.id_field is None:
                     done.last_position = max(done.last_position, written[-1])
@@ -144,10 +146,8 @@ def _too_many(done: _Part, options: EncodeOptions) -> bool:
     return options.max_invalid is not None and done.invalid > options.max_invalid
 
 
-def _kept(offset: int, invalid_rows: list[int], size: int, left: ids.LeftOut | None) -> list[int]:
+def _kept(offset: int, invalid_rows: list[int], size: int, left: ids.LeftOut) -> list[int]:
     """Indices among a batch's encoded records of those to write (all but the left-outs)."""
-    if left is None:
-        return list(range(size - len(invalid_rows)))
     bad = set(invalid_rows)
     valid = [row for row in range(size) if row not in bad]
     return [i for i, row in enumerate(valid) if offset + row not in left.rows]
