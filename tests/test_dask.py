@@ -549,3 +549,13 @@ def test_the_first_pass_counts_lines_as_the_reader_does(pieces: list[bytes], fir
     numbers = range(1, len(lines) + 1) if first else [2] * len(lines)
     blank = sum(Line("in.jsonl", n, raw).is_blank for n, raw in zip(numbers, lines, strict=True))
     assert count(block, info) == (len(lines), len(lines) - blank)
+
+
+def test_dask_progress_bar_is_drawn_on_stderr(
+    client: Any, samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    encode_files([str(samples / "people.jsonl")], str(tmp_path / "out"), client=client,
+                 progress=True)  # fmt: skip
+    drawn = capsys.readouterr()
+    assert drawn.out == ""
+    assert "100% Completed" in drawn.err

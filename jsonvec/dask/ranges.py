@@ -66,19 +66,21 @@ def cut(
 
 
 def balanced_size(total: int, partition_size: int, workers: int) -> int:
-    """The range size for ``total`` bytes: at most ``partition_size``, and a whole number of
-    rounds of ``workers`` ranges, so no round leaves workers idle (502 MB in ranges of 64 MiB
-    make 8 on 2 workers, 4 full rounds, not 7: the seventh alone in a fourth round).
+    """The block size to give Dask for ``total`` bytes: ranges of at most
+    ``partition_size``, as many as make whole rounds of ``workers`` (502 MB in ranges of 64
+    MiB make 8 on 2 workers, 4 full rounds, not 7 with the seventh alone in a fourth round).
+    Dask makes ``size // blocksize`` ranges of a file, spreading the rest over them.
 
     >>> balanced_size(502_000_000, 64 << 20, 2)
     62750000
     >>> balanced_size(1000, 64 << 20, 4)
     250
     """
-    if total <= 0 or workers <= 1:
+    if total <= 0:
         return partition_size
-    rounds = -(-total // (partition_size * workers))
-    return max(1, -(-total // (rounds * workers)))
+    parts = -(-total // partition_size)  # enough for none to be larger
+    parts = -(-parts // max(workers, 1)) * max(workers, 1)  # whole rounds
+    return max(1, total // parts)
 
 
 def _size(path: str) -> int:
