@@ -31,7 +31,7 @@ distributed = pytest.importorskip("distributed", reason="the 'dask' extra is not
 db = pytest.importorskip("dask.bag", reason="the 'dask' extra is not installed")
 
 from jsonvec.dask import connect, encode_bag, encode_column, encode_files  # noqa: E402
-from jsonvec.dask.ranges import Range, count, lines_of  # noqa: E402
+from jsonvec.dask.ranges import Range, count_lines, lines_of  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["1 worker", "2 workers"])
@@ -548,7 +548,7 @@ def test_the_first_pass_counts_lines_as_the_reader_does(pieces: list[bytes], fir
     lines = lines_of(block)
     numbers = range(1, len(lines) + 1) if first else [2] * len(lines)
     blank = sum(Line("in.jsonl", n, raw).is_blank for n, raw in zip(numbers, lines, strict=True))
-    assert count(block, info) == (len(lines), len(lines) - blank)
+    assert count_lines(block, info) == (len(lines), len(lines) - blank)
 
 
 def test_dask_progress_bar_is_drawn_on_stderr(

@@ -78,15 +78,14 @@ def old_ids(part: str, shuffle: Shuffle, index: int) -> None:
 
 
 def new_ids(
-    block: bytes, info: Range, start: Start, id_field: str, params: dict[str, object],
-    shuffle: Shuffle,
-) -> None:  # fmt: skip
+    info: Range, start: Start, id_field: str, params: dict[str, object], shuffle: Shuffle
+) -> None:
     """Group the ids of a new range with each record's row (its index among the range's
     non-blank lines); lines that are invalid have none (they are never written)."""
     work = BatchEncoder(worker_encoder(params), id_field)
     ids: list[str] = []
     rows: list[int] = []
-    for batch in batches(block, info, start, BATCH):
+    for batch in batches(info.read(), info, start, BATCH):
         _, found, batch_ids, _ = work.parse(batch)
         offset = batch.first - start.position
         ids.extend(batch_ids)

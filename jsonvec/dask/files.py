@@ -61,7 +61,6 @@ class _Part:
 
 
 def _encode_range(
-    block: bytes,
     info: Range,
     start: Start,
     target: str,
@@ -71,9 +70,9 @@ def _encode_range(
     keep_rejects: bool,
     shuffle: ids.Shuffle | None,
 ) -> _Part:
-    """Encode one range into the part at ``target`` (a path, or a URL: written here, then
-    uploaded), a batch of vectors at a time, whatever the size of the range (a 64 MB range
-    of small records holds millions of them: 4 KB of vectors each). Stops at the first
+    """Read one range and encode it into the part at ``target`` (a path, or a URL: written
+    here, then uploaded), a batch of vectors at a time, whatever the size of the range (a 64
+    MB range of small records holds millions of them: 4 KB of vectors each). Stops at the first
     invalid line unless ``options.skip_invalid``, and once more than ``options.max_invalid``
     were seen: the run fails then, whatever the others do.
     """
@@ -85,6 +84,7 @@ def _encode_range(
         _written_here(target) as local,
         _rejects(f"{staging}/{rejects_name}", keep_rejects) as rejects,
     ):
+        block = info.read()
         with collector_paused():
             _encode_into(
                 local, block, info, start, worker_encoder(params), options, left, done, rejects
@@ -322,24 +322,22 @@ class _Run:
         self, paths: Sequence[str], partition_size: int, rejects: str | None
     ) -> EncodeSummary:
         delayed: Any = importlib.import_module("dask.delayed").delayed
-        blocks, infos = cut(paths, partition_size, _workers(self.client))
-        counts = self.tasks(
-            *(delayed(count, pure=True)(b, i) for b, i in zip(blocks, infos, strict=True))
-        )
+        infos = cut(paths, partition_size, _workers(self.client))
+        counts = self.tasks(*(delayed(count, pure=True)(info) for info in infos))
         first = self.target.manifest.next_position if self.options.id_field is None else 0
         begins = starts(infos, counts, int(first or 0))
         shared = delayed(self.book.params(), pure=True)
-        shuffle = self.shuffle(delayed, blocks, infos, begins, counts, shared)
+        shuffle = self.shuffle(delayed, infos, begins, counts, shared)
         names = [f"part-{self.target.first_part + i:06d}.parquet" for i in range(len(infos))]
         if self.output.remote and not self.target.listed:
             self.output.put_manifest(self.target.manifest)  # before any part is uploaded
         try:
             parts: list[_Part] = self.tasks(*(
                 delayed(_encode_range, pure=True)(
-                    block, info, begins[i], self.output.part_target(names[i], self.staging),
+                    info, begins[i], self.output.part_target(names[i], self.staging),
                     shared, self.options, self.staging, rejects is not None, shuffle,
                 )
-                for i, (block, info) in enumerate(zip(blocks, infos, strict=True))
+                for i, info in enumerate(infos)
             ))  # fmt: skip
             summary = _summary(parts, self.options)
             summary.blank = sum(lines - records for lines, records in counts)
@@ -353,13 +351,11 @@ class _Run:
             if self.output.remote:
                 self.output.discard(names)  # uploaded parts of a failed run
             raise
-        summary.output = (
-            self.output.where.rstrip("/") if self.output.remote else str(self.output.folder)
-        )
+        summary.output = self.output.name
         return summary
 
     def shuffle(
-        self, delayed: Any, blocks: list[Any], infos: list[Range], begins: list[Start],
+        self, delayed: Any, infos: list[Range], begins: list[Start],
         counts: list[tuple[int, int]], shared: Any,
     ) -> ids.Shuffle | None:  # fmt: skip
         """The id shuffle of ``skip_existing`` (:mod:`jsonvec.dask.existing`), run."""
@@ -370,8 +366,8 @@ class _Run:
         self.tasks(
             *(delayed(ids.old_ids, pure=True)(self.output.url(p), shuffle, i)
               for i, p in enumerate(manifest.parts)),
-            *(delayed(ids.new_ids, pure=True)(b, i, s, self.options.id_field, shared, shuffle)
-              for b, i, s in zip(blocks, infos, begins, strict=True)),
+            *(delayed(ids.new_ids, pure=True)(i, s, self.options.id_field, shared, shuffle)
+              for i, s in zip(infos, begins, strict=True)),
         )  # fmt: skip
         self.tasks(*(delayed(ids.decide, pure=True)(b, shuffle, len(manifest.parts), len(infos))
                      for b in range(shuffle.buckets)))  # fmt: skip

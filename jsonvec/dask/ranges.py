@@ -1,8 +1,11 @@
 """Inputs cut into byte ranges on line boundaries, and the lines of a range numbered as one
 machine numbers them.
 
-Dask's ``read_bytes`` cuts a file into ranges of about a partition's size that start and end
-on a ``\\n`` (a gzip file cannot be cut: one range). A cheap first pass counts each range's
+A file is cut into ranges of about a partition's size that start and end on a ``\\n``, as
+Dask's ``read_bytes`` cuts them (a gzip file cannot be cut: one range). A range is a
+description (file, offset, length), and each task reads its own range: the scheduler then
+spreads tasks freely, where ranges read by separate tasks would keep each task on the worker
+that read its bytes, or ship 64 MB between workers. A cheap first pass counts each range's
 lines and records, so every range knows its first line number (for messages) and its first
 positional id (the position among all inputs' non-blank lines), as ``jsonvec encode`` on one
 machine gives them.
@@ -22,11 +25,26 @@ from jsonvec.reader import BOM, Batch, Line, display_name
 
 @dataclass(frozen=True)
 class Range:
-    """One partition: a byte range of one input, cut on line boundaries."""
+    """One partition: a byte range of one input, cut on line boundaries when read."""
 
     index: int  # the partition's place among all
     source: str  # the input's name, for messages
     first_block: bool  # the input's first range (its line 1 may start with a BOM)
+    path: str = ""  # the input: a path or URL
+    offset: int = 0
+    length: int | None = None  # None: the whole input
+    gzip: bool = False
+
+    def read(self) -> bytes:
+        """The range's lines: from the first line that starts at or after ``offset`` to the
+        end of the line that holds byte ``offset + length``."""
+        fsspec: Any = importlib.import_module("fsspec")
+        if self.length is None:
+            with fsspec.open(self.path, "rb", compression="gzip" if self.gzip else None) as f:
+                return bytes(f.read())
+        with fsspec.open(self.path, "rb") as f:
+            utils: Any = importlib.import_module("fsspec.utils")
+            return bytes(utils.read_block(f, self.offset, self.length, b"\n"))
 
 
 @dataclass(frozen=True)
@@ -37,32 +55,40 @@ class Start:
     position: int
 
 
-def cut(
-    paths: Sequence[str], partition_size: int, workers: int = 1
-) -> tuple[list[Any], list[Range]]:
-    """The ranges of all inputs, in order: Dask's delayed bytes, and what each range is.
+def cut(paths: Sequence[str], partition_size: int, workers: int = 1) -> list[Range]:
+    """The ranges of all inputs, in order.
 
     Ranges are of at most ``partition_size`` bytes, and as many as fill whole rounds of
     ``workers`` (:func:`balanced_size`).
     """
-    dask_bytes: Any = importlib.import_module("dask.bytes")
     gzipped = [_is_gzip(path) for path in paths]
-    splittable = sum(_size(p) for p, packed in zip(paths, gzipped, strict=True) if not packed)
-    size = balanced_size(splittable, partition_size, workers)
-    blocks: list[Any] = []
+    sizes = [_size(path) for path in paths]
+    splittable = sum(n for n, packed in zip(sizes, gzipped, strict=True) if not packed)
+    block = balanced_size(splittable, partition_size, workers)
     ranges: list[Range] = []
-    for path, packed in zip(paths, gzipped, strict=True):
-        _, found = dask_bytes.read_bytes(
-            path,
-            delimiter=b"\n",
-            blocksize=None if packed else size,
-            sample=False,
-            compression="gzip" if packed else None,
-        )
-        for position, block in enumerate(found[0]):
-            ranges.append(Range(len(ranges), display_name(path), position == 0))
-            blocks.append(block)
-    return blocks, ranges
+    for path, size, packed in zip(paths, sizes, gzipped, strict=True):
+        name = display_name(path)
+        if packed:
+            ranges.append(Range(len(ranges), name, True, path, gzip=True))
+            continue
+        for position, (offset, length) in enumerate(_spans(size, block)):
+            ranges.append(Range(len(ranges), name, position == 0, path, offset, length))
+    return ranges
+
+
+def _spans(size: int, block: int) -> list[tuple[int, int]]:
+    """(offset, length) of the ranges of a file of ``size`` bytes: ``size // block`` of
+    them, the spare bytes spread over them (as ``dask.bytes.read_bytes`` does)."""
+    if size <= block:
+        return [(0, size)]
+    step = size / (size // block)
+    offsets = [0]
+    place = 0.0
+    while size - place > step * 2 - 1:
+        place += step
+        offsets.append(int(place))
+    ends = [*offsets[1:], size]
+    return [(start, end - start) for start, end in zip(offsets, ends, strict=True)]
 
 
 def balanced_size(total: int, partition_size: int, workers: int) -> int:
@@ -110,9 +136,14 @@ def lines_of(block: bytes) -> list[bytes]:
 _BLANK = re.compile(rb"\n[ \t\r]*(?=\n)")
 
 
-def count(block: bytes, info: Range) -> tuple[int, int]:
-    """(lines, non-blank lines) of a range, as :func:`lines_of` and ``Line.is_blank`` count
-    them: the first pass, at the speed of C (a tenth of a second per 64 MB)."""
+def count(info: Range) -> tuple[int, int]:
+    """(lines, non-blank lines) of a range: the first pass."""
+    return count_lines(info.read(), info)
+
+
+def count_lines(block: bytes, info: Range) -> tuple[int, int]:
+    """(lines, non-blank lines) of a range's bytes, as :func:`lines_of` and
+    ``Line.is_blank`` count them, at the speed of C (a tenth of a second per 64 MB)."""
     if not block:
         return 0, 0
     lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
