@@ -31,7 +31,6 @@ from jsonvec.interrupts import check_interrupted
 
 #: the loggers of distributed that report a closing cluster's connections as errors
 _NOISY = ("distributed", "tornado", "asyncio")
-_WORKER_LOGS = "DASK_LOGGING__DISTRIBUTED"  # dask's configuration from the environment
 
 
 class ClusterError(JsonvecError):
@@ -57,48 +56,38 @@ def connect(
             with client:
                 yield client
             return
-        with _quiet_workers():
-            cluster = distributed.LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            )
-            with cluster, distributed.Client(cluster) as client:
-                yield client
-
-
-@contextlib.contextmanager
-def _quiet_workers() -> Iterator[None]:
-    """The worker processes of a local cluster log only critical errors: they share this
-    process's stderr, and a cancelled task's warnings are not the run's errors. (Their
-    logging is set up from the environment when they start, including workers started
-    again after one died.)"""
-    saved = os.environ.get(_WORKER_LOGS)
-    os.environ[_WORKER_LOGS] = "critical"
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ[_WORKER_LOGS]
-        else:
-            os.environ[_WORKER_LOGS] = saved
+        cluster = distributed.LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,  # workers share this stderr: see _quiet_logs
+        )
+        with cluster, distributed.Client(cluster) as client:
+            yield client
 
 
 @contextlib.contextmanager
 def _quiet_logs() -> Iterator[None]:
-    """distributed logs a closing cluster's dropped connections as errors with tracebacks
-    (``CommClosedError``), which are no errors of the run; only critical ones pass."""
+    """distributed logs a closing cluster's dropped connections and cancelled tasks as
+    warnings and errors with tracebacks (``CommClosedError``), which are no errors of the
+    run: only critical records pass, in this process and (``silence_logs``) in the workers
+    of a local cluster. Both the loggers and the handlers of their roots are set: a child
+    such as ``distributed.client`` has a level of its own, and its records still reach the
+    root's handler."""
     loggers = [logging.getLogger(name) for name in _NOISY]
-    levels = [logger.level for logger in loggers]
+    saved: list[tuple[logging.Logger | logging.Handler, int]] = []
     for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
+        items: list[logging.Logger | logging.Handler] = [logger, *logger.handlers]
+        for item in items:
+            saved.append((item, item.level))
+            item.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
+        for item, level in saved:
+            item.setLevel(level)
 
 
 def progress_bar(futures: list[Any]) -> None:
