@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from jsonvec.atomic import AtomicFile
 from jsonvec.collection import Collection
-from jsonvec.errors import JsonvecError
+from jsonvec.errors import AnnIndexError
 from jsonvec.vector_files import VectorFile
 from jsonvec.version import __version__
 
@@ -35,10 +35,6 @@ INDEX_FORMAT = 2
 SMALL_INDEX = 64 << 20  # bytes: an index up to this size has its full CRC-32 checked at open
 _END = 1 << 20  # bytes at each end of a larger index covered by the check at open
 DEFAULTS = {"connectivity": 16, "expansion_add": 128, "expansion_search": 64}
-
-
-class AnnIndexError(JsonvecError):
-    """An ANN index is missing, damaged, stale, or the extra is not installed."""
 
 
 def _usearch() -> Any:

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jsonvec.errors import OutputError
+from jsonvec.errors import OutputError, VectorsError
 from jsonvec.manifest import Manifest, has_manifest, read_manifest
-from jsonvec.vector_files import VectorsError
 from jsonvec.writers import IdKind, output_format
 
 if TYPE_CHECKING:

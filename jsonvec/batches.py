@@ -18,8 +18,8 @@ import orjson
 from numpy.typing import NDArray
 
 from jsonvec.encoder import Encoder
-from jsonvec.errors import EncodeError, InvalidLineError
-from jsonvec.paths import MissingPathError, Segment, format_path, get_path, parse_path
+from jsonvec.errors import EncodeError, InvalidLineError, MissingPathError
+from jsonvec.paths import Segment, format_path, get_path, parse_path
 from jsonvec.reader import BOM, Batch, Line, invalid_reason
 
 #: (source, line number, reason, raw line) of an invalid line

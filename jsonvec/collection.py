@@ -17,18 +17,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from jsonvec.codebook import Codebook
-from jsonvec.errors import CodebookError, JsonvecError
+from jsonvec.errors import AmbiguousIdError, CodebookError, NotFoundError, VectorsError
 from jsonvec.manifest import has_manifest, listed_parts
 from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.settings import Settings
-from jsonvec.vector_files import (
-    SUFFIXES,
-    JsonlVectors,
-    NpyVectors,
-    VectorFile,
-    VectorsError,
-    chunked,
-)
+from jsonvec.vector_files import SUFFIXES, JsonlVectors, NpyVectors, VectorFile, chunked
 
 #: what a folder contributes; a .jsonl file must be named (it could be an input of records)
 FOLDER_SUFFIXES = (".parquet", ".npy")
@@ -44,14 +37,6 @@ __all__ = [
     "open_vector_file",
     "resolve",
 ]
-
-
-class NotFoundError(JsonvecError):
-    """An id is not in the collection."""
-
-
-class AmbiguousIdError(JsonvecError):
-    """An id is held by more than one record, so it cannot pick one."""
 
 
 def open_vector_file(path: Path) -> VectorFile:

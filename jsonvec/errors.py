@@ -56,3 +56,56 @@ class UsageError(JsonvecError):
 
 class TooManyInvalidError(JsonvecError):
     """A skipping run met more invalid lines than it was allowed."""
+
+
+# -- reading and writing vectors
+
+
+class VectorsError(JsonvecError):
+    """A vectors file is missing, unreadable, damaged or inconsistent with the others."""
+
+
+class NotFoundError(JsonvecError):
+    """An id is not in the collection."""
+
+
+class AmbiguousIdError(JsonvecError):
+    """An id is held by more than one record, so it cannot pick one."""
+
+
+# -- paths and queries
+
+
+class PathError(JsonvecError):
+    """A path string is malformed."""
+
+
+class MissingPathError(JsonvecError):
+    """A path does not exist in a value."""
+
+
+class WhereError(JsonvecError):
+    """A --where condition that cannot be read."""
+
+
+class ProbeError(JsonvecError):
+    """A path that cannot be read back from record vectors."""
+
+
+class SearchError(JsonvecError):
+    """A query does not fit the vectors (wrong dimension)."""
+
+
+class CodebookMismatchError(JsonvecError):
+    """The query codebook is not the one the vectors were encoded with."""
+
+
+# -- indexes and clusters
+
+
+class AnnIndexError(JsonvecError):
+    """An ANN index is missing, damaged, stale, or the extra is not installed."""
+
+
+class ClusterError(JsonvecError):
+    """The Dask cluster cannot be reached or used."""

@@ -16,7 +16,8 @@ from pathlib import Path
 import orjson
 
 from jsonvec.atomic import AtomicFile
-from jsonvec.vector_files import VectorsError, reading
+from jsonvec.errors import VectorsError
+from jsonvec.vector_files import reading
 from jsonvec.writers import MANIFEST
 
 #: version of the manifest's layout

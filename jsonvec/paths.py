@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from jsonvec.errors import JsonvecError
+from jsonvec.errors import MissingPathError, PathError
 
 EVERY = "[]"
 Segment = str | int
@@ -21,14 +21,6 @@ _PIECE = re.compile(r"((?:\\.|[^\[\]\\])*)((?:\[\d*\])*)", re.DOTALL)
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _SYNTAX = "use KEY, KEY.KEY, KEY[N] or KEY[] (escape . [ ] \\ with \\)"
 _SPECIAL = re.compile(r"([.\[\]\\])")
-
-
-class PathError(JsonvecError):
-    """A path string is malformed."""
-
-
-class MissingPathError(JsonvecError):
-    """A path does not exist in a value."""
 
 
 def parse_path(text: str) -> tuple[Segment, ...]:

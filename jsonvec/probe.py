@@ -25,13 +25,9 @@ from numpy.typing import NDArray
 from jsonvec.bind import SeqPowers, bind
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.encoder import Encoder
-from jsonvec.errors import JsonvecError
+from jsonvec.errors import ProbeError
 from jsonvec.path_tree import SET, PathNode, PathTree
 from jsonvec.paths import EVERY, Segment, format_path, parse_path
-
-
-class ProbeError(JsonvecError):
-    """A path that cannot be read back from record vectors."""
 
 
 def role_of(

@@ -15,16 +15,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from jsonvec.collection import Collection
-from jsonvec.errors import JsonvecError
+from jsonvec.errors import SearchError
 
 Indices = NDArray[np.int64]
 Scores = NDArray[np.float32]
 #: rows of a collection scored at once by exact search (memory: this many times dim floats)
 CHUNK_ROWS = 1 << 16
-
-
-class SearchError(JsonvecError):
-    """A query does not fit the vectors (wrong dimension)."""
 
 
 class Searcher(Protocol):

@@ -7,8 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonvec.errors import CodebookError
-from jsonvec.paths import PathError, format_path, parse_path
+from jsonvec.errors import CodebookError, PathError
+from jsonvec.paths import format_path, parse_path
 
 
 @dataclass(frozen=True)

@@ -27,16 +27,12 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-from jsonvec.errors import JsonvecError
+from jsonvec.errors import VectorsError
 from jsonvec.version import ENCODING, ENCODING_SINCE, __version__
 from jsonvec.writers import found_sidecar_paths
 
 SUFFIXES = (".parquet", ".npy", ".jsonl")
 Block = NDArray[np.float32]
-
-
-class VectorsError(JsonvecError):
-    """A vectors file is missing, unreadable, damaged or inconsistent with the others."""
 
 
 def _read_errors() -> tuple[type[BaseException], ...]:

@@ -24,15 +24,11 @@ from numpy.typing import NDArray
 
 from jsonvec.codebook import Codebook
 from jsonvec.encoder import Encoder
-from jsonvec.errors import JsonvecError
+from jsonvec.errors import WhereError
 from jsonvec.paths import Segment, format_path, parse_path, values_at
 from jsonvec.probe import unbind_each
 
 DECODE_SPREADS = 4.0
-
-
-class WhereError(JsonvecError):
-    """A --where condition that cannot be read."""
 
 
 @dataclass(frozen=True)

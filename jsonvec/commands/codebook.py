@@ -13,9 +13,8 @@ from jsonvec.codebook import DEFAULT_DIM, DEFAULT_SEED, MAX_DIM, MIN_DIM, Codebo
 from jsonvec.codebook_file import save_codebook
 from jsonvec.commands.common import echo_lines, load, plural, writing_stdout
 from jsonvec.encoder import COMPILED, implementation
-from jsonvec.errors import CodebookError, InputError, InvalidLineError
+from jsonvec.errors import CodebookError, InputError, InvalidLineError, PathError
 from jsonvec.fit import fit_settings
-from jsonvec.paths import PathError
 from jsonvec.reader import display_name, parse_line, read_lines
 from jsonvec.settings import Settings
 

@@ -13,8 +13,8 @@ import click
 
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.codebook_file import load_codebook
-from jsonvec.errors import JsonvecError, OutputError, UsageError
-from jsonvec.paths import PathError, parse_path
+from jsonvec.errors import JsonvecError, OutputError, PathError, UsageError
+from jsonvec.paths import parse_path
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -15,15 +15,9 @@ from jsonvec.codebook import Codebook
 from jsonvec.collection import Collection
 from jsonvec.commands.common import echo_lines, writing_stdout
 from jsonvec.commands.similar import vectors_codebook
-from jsonvec.paths import PathError, format_path, parse_path, values_at
-from jsonvec.probe import (
-    GRID_SIZE,
-    ProbeError,
-    check_path,
-    cleanup_best,
-    estimate_numbers,
-    unbind,
-)
+from jsonvec.errors import PathError, ProbeError
+from jsonvec.paths import format_path, parse_path, values_at
+from jsonvec.probe import GRID_SIZE, check_path, cleanup_best, estimate_numbers, unbind
 from jsonvec.reader import STDIN, parse_line, read_lines
 from jsonvec.search import noise_ceiling
 

@@ -20,19 +20,13 @@ from jsonvec.codebook_file import load_codebook
 from jsonvec.collection import Collection, names_vectors
 from jsonvec.commands.common import echo_lines, engine_options, writing_stdout
 from jsonvec.encoder import Encoder
-from jsonvec.errors import JsonvecError
+from jsonvec.errors import CodebookMismatchError, PathError, ProbeError, WhereError
 from jsonvec.hits import Hit, collect_hits, format_plain
-from jsonvec.paths import PathError
-from jsonvec.probe import ProbeError
 from jsonvec.reader import STDIN, parse_line, read_lines
 from jsonvec.search import Index, Searcher, noise_ceiling
-from jsonvec.where import Condition, WhereError, decoded_mask, exact_mask
+from jsonvec.where import Condition, decoded_mask, exact_mask
 
 QUERY_WAYS = "QUERY (the last argument), -q JSON, -i FILE or --id ID"
-
-
-class CodebookMismatchError(JsonvecError):
-    """The query codebook is not the one the vectors were encoded with."""
 
 
 @click.command()

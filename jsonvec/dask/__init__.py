@@ -15,10 +15,11 @@ Vectors are bit-identical to :meth:`jsonvec.Encoder.encode_batch` for any partit
 any number of workers; docs/scale-out.md tells how a run works and what it costs.
 """
 
-from jsonvec.dask.cluster import ClusterError, connect
+from jsonvec.dask.cluster import connect
 from jsonvec.dask.files import encode_files
 from jsonvec.dask.records import encode_bag, encode_column, encode_partition
 from jsonvec.dask.search import ClusterSearch
+from jsonvec.errors import ClusterError
 
 __all__ = [
     "ClusterError",

@@ -26,15 +26,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from jsonvec.errors import JsonvecError
+from jsonvec.errors import ClusterError
 from jsonvec.interrupts import check_interrupted
 
 #: the loggers of distributed that report a closing cluster's connections as errors
 _NOISY = ("distributed", "tornado", "asyncio")
-
-
-class ClusterError(JsonvecError):
-    """The Dask cluster cannot be reached or used."""
 
 
 @contextlib.contextmanager

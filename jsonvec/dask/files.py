@@ -32,14 +32,14 @@ from jsonvec.dask.cluster import run_tasks
 from jsonvec.dask.output import Output, file_system, is_url, open_file
 from jsonvec.dask.ranges import Range, Start, batches, count, cut, starts
 from jsonvec.dask.records import worker_encoder
-from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
+from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError, VectorsError
 from jsonvec.interrupts import check_interrupted
 from jsonvec.manifest import Manifest
 from jsonvec.parquet_sink import ParquetSink
 from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.pipeline import EncodeOptions, EncodeSummary, collector_paused, vectors_metadata
 from jsonvec.reader import check_files
-from jsonvec.vector_files import VectorsError, reading
+from jsonvec.vector_files import reading
 from jsonvec.writers import MANIFEST
 
 _PART = re.compile(r"part-(\d+)\.parquet")
