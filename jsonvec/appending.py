@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jsonvec.errors import OutputError, VectorsError
+from jsonvec.layout import IdKind
 from jsonvec.manifest import Manifest, has_manifest, read_manifest
-from jsonvec.writers import IdKind, output_format
+from jsonvec.writers import output_format
 
 if TYPE_CHECKING:
     from jsonvec.parquet_vectors import ParquetVectors

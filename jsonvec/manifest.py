@@ -17,8 +17,8 @@ import orjson
 
 from jsonvec.atomic import AtomicFile
 from jsonvec.errors import VectorsError
+from jsonvec.layout import MANIFEST
 from jsonvec.vector_files import reading
-from jsonvec.writers import MANIFEST
 
 #: version of the manifest's layout
 MANIFEST_FORMAT = 1

@@ -22,15 +22,8 @@ from jsonvec.atomic import AtomicFile
 from jsonvec.behind import Behind
 from jsonvec.checksum import extend
 from jsonvec.errors import OutputError
-from jsonvec.writers import (
-    CRC_KEY,
-    METADATA_KEY,
-    RECORD_COLUMN,
-    IdKind,
-    Ids,
-    failure_reason,
-    write_error,
-)
+from jsonvec.layout import CRC_KEY, METADATA_KEY, RECORD_COLUMN, IdKind
+from jsonvec.writers import Ids, failure_reason, write_error
 
 
 def vector_type(dim: int) -> pa.DataType:

@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jsonvec.errors import VectorsError
+from jsonvec.layout import CRC_KEY, METADATA_KEY, RECORD_COLUMN
 from jsonvec.parquet_pages import vector_pages
 from jsonvec.vector_files import Block, VectorFile, matches, read_metadata, reading
-from jsonvec.writers import CRC_KEY, METADATA_KEY, RECORD_COLUMN
 
 _PAGE_BLOCK_ROWS = 1 << 12  # rows gathered from pages into one block (16 MB at dim 1024)
 

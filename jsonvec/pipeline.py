@@ -26,14 +26,12 @@ from jsonvec.batches import BatchEncoder
 from jsonvec.encoder import Encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
 from jsonvec.interrupts import check_interrupted
+from jsonvec.layout import VECTORS_FORMAT, IdKind
 from jsonvec.manifest import Manifest, write_manifest
 from jsonvec.reader import Batch, Line, read_batches
 from jsonvec.version import ENCODING, __version__
 from jsonvec.workers import encode_batches
-from jsonvec.writers import IdKind, VectorSink, open_sink
-
-#: Version of the metadata that describes a vectors file.
-VECTORS_FORMAT = 1
+from jsonvec.writers import VectorSink, open_sink
 
 
 @dataclass(frozen=True)

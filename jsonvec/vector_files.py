@@ -28,8 +28,8 @@ import orjson
 from numpy.typing import NDArray
 
 from jsonvec.errors import VectorsError
+from jsonvec.layout import found_sidecar_paths
 from jsonvec.version import ENCODING, ENCODING_SINCE, __version__
-from jsonvec.writers import found_sidecar_paths
 
 SUFFIXES = (".parquet", ".npy", ".jsonl")
 Block = NDArray[np.float32]

@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 import orjson
@@ -38,15 +38,14 @@ from jsonvec.atomic import AtomicFile
 from jsonvec.behind import Behind
 from jsonvec.checksum import extend
 from jsonvec.errors import OutputError
+from jsonvec.layout import (
+    FORMATS,
+    IdKind,
+    sidecar_paths,
+)
 from jsonvec.version import ENCODING
 
-IdKind = Literal["int", "string"]
 Ids = Sequence[int] | Sequence[str]
-METADATA_KEY = "jsonvec"
-#: key of the file metadata holding the CRC-32 of a Parquet file's vectors, written at the end
-CRC_KEY = "jsonvec.crc32"
-RECORD_COLUMN = "record"
-FORMATS = (".parquet", ".npy", ".jsonl")
 _NPY_HEADER = 128  # bytes reserved for the .npy header, rewritten with the final count
 
 
@@ -84,27 +83,6 @@ def output_format(target: str) -> str:
             f"{', '.join(FORMATS)}, or - for stdout"
         )
     return suffix
-
-
-def sidecar_paths(npy_path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """The ids and metadata files written with ``NAME.npy``: ``NAME.npy.ids``, ``NAME.npy.meta``."""
-    base = Path(npy_path)
-    return base.with_name(base.name + ".ids"), base.with_name(base.name + ".meta")
-
-
-def legacy_sidecar_paths(npy_path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """The sidecars of jsonvec 0.2: ``NAME.ids.jsonl`` and ``NAME.meta.json``."""
-    stem = Path(npy_path).with_suffix("")
-    return stem.with_name(stem.name + ".ids.jsonl"), stem.with_name(stem.name + ".meta.json")
-
-
-def found_sidecar_paths(npy_path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """The sidecars to read for ``NAME.npy``: the current names, or 0.2's where only they exist."""
-    current = sidecar_paths(npy_path)
-    if current[1].exists():
-        return current
-    legacy = legacy_sidecar_paths(npy_path)
-    return legacy if legacy[1].exists() else current
 
 
 def written_files(target: str) -> list[tuple[str, str]]:
@@ -156,11 +134,6 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)
-
-
-#: In a folder of parts written on a cluster (jsonvec.dask), the list of its parts, written
-#: last: readers use exactly the parts it lists, so a failed run leaves nothing they see.
-MANIFEST = "_jsonvec_manifest.json"
 
 
 def npy_header(rows: int, dim: int) -> bytes:

@@ -15,10 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jsonvec.collection import open_vector_file
+from jsonvec.layout import CRC_KEY, METADATA_KEY
 from jsonvec.parquet_pages import vector_pages
 from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.vector_files import NpyVectors, VectorsError
-from jsonvec.writers import CRC_KEY, METADATA_KEY, open_sink
+from jsonvec.writers import open_sink
 
 DIM = 16
 META = {"format": 1, "dim": DIM, "dtype": "float32", "codebook": "00" * 8, "id_type": "int"}

@@ -12,7 +12,8 @@ import pytest
 
 from jsonvec import OutputError
 from jsonvec.atomic import AtomicFile
-from jsonvec.writers import METADATA_KEY, open_sink, output_format, sidecar_paths
+from jsonvec.layout import METADATA_KEY, sidecar_paths
+from jsonvec.writers import open_sink, output_format
 
 META = {"codebook": "abc", "dim": 8}
 

@@ -34,13 +34,13 @@ from jsonvec.dask.ranges import Range, Start, batches, count, cut, starts
 from jsonvec.dask.records import worker_encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError, VectorsError
 from jsonvec.interrupts import check_interrupted
+from jsonvec.layout import MANIFEST
 from jsonvec.manifest import Manifest
 from jsonvec.parquet_sink import ParquetSink
 from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.pipeline import EncodeOptions, EncodeSummary, collector_paused, vectors_metadata
 from jsonvec.reader import check_files
 from jsonvec.vector_files import reading
-from jsonvec.writers import MANIFEST
 
 _PART = re.compile(r"part-(\d+)\.parquet")
 _NAMED = 5  # invalid lines named in a summary, as on one machine

@@ -31,8 +31,8 @@ from typing import Any
 
 from jsonvec.appending import append_lock
 from jsonvec.errors import OutputError
+from jsonvec.layout import MANIFEST
 from jsonvec.manifest import Manifest, has_manifest, parse_manifest, read_manifest, write_manifest
-from jsonvec.writers import MANIFEST
 
 
 def is_url(where: str) -> bool:
