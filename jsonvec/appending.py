@@ -20,21 +20,19 @@ import contextlib
 import errno
 import fcntl
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jsonvec.errors import OutputError, VectorsError
-from jsonvec.layout import IdKind
+from jsonvec.layout import IdKind, part_name, part_number
 from jsonvec.manifest import Manifest, has_manifest, read_manifest
 from jsonvec.writers import output_format
 
 if TYPE_CHECKING:
     from jsonvec.parquet_vectors import ParquetVectors
 
-_PART = re.compile(r"part-(\d+)\.parquet")
 #: what flock answers on a file system that cannot lock
 _NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF)
 
@@ -59,7 +57,7 @@ class AppendPlan:
         if self.folder is None:
             return None
         folder = self.folder
-        return (folder / f"part-{n:06d}.parquet" for n in range(self.first_part, 10**9))
+        return (folder / part_name(n) for n in range(self.first_part, 10**9))
 
 
 def is_folder_target(output: str) -> bool:
@@ -99,10 +97,10 @@ def plan_append(output: str) -> AppendPlan:
     """The plan for appending to ``output``: a ``.parquet`` file or a folder of parts."""
     path = Path(output)
     if is_folder_target(output):
-        parts = sorted(p for p in path.glob("part-*.parquet") if _PART.fullmatch(p.name))
-        numbers = [int(m.group(1)) for p in parts if (m := _PART.fullmatch(p.name))]
+        parts = sorted(p for p in path.glob("part-*.parquet") if part_number(p.name) is not None)
+        numbers = [n for p in parts if (n := part_number(p.name)) is not None]
         first = max(numbers, default=-1) + 1
-        target = str(path / f"part-{first:06d}.parquet")
+        target = str(path / part_name(first))
         if not has_manifest(path):
             return AppendPlan(target, None, parts, path, first)
         try:

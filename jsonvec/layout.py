@@ -10,6 +10,7 @@ encoding rules' is ``jsonvec.version.ENCODING``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,20 @@ RECORD_COLUMN = "record"
 #: In a folder of parts (jsonvec.dask, encode --append), the list of its parts, written
 #: last: readers use exactly the parts it lists, so a failed run leaves nothing they see.
 MANIFEST = "_jsonvec_manifest.json"
+
+
+def part_name(number: int) -> str:
+    """The name of part ``number`` of a folder of parts: ``part-000042.parquet``."""
+    return f"part-{number:06d}.parquet"
+
+
+def part_number(name: str) -> int | None:
+    """The number of a part from its name, or None for any other name."""
+    found = _PART.fullmatch(name)
+    return int(found.group(1)) if found else None
+
+
+_PART = re.compile(r"part-(\d+)\.parquet")
 
 
 def sidecar_paths(npy_path: str | os.PathLike[str]) -> tuple[Path, Path]:

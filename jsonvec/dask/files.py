@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import re
 import shutil
 import tempfile
 import time
@@ -34,7 +33,7 @@ from jsonvec.dask.ranges import Range, Start, batches, count, cut, starts
 from jsonvec.dask.records import worker_encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError, VectorsError
 from jsonvec.interrupts import check_interrupted
-from jsonvec.layout import MANIFEST
+from jsonvec.layout import MANIFEST, part_name, part_number
 from jsonvec.manifest import Manifest
 from jsonvec.parquet_sink import ParquetSink
 from jsonvec.parquet_vectors import ParquetVectors
@@ -42,7 +41,6 @@ from jsonvec.pipeline import EncodeOptions, EncodeSummary, collector_paused, vec
 from jsonvec.reader import check_files
 from jsonvec.vector_files import reading
 
-_PART = re.compile(r"part-(\d+)\.parquet")
 _NAMED = 5  # invalid lines named in a summary, as on one machine
 
 
@@ -190,7 +188,7 @@ def _target(output: Output, book: Codebook, options: EncodeOptions) -> _Target:
     """Check the output folder: without vectors for a new run (parts a failed run left,
     which no manifest lists, do not count); for ``append``, vectors of this codebook with
     the same ids and columns."""
-    numbers = {int(m.group(1)): n for n in output.names() if (m := _PART.fullmatch(n))}
+    numbers = {k: n for n in output.names() if (k := part_number(n)) is not None}
     try:
         found = output.manifest()
     except VectorsError as exc:
@@ -328,7 +326,7 @@ class _Run:
         begins = starts(infos, counts, int(first or 0))
         shared = delayed(self.book.params(), pure=True)
         shuffle = self.shuffle(delayed, infos, begins, counts, shared)
-        names = [f"part-{self.target.first_part + i:06d}.parquet" for i in range(len(infos))]
+        names = [part_name(self.target.first_part + i) for i in range(len(infos))]
         if self.output.remote and not self.target.listed:
             self.output.put_manifest(self.target.manifest)  # before any part is uploaded
         try:

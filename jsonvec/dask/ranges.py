@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jsonvec.reader import BOM, Batch, Line, display_name
+from jsonvec.reader import Batch, Line, display_name
 
 
 @dataclass(frozen=True)
@@ -173,20 +173,16 @@ def batches(block: bytes, info: Range, start: Start, size: int) -> Iterator[Batc
     """The range's non-blank lines, ``size`` at a time (or ``reader.BATCH_BYTES`` of them),
     numbered as one machine numbers them; ``batch.first - start.position`` is the index of
     a batch's first line among the range's non-blank lines."""
-    batch = Batch(first=start.position)
-    batch.start(info.source)
+    batch = Batch()
+    position = start.position
     for offset, raw in enumerate(lines_of(block)):
         line = Line(info.source, start.line + offset, raw)
         if line.is_blank:
             continue
-        if info.first_block and line.lineno == 1 and raw.startswith(BOM):
-            batch.bom = len(batch.raws)
-        batch.raws.append(raw)
-        batch.linenos.append(line.lineno)
-        batch.nbytes += len(raw)
+        batch.add(position, line)  # line 1 (only a first range has it) may start with a BOM
+        position += 1
         if batch.full(size):
             yield batch
-            batch = Batch(first=batch.first + len(batch.raws))
-            batch.start(info.source)
+            batch = Batch()
     if len(batch):
         yield batch
