@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from jsonvec.codebook import Codebook, default_codebook
     from jsonvec.codebook_file import load_codebook, save_codebook
     from jsonvec.collection import Collection
-    from jsonvec.encoder import Encoder, encode, encode_batch
+    from jsonvec.encoder import Encoder, encode, encode_batch, iter_encode
     from jsonvec.errors import (
         AmbiguousIdError,
         AnnIndexError,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         VectorsError,
         WhereError,
     )
+    from jsonvec.pipeline import EncodeSummary, encode_file
     from jsonvec.roles import SignedPermutation
     from jsonvec.search import Index
     from jsonvec.settings import Settings
@@ -50,6 +51,9 @@ _HOMES = {
     "Encoder": "jsonvec.encoder",
     "encode": "jsonvec.encoder",
     "encode_batch": "jsonvec.encoder",
+    "iter_encode": "jsonvec.encoder",
+    "encode_file": "jsonvec.pipeline",
+    "EncodeSummary": "jsonvec.pipeline",
     "AmbiguousIdError": "jsonvec.errors",
     "AnnIndexError": "jsonvec.errors",
     "ClusterError": "jsonvec.errors",
@@ -83,6 +87,7 @@ __all__ = [
     "CodebookMismatchError",
     "Collection",
     "EncodeError",
+    "EncodeSummary",
     "Encoder",
     "Index",
     "InputError",
@@ -104,6 +109,8 @@ __all__ = [
     "default_codebook",
     "encode",
     "encode_batch",
+    "encode_file",
+    "iter_encode",
     "load_codebook",
     "save_codebook",
 ]

@@ -18,16 +18,19 @@ buffers of its own; the path cache it shares only ever gains nodes or is replace
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from jsonvec.codebook import Codebook, default_codebook
+from jsonvec.errors import EncodeError
 from jsonvec.reference import ReferenceEncoder
+from jsonvec.values import as_json
 
 _Core: type[Any] | None
 try:
@@ -82,9 +85,20 @@ class Encoder:
         return row
 
     def encode_batch(self, values: Iterable[Any]) -> NDArray[np.float32]:
-        """Vectors of many records: ndarray of shape (n_records, dim), float32, rows unit length."""
-        records = values if isinstance(values, Sequence) else list(values)
-        vectors: NDArray[np.float32] = self._impl.encode_batch(records)
+        """Vectors of many records: ndarray of shape (n_records, dim), float32, rows unit length.
+
+        ``values`` is any iterable of records; records may hold the Python values
+        :mod:`jsonvec.values` lists (numpy scalars and arrays, tuples, mappings, sequences).
+        """
+        records = values if isinstance(values, list) else list(values)
+        try:
+            vectors: NDArray[np.float32] = self._impl.encode_batch(records)
+        except EncodeError:
+            # the fast path takes JSON's own types only: convert the others, then again
+            converted = [as_json(record) for record in records]
+            if all(a is b for a, b in zip(converted, records, strict=True)):
+                raise
+            vectors = self._impl.encode_batch(converted)
         return vectors
 
     def encode_into(self, values: Sequence[Any], out: NDArray[np.float32]) -> None:
@@ -114,16 +128,91 @@ def encoder_for(codebook: Codebook | None = None) -> Encoder:
 
 
 def encode(value: Any, codebook: Codebook | None = None) -> NDArray[np.float32]:
-    """Encode one JSON value: ndarray of shape (dim,), float32, unit length.
+    """Encode one record.
 
+    Parameters
+    ----------
+    value : any JSON value
+        Usually a dict. A list is one record too (a JSON array), not many: use
+        :func:`encode_batch` for many records. Numpy scalars and arrays, tuples and other
+        mappings and sequences are taken as the JSON value they stand for
+        (:mod:`jsonvec.values`; numpy float32 values are widened exactly).
+    codebook : Codebook, optional
+        Defaults to the built-in codebook (dim 1024, seed 0).
+
+    Returns
+    -------
+    ndarray of shape (dim,), float32, unit length
+
+    Raises
+    ------
+    EncodeError
+        For a value JSON has no equivalent of, naming its path.
+
+    Examples
+    --------
     >>> a = encode({"name": "Jonathan", "age": 31})
     >>> b = encode({"age": 31, "name": "Jonathan"})
-    >>> bool((a == b).all())
-    True
+    >>> bool((a == b).all()), a.shape
+    (True, (1024,))
     """
     return encoder_for(codebook).encode(value)
 
 
-def encode_batch(values: Sequence[Any], codebook: Codebook | None = None) -> NDArray[np.float32]:
-    """Encode many JSON values: ndarray of shape (n_records, dim), float32, rows unit length."""
+def encode_batch(values: Iterable[Any], codebook: Codebook | None = None) -> NDArray[np.float32]:
+    """Encode many records at once.
+
+    Parameters
+    ----------
+    values : iterable of records
+        Any iterable: a list, a generator, a pandas Series of dicts. Each item is one record
+        (which is why :func:`encode` of a list is one record and this is many).
+    codebook : Codebook, optional
+        Defaults to the built-in codebook (dim 1024, seed 0).
+
+    Returns
+    -------
+    ndarray of shape (n_records, dim), float32, rows unit length; the same rows as
+    ``jsonvec encode`` writes for the same records.
+
+    Examples
+    --------
+    >>> vectors = encode_batch([{"city": "Paris"}, {"city": "Lyon"}])
+    >>> vectors.shape, vectors.dtype.name
+    ((2, 1024), 'float32')
+    >>> bool((vectors[0] == encode({"city": "Paris"})).all())
+    True
+    """
     return encoder_for(codebook).encode_batch(values)
+
+
+def iter_encode(
+    values: Iterable[Any], codebook: Codebook | None = None, *, batch_size: int = 1024
+) -> Iterator[NDArray[np.float32]]:
+    """Encode a stream of records, ``batch_size`` at a time, holding one batch in memory.
+
+    Parameters
+    ----------
+    values : iterable of records
+        Read lazily, as the arrays are asked for.
+    codebook : Codebook, optional
+        Defaults to the built-in codebook (dim 1024, seed 0).
+    batch_size : int
+        Records per array (the last array may hold fewer).
+
+    Yields
+    ------
+    ndarray of shape (<= batch_size, dim), float32: the vectors of the next records, in order
+
+    Examples
+    --------
+    >>> stream = ({"n": i} for i in range(5))
+    >>> [block.shape[0] for block in iter_encode(stream, batch_size=2)]
+    [2, 2, 1]
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+    encoder = encoder_for(codebook)
+    iterator = iter(values)
+    while batch := list(itertools.islice(iterator, batch_size)):
+        yield encoder.encode_batch(batch)

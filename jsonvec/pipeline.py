@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,22 +20,27 @@ from jsonvec.appending import (
     append_lock,
     check_existing,
     existing_ids,
+    is_folder_target,
     next_position,
     plan_append,
 )
+from jsonvec.atomic import AtomicFile
 from jsonvec.batches import BatchEncoder
+from jsonvec.codebook import Codebook
+from jsonvec.codebook_file import load_codebook
 from jsonvec.encoder import Encoder
-from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError
+from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError, UsageError
 from jsonvec.interrupts import check_interrupted
 from jsonvec.layout import VECTORS_FORMAT, IdKind
 from jsonvec.manifest import Manifest, write_manifest
-from jsonvec.reader import Batch, Line, read_batches
+from jsonvec.overlap import Named, check_distinct
+from jsonvec.reader import STDIN, Batch, Line, read_batches
 from jsonvec.version import ENCODING, __version__
 from jsonvec.workers import encode_batches
-from jsonvec.writers import VectorSink, open_sink
+from jsonvec.writers import VectorSink, open_sink, output_format, written_files
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EncodeOptions:
     """How a run treats ids and bad lines.
 
@@ -238,11 +244,12 @@ def encode_to(
     encoder: Encoder,
     options: EncodeOptions | None = None,
     *,
-    stdout: BinaryIO,
+    stdout: BinaryIO | None = None,
     rejects: BinaryIO | None = None,
     on_wait: Callable[[], None] | None = None,
 ) -> EncodeSummary:
-    """Encode ``lines`` into the output named ``output`` (see :func:`open_sink`).
+    """Encode ``lines`` into the output named ``output`` (see :func:`open_sink`; ``-`` is
+    ``stdout``, by default this process's).
 
     The output is committed only when every line went well; on any error or interruption it
     is aborted, leaving no partial file and the previous output intact. With
@@ -359,3 +366,169 @@ def _reject(
             rejects.write(exc.line)
         except OSError as write_exc:
             raise OutputError(f"rejects file: cannot write: {write_exc.strerror}") from write_exc
+
+
+def check_request(
+    inputs: Sequence[str],
+    output: str,
+    options: EncodeOptions,
+    *,
+    rejects: str | None = None,
+    summary: str | None = None,
+    folder: bool = False,
+) -> None:
+    """Refuse, before anything is read or written, a run that cannot go as asked: the
+    checks of :func:`check_options` and :func:`check_outputs`, as ``jsonvec encode`` makes
+    them, with the same messages.
+
+    Raises
+    ------
+    UsageError
+        For options that do not go together, an unknown output format, or an output that is
+        also an input (or another output).
+    """
+    check_options(output, options, rejects=rejects, folder=folder)
+    check_outputs(inputs, output, options, rejects=rejects, summary=summary, folder=folder)
+
+
+def check_options(
+    output: str, options: EncodeOptions, *, rejects: str | None = None, folder: bool = False
+) -> None:
+    """Refuse options that do not go together, or an output of no known format.
+
+    ``folder`` says whether ``output`` may be a folder of parts without ``options.append``
+    (a Dask run).
+    """
+    if rejects is not None and not options.skip_invalid:
+        raise UsageError("--rejects needs --skip-invalid or --max-invalid")
+    if options.skip_existing and not (options.append and options.id_field):
+        raise UsageError("--skip-existing needs --append and --id-field")
+    fmt = _format(output, options, folder)
+    if options.keep_records and fmt not in (None, ".parquet"):
+        raise UsageError("--keep-records needs a .parquet output")
+
+
+def check_outputs(
+    inputs: Sequence[str],
+    output: str,
+    options: EncodeOptions,
+    *,
+    rejects: str | None = None,
+    summary: str | None = None,
+    folder: bool = False,
+) -> None:
+    """Refuse an output (or rejects or summary file) that is also an input or another output."""
+    fmt = _format(output, options, folder)
+    outputs = [] if fmt is None else [Named(r, p) for r, p in written_files(output)]
+    outputs += [Named("rejects file", rejects)] if rejects is not None else []
+    outputs += [Named("summary file", summary)] if summary is not None else []
+    check_distinct(list(inputs) or [STDIN], outputs)
+
+
+def _format(output: str, options: EncodeOptions, folder: bool) -> str | None:
+    """The output's format (by suffix), or None for a folder of parts."""
+    try:
+        return (
+            None
+            if (options.append or folder) and is_folder_target(output)
+            else (output_format(output))
+        )
+    except OutputError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def rejects_file(path: str | None) -> Iterator[BinaryIO | None]:
+    """The file that invalid lines are copied to, put in place only if the run ends well."""
+    if path is None:
+        yield None
+        return
+    with AtomicFile(path) as handle:
+        yield handle.file
+
+
+PathLike = str | os.PathLike[str]
+
+
+def encode_file(
+    inputs: PathLike | Sequence[PathLike],
+    output: PathLike,
+    *,
+    codebook: Codebook | PathLike | None = None,
+    id_field: str | None = None,
+    skip_invalid: bool = False,
+    max_invalid: int | None = None,
+    rejects: PathLike | None = None,
+    keep_records: bool = False,
+    append: bool = False,
+    skip_existing: bool = False,
+    batch_size: int = 1024,
+    jobs: int = 1,
+) -> EncodeSummary:
+    """Encode JSON Lines files into a vectors file: ``jsonvec encode`` as one call.
+
+    Parameters
+    ----------
+    inputs : path or list of paths
+        JSON Lines files, gzip-compressed or not (``-``: this process's stdin).
+    output : path
+        ``NAME.parquet``, ``NAME.npy`` (ids and metadata beside it), ``NAME.jsonl``, ``-``
+        (JSON Lines on stdout), or with ``append`` a folder ``NAME/`` of Parquet parts.
+    codebook : Codebook or path of a codebook file, optional
+        Defaults to the built-in codebook (dim 1024, seed 0).
+    id_field : str, optional
+        The path of each record's id (``user.id``, ``items[0]``); without it ids are the
+        records' positions.
+    skip_invalid, max_invalid, rejects, keep_records, append, skip_existing, batch_size :
+        As the options of ``jsonvec encode`` of the same names (``max_invalid`` implies
+        ``skip_invalid``).
+    jobs : int
+        Processes that encode: this one and ``jobs - 1`` workers; the output does not depend
+        on it.
+
+    Returns
+    -------
+    EncodeSummary
+        Records written, lines skipped, seconds, and the file put in place.
+
+    Raises
+    ------
+    InvalidLineError
+        At the first invalid line (``FILE:LINE: reason``), unless ``skip_invalid``.
+    TooManyInvalidError
+        When more than ``max_invalid`` lines were invalid.
+    UsageError
+        For options that do not go together, or an output that is also an input.
+    InputError, OutputError, CodebookError, CodebookMismatchError
+        For files that cannot be read or written, or an append with another codebook.
+
+    Nothing is left behind by a run that fails: the output (and ``rejects``) are put in
+    place only when every line went well, and a previous output stays as it was.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "in.jsonl").write_text('{"id": "a", "x": 1}\\n{"id": "b", "x": 2}\\n')
+    >>> summary = encode_file(folder / "in.jsonl", folder / "out.parquet", id_field="id")
+    >>> summary.records
+    2
+    """
+    paths = (
+        [os.fspath(inputs)]
+        if isinstance(inputs, str | os.PathLike)
+        else [os.fspath(p) for p in inputs]
+    )
+    target = os.fspath(output)
+    rejects_path = None if rejects is None else os.fspath(rejects)
+    if not isinstance(codebook, Codebook):
+        codebook = None if codebook is None else load_codebook(os.fspath(codebook))
+    options = EncodeOptions(
+        id_field=id_field, skip_invalid=skip_invalid or max_invalid is not None,
+        keep_records=keep_records, batch_size=batch_size, jobs=jobs, max_invalid=max_invalid,
+        append=append, skip_existing=skip_existing,
+    )  # fmt: skip
+    check_request(paths or [STDIN], target, options, rejects=rejects_path)
+    with rejects_file(rejects_path) as stream:
+        return encode_to(target, Inputs(paths or [STDIN]), Encoder(codebook), options,
+                         rejects=stream)  # fmt: skip

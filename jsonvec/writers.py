@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -98,10 +99,11 @@ def open_sink(
     dim: int,
     metadata: dict[str, Any],
     id_kind: IdKind,
-    stdout: BinaryIO,
+    stdout: BinaryIO | None = None,
     keep_records: bool = False,
 ) -> VectorSink:
-    """The sink for ``target`` (chosen by suffix; ``-`` is ``stdout``).
+    """The sink for ``target`` (chosen by suffix; ``-`` is ``stdout``, by default this
+    process's).
 
     ``keep_records`` adds a ``record`` column with each record's JSON text (Parquet only).
     """
@@ -109,7 +111,7 @@ def open_sink(
     if keep_records and fmt != ".parquet":
         raise OutputError(f"{target}: only a .parquet output can keep the records")
     if fmt == "-":
-        return JsonlSink(stdout, metadata["codebook"])
+        return JsonlSink(stdout or sys.stdout.buffer, metadata["codebook"])
     if fmt == ".parquet":
         from jsonvec.parquet_sink import ParquetSink  # noqa: PLC0415 - pyarrow when needed
 

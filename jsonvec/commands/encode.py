@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, BinaryIO
+from typing import Any
 
 import click
 import orjson
@@ -30,12 +30,18 @@ from jsonvec.commands.common import (
     plural,
 )
 from jsonvec.encoder import Encoder
-from jsonvec.errors import OutputError
+from jsonvec.errors import UsageError
 from jsonvec.interrupts import noted
-from jsonvec.overlap import Named, check_distinct
-from jsonvec.pipeline import EncodeOptions, EncodeSummary, Inputs, encode_to
+from jsonvec.pipeline import (
+    EncodeOptions,
+    EncodeSummary,
+    Inputs,
+    check_options,
+    check_outputs,
+    encode_to,
+    rejects_file,
+)
 from jsonvec.reader import STDIN, check_files
-from jsonvec.writers import output_format, written_files
 
 ID_FIELD_HELP = (
     "Take each record's id from this path: user.id for a nested key, items[0] for an array "
@@ -174,8 +180,6 @@ def encode(
         raise click.UsageError("--scheduler needs --engine dask")
     skip_invalid = skip_invalid or max_invalid is not None
     dask = engine == "dask"
-    _check_usage(inputs, output, rejects, summary_path, skip_invalid, keep_records, append,
-                 skip_existing, id_field, dask)  # fmt: skip
     options = EncodeOptions(
         id_field=id_field,
         skip_invalid=skip_invalid,
@@ -186,6 +190,7 @@ def encode(
         append=append,
         skip_existing=skip_existing,
     )
+    _check_usage(inputs, output, options, rejects, summary_path, dask)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with noted():
@@ -272,33 +277,21 @@ def _dashboard(client: Any) -> None:
 def _check_usage(
     inputs: tuple[str, ...],
     output: str,
+    options: EncodeOptions,
     rejects: str | None,
     summary_path: str | None,
-    skip_invalid: bool,
-    keep_records: bool,
-    append: bool,
-    skip_existing: bool,
-    id_field: str | None,
     dask: bool,
 ) -> None:
-    if rejects is not None and not skip_invalid:
-        raise click.UsageError("--rejects needs --skip-invalid or --max-invalid")
-    if skip_existing and not (append and id_field):
-        raise click.UsageError("--skip-existing needs --append and --id-field")
     if dask:
         _check_dask_usage(inputs, output)
-    try:
-        fmt = None if (append or dask) and is_folder_target(output) else output_format(output)
-    except OutputError as exc:
-        raise click.UsageError(str(exc)) from exc
-    if keep_records and fmt not in (None, ".parquet"):
-        raise click.UsageError("--keep-records needs a .parquet output")
     if not inputs and sys.stdin.isatty():
         raise click.UsageError("no input: give INPUT files, or pipe JSON Lines to stdin")
-    outputs = [] if fmt is None else [Named(r, p) for r, p in written_files(output)]
-    outputs += [Named("rejects file", rejects)] if rejects is not None else []
-    outputs += [Named("summary file", summary_path)] if summary_path is not None else []
-    check_distinct(list(inputs) or [STDIN], outputs)
+    try:
+        check_options(output, options, rejects=rejects, folder=dask)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from exc
+    check_outputs(list(inputs), output, options, rejects=rejects, summary=summary_path,
+                  folder=dask)  # fmt: skip
 
 
 def _check_dask_usage(inputs: tuple[str, ...], output: str) -> None:
@@ -319,7 +312,7 @@ def _run(
     quiet: bool,
 ) -> EncodeSummary:
     encoder = Encoder(codebook)
-    with _rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:
+    with rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:
         return encode_to(
             output,
             Inputs(sources, progress),
@@ -336,15 +329,6 @@ def _waiting(output: str) -> Callable[[], None]:
         click.echo(f"jsonvec: waiting for another run appending to {output}", err=True)
 
     return say
-
-
-@contextlib.contextmanager
-def _rejects_file(path: str | None) -> Iterator[BinaryIO | None]:
-    if path is None:
-        yield None
-        return
-    with AtomicFile(path) as handle:
-        yield handle.file
 
 
 @contextlib.contextmanager
