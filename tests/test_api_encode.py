@@ -144,7 +144,8 @@ def test_iter_encode_streams_in_batches() -> None:
 
     blocks = iter_encode(stream(), BOOK, batch_size=4)
     first = next(blocks)
-    assert first.shape == (4, 128) and len(pulled) == 4  # lazy: one batch read
+    assert first.shape == (4, 128)
+    assert len(pulled) == 4
     rest = list(blocks)
     assert [b.shape[0] for b in rest] == [4, 2]
     assert np.array_equal(np.vstack([first, *rest]), encode_batch(records, BOOK))
