@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml setup.py jsonvec/_core.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,pandas,sklearn]'
 	$(BIN)/python -m compileall -q jsonvec  # as an install does (an editable one does not)
 	touch $(STAMP)
 

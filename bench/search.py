@@ -6,7 +6,7 @@ Usage:  python bench/search.py [--sizes 100000 1000000] [--dim 1024] [--workdir 
 
 For each size it writes synthetic record vectors to an .npy collection (with the sidecars that
 `jsonvec encode` writes), then measures, each in a fresh process so peak memory is its own:
-exact search (`jsonvec.search.Index`, chunked over the memory-mapped file) and the ANN index
+exact search (`jsonvec.search.CollectionSearch`, chunked over the memory-mapped file) and the ANN index
 (`jsonvec index build` defaults: HNSW, connectivity 16, expansion_add 128, expansion_search 64):
 build time, peak RSS, latency of 1 query (median of 20) and of a batch of 100 after one
 warm-up pass (the files are memory-mapped), and recall@10 of the ANN against exact search on
@@ -93,7 +93,7 @@ def worker(
     """One measurement in this process: 'exact', 'build' or 'ann' (with expansion ``ef``)."""
     from jsonvec.ann import AnnIndex, build_index  # noqa: PLC0415
     from jsonvec.collection import Collection  # noqa: PLC0415
-    from jsonvec.search import Index  # noqa: PLC0415
+    from jsonvec.search import CollectionSearch  # noqa: PLC0415
 
     collection = Collection.open([str(vectors)])
     queries = np.load(queries_path)
@@ -106,7 +106,7 @@ def worker(
     else:
         started = time.perf_counter()
         ann = AnnIndex(collection, index, expansion_search=ef) if kind == "ann" else None
-        searcher = Index(collection, ann)
+        searcher = CollectionSearch(collection, ann)
         out["open_s"] = time.perf_counter() - started
         searcher.search(queries, K)  # warm-up: page the memory-mapped files in
         singles = []

@@ -37,10 +37,12 @@ if TYPE_CHECKING:
         VectorsError,
         WhereError,
     )
+    from jsonvec.hits import Hit
     from jsonvec.pipeline import EncodeSummary, encode_file
     from jsonvec.roles import SignedPermutation
-    from jsonvec.search import Index
+    from jsonvec.search import CollectionSearch
     from jsonvec.settings import Settings
+    from jsonvec.vectors import Vectors, load
 
 _HOMES = {
     "Codebook": "jsonvec.codebook",
@@ -74,7 +76,10 @@ _HOMES = {
     "VectorsError": "jsonvec.errors",
     "WhereError": "jsonvec.errors",
     "SignedPermutation": "jsonvec.roles",
-    "Index": "jsonvec.search",
+    "CollectionSearch": "jsonvec.search",
+    "Hit": "jsonvec.hits",
+    "Vectors": "jsonvec.vectors",
+    "load": "jsonvec.vectors",
     "Settings": "jsonvec.settings",
 }
 
@@ -86,10 +91,11 @@ __all__ = [
     "CodebookError",
     "CodebookMismatchError",
     "Collection",
+    "CollectionSearch",
     "EncodeError",
     "EncodeSummary",
     "Encoder",
-    "Index",
+    "Hit",
     "InputError",
     "InvalidLineError",
     "JsonvecError",
@@ -103,6 +109,7 @@ __all__ = [
     "SignedPermutation",
     "TooManyInvalidError",
     "UsageError",
+    "Vectors",
     "VectorsError",
     "WhereError",
     "__version__",
@@ -111,12 +118,15 @@ __all__ = [
     "encode_batch",
     "encode_file",
     "iter_encode",
+    "load",
     "load_codebook",
     "save_codebook",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Index":  # renamed; the old name stays for one release
+        return importlib.import_module("jsonvec.search").Index
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'jsonvec' has no attribute {name!r}")

@@ -16,8 +16,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from jsonvec.codebook import Codebook
-from jsonvec.errors import AmbiguousIdError, CodebookError, NotFoundError, VectorsError
+from jsonvec.codebook import Codebook, default_codebook
+from jsonvec.errors import (
+    AmbiguousIdError,
+    CodebookError,
+    CodebookMismatchError,
+    NotFoundError,
+    VectorsError,
+)
 from jsonvec.manifest import has_manifest, listed_parts
 from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.settings import Settings
@@ -153,6 +159,38 @@ class Collection:
                 )
             return book
         return None
+
+    def query_codebook(self, codebook: Codebook | None = None, named: str = "") -> Codebook:
+        """The codebook to encode queries of these vectors with.
+
+        Without ``codebook``: the vectors' own (rebuilt from their metadata), or the built-in
+        one where the metadata holds no parameters. With it: ``codebook``, if it is the one
+        the vectors were encoded with. ``named`` is how messages call it (a file's name).
+
+        Raises
+        ------
+        CodebookMismatchError
+            When the codebook is not the one that encoded the vectors (by fingerprint, or by
+            dimension where the vectors do not say which codebook encoded them).
+        """
+        stored = self.codebook()
+        if codebook is None and stored is not None:
+            return stored
+        book = codebook if codebook is not None else default_codebook()
+        named = named or ("the given codebook" if codebook is not None else "the built-in codebook")
+        if self.fingerprint is not None and book.fingerprint != self.fingerprint:
+            hint = (
+                "pass the same --codebook"
+                if stored is not None or codebook is not None
+                else "their metadata does not hold its parameters: pass it with --codebook"
+            )
+            raise CodebookMismatchError(
+                f"the vectors were encoded with codebook {self.fingerprint}, but the query "
+                f"uses {named} ({book.fingerprint}); {hint}"
+            )
+        if book.dim != self.dim:
+            raise CodebookMismatchError(f"codebook dim {book.dim} != vectors dim {self.dim}")
+        return book
 
     def chunks(self, rows: int = 1 << 16) -> Iterator[tuple[int, NDArray[np.float32]]]:
         """``(first row, block)`` pairs covering the collection; block is (m, dim) float32.

@@ -8,8 +8,9 @@ keeps each query's best k, and memory stays bounded by the chunk size.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,8 +88,9 @@ def _best(rows: Indices, scores: Scores, k: int) -> NDArray[np.intp]:
     return part
 
 
-class Index:
-    """Search over a :class:`Collection`: exact by default, or through an ANN index.
+class CollectionSearch:
+    """Search over a :class:`Collection` by row number: exact by default, or through an ANN
+    index. (:meth:`jsonvec.Vectors.search` answers with ids and checks the codebook.)
 
     Parameters
     ----------
@@ -118,6 +120,11 @@ class Index:
         -------
         indices : ndarray of shape (n_queries, min(k, count)), int64, best first
         scores : ndarray of the same shape, float32
+
+        Raises
+        ------
+        SearchError
+            When the queries' dimension is not the vectors'.
         """
         q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if q.shape[1] != self.collection.dim:
@@ -147,3 +154,15 @@ def noise_ceiling(count: int, dim: int) -> float:
     """
     spreads = math.sqrt(2.0 * math.log(max(count, 2))) + 2.0
     return spreads / math.sqrt(dim)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Index":
+        warnings.warn(
+            "jsonvec.search.Index is now CollectionSearch (so that it is not taken for the ANN "
+            "index); the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return CollectionSearch
+    raise AttributeError(f"module 'jsonvec.search' has no attribute {name!r}")

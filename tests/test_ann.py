@@ -15,7 +15,7 @@ from jsonvec import Codebook
 from jsonvec.ann import AnnIndex, AnnIndexError, build_index, meta_path
 from jsonvec.cli import cli
 from jsonvec.collection import Collection
-from jsonvec.search import Index
+from jsonvec.search import CollectionSearch
 from tests.helpers import write_vectors
 
 pytest.importorskip("usearch")
@@ -33,8 +33,10 @@ def built(tmp_path: Path, samples: Path) -> tuple[Collection, Path]:
 def test_ann_agrees_with_exact_search(built: tuple[Collection, Path]) -> None:
     collection, path = built
     queries = np.stack([collection.vector(r) for r in range(collection.count)])
-    exact_rows, exact_scores = Index(collection).search(queries, 5)
-    ann_rows, ann_scores = Index(collection, AnnIndex(collection, path)).search(queries, 5)
+    exact_rows, exact_scores = CollectionSearch(collection).search(queries, 5)
+    ann_rows, ann_scores = CollectionSearch(collection, AnnIndex(collection, path)).search(
+        queries, 5
+    )
     assert ann_rows[:, 0].tolist() == list(range(collection.count))
     assert ann_rows.shape == exact_rows.shape
     recall = np.mean([len(set(a) & set(e)) / 5 for a, e in zip(ann_rows, exact_rows, strict=True)])
@@ -65,7 +67,9 @@ def test_index_and_vectors_move_together(
         copy(tmp_path / name, elsewhere / name)
     moved = Collection.open([str(elsewhere / "people.parquet")])
     queries = np.stack([moved.vector(r) for r in range(3)])
-    rows, _ = Index(moved, AnnIndex(moved, elsewhere / "people.usearch")).search(queries, 1)
+    rows, _ = CollectionSearch(moved, AnnIndex(moved, elsewhere / "people.usearch")).search(
+        queries, 1
+    )
     assert rows[:, 0].tolist() == [0, 1, 2]
 
 

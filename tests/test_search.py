@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from jsonvec import Codebook, encode_batch
 from jsonvec.collection import Collection
-from jsonvec.search import Index, SearchError, top_k
+from jsonvec.search import CollectionSearch, SearchError, top_k
 from tests.helpers import write_vectors
 
 
@@ -45,7 +45,7 @@ def people(tmp_path: Path, samples: Path) -> Path:
 
 
 def test_index_search_finds_the_record_itself(people: Path, samples: Path) -> None:
-    index = Index(Collection.open([str(people)]), chunk_rows=5)
+    index = CollectionSearch(Collection.open([str(people)]), chunk_rows=5)
     vectors = np.stack([index.collection.vector(r) for r in range(12)])
     rows, scores = index.search(vectors, 3)
     assert rows[:, 0].tolist() == list(range(12))
@@ -54,7 +54,7 @@ def test_index_search_finds_the_record_itself(people: Path, samples: Path) -> No
 
 
 def test_single_query_and_large_k(people: Path) -> None:
-    index = Index(Collection.open([str(people)]))
+    index = CollectionSearch(Collection.open([str(people)]))
     rows, scores = index.search(index.collection.vector(0) * 3.0, 100)
     assert rows.shape == scores.shape == (1, 12)
     assert rows[0, 0] == 0
@@ -62,19 +62,19 @@ def test_single_query_and_large_k(people: Path) -> None:
 
 
 def test_partial_query_ranks_holders_first(people: Path) -> None:
-    index = Index(Collection.open([str(people)]))
+    index = CollectionSearch(Collection.open([str(people)]))
     rows, _ = index.search(encode_batch([{"city": "Madrid"}]), 2)
     assert sorted(index.collection.ids(rows[0].tolist())) == ["p03", "p04"]
 
 
 def test_wrong_dimension(people: Path) -> None:
     with pytest.raises(SearchError, match="queries have dim 8, the vectors have dim 1024"):
-        Index(Collection.open([str(people)])).search(np.ones(8, dtype=np.float32), 1)
+        CollectionSearch(Collection.open([str(people)])).search(np.ones(8, dtype=np.float32), 1)
 
 
 def test_empty_collection(tmp_path: Path) -> None:
     source = tmp_path / "empty.jsonl"
     source.write_bytes(b"")
     path = write_vectors(tmp_path / "empty.parquet", source, Codebook(dim=64))
-    rows, scores = Index(Collection.open([str(path)])).search(np.ones((2, 64)), 5)
+    rows, scores = CollectionSearch(Collection.open([str(path)])).search(np.ones((2, 64)), 5)
     assert rows.shape == scores.shape == (2, 0)

@@ -15,15 +15,15 @@ import orjson
 from numpy.typing import NDArray
 
 from jsonvec.ann import AnnIndex, build_index
-from jsonvec.codebook import Codebook, default_codebook
+from jsonvec.codebook import Codebook
 from jsonvec.codebook_file import load_codebook
 from jsonvec.collection import Collection, names_vectors
 from jsonvec.commands.common import echo_lines, engine_options, writing_stdout
 from jsonvec.encoder import Encoder
-from jsonvec.errors import CodebookMismatchError, PathError, ProbeError, WhereError
+from jsonvec.errors import PathError, ProbeError, WhereError
 from jsonvec.hits import Hit, collect_hits, format_plain
 from jsonvec.reader import STDIN, parse_line, read_lines
-from jsonvec.search import Index, Searcher, noise_ceiling
+from jsonvec.search import CollectionSearch, Searcher, noise_ceiling
 from jsonvec.where import Condition, decoded_mask, exact_mask
 
 QUERY_WAYS = "QUERY (the last argument), -q JSON, -i FILE or --id ID"
@@ -177,7 +177,7 @@ def similar(
         rows, scores = _by_field(collection, values, queries, number)
     else:
         with _searcher(collection, ann, engine, scheduler) as searcher:
-            rows, scores = Index(collection, searcher).search(queries, number + extra)
+            rows, scores = CollectionSearch(collection, searcher).search(queries, number + extra)
         if query_id is None:
             warning = _noise_warning(scores, collection, several=query_file is not None)
     hits = collect_hits(collection, rows, scores, number, threshold, exclude, records, labels)
@@ -350,30 +350,15 @@ def _read_queries(inline: str | None, query_file: str | None) -> tuple[list[Any]
 
 def vectors_codebook(collection: Collection, codebook_path: str | None) -> Codebook:
     """The codebook to encode queries with: the vectors' own, or --codebook if it matches."""
-    stored = collection.codebook()
-    if codebook_path is None and stored is not None:
-        return stored
-    book = load_codebook(codebook_path) if codebook_path else default_codebook()
-    named = codebook_path or "the built-in codebook"
+    book = load_codebook(codebook_path) if codebook_path else None
     if collection.fingerprint is None:
+        named = codebook_path or "the built-in codebook"
         click.echo(
             f"jsonvec: warning: {collection.files[0].path} does not say which codebook encoded "
             f"it; the queries use {named}",
             err=True,
         )
-    elif book.fingerprint != collection.fingerprint:
-        hint = (
-            "pass the same --codebook"
-            if stored is not None or codebook_path
-            else "their metadata does not hold its parameters: pass it with --codebook"
-        )
-        raise CodebookMismatchError(
-            f"the vectors were encoded with codebook {collection.fingerprint}, but the query "
-            f"uses {named} ({book.fingerprint}); {hint}"
-        )
-    if book.dim != collection.dim:
-        raise CodebookMismatchError(f"codebook dim {book.dim} != vectors dim {collection.dim}")
-    return book
+    return collection.query_codebook(book, codebook_path or "")
 
 
 def _print(hits: list[Hit], *, several: bool, plain: bool, records: bool) -> None:

@@ -114,7 +114,9 @@ def decide(bucket: int, shuffle: Shuffle, old_parts: int, ranges: int) -> None:
                     existing.append(False)
                 else:
                     seen.add(rid)
-            writer.write_batch(pa.record_batch([rows, existing], schema=_OUT))
+            writer.write_batch(
+                pa.RecordBatch.from_pydict({"row": rows, "existing": existing}, schema=_OUT)
+            )
 
 
 def _batch(path: str, index: int) -> pa.RecordBatch:
