@@ -22,6 +22,7 @@ from jsonvec import (
     encode_file,
     load,
 )
+from jsonvec.ann import build_index
 from jsonvec.search import CollectionSearch
 
 BOOK = Codebook(dim=128, seed=3)
@@ -143,7 +144,7 @@ def test_search_vectors_takes_arrays_vectors_and_tables(written: dict[str, Path]
     vectors = load(written["parquet"])
     some = load(written["npy"])
     by_array = vectors.search_vectors(some.vectors[:3], k=2)
-    assert [[h.id for h in q][0] for q in by_array] == some.ids[:3]
+    assert [q[0].id for q in by_array] == some.ids[:3]
     assert vectors.search_vectors(some.vectors[0], k=2) == by_array[:1]
     assert vectors.search_vectors(some, k=2)[:3] == by_array
     assert vectors.search_vectors(some.to_arrow(), k=2)[:3] == by_array
@@ -184,8 +185,6 @@ def test_search_edges(written: dict[str, Path], lines: Path, tmp_path: Path) -> 
 
 def test_load_with_an_ann_index(written: dict[str, Path], tmp_path: Path) -> None:
     pytest.importorskip("usearch")
-    from jsonvec.ann import build_index
-
     index = tmp_path / "v.usearch"
     collection = load(written["parquet"]).collection
     build_index(collection, index)
