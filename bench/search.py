@@ -7,10 +7,11 @@ Usage:  python bench/search.py [--sizes 100000 1000000] [--dim 1024] [--workdir 
 For each size it writes synthetic record vectors to an .npy collection (with the sidecars that
 `jsonvec encode` writes), then measures, each in a fresh process so peak memory is its own:
 exact search (`jsonvec.search.CollectionSearch`, chunked over the memory-mapped file) and the
-ANN index (`jsonvec index build` defaults: HNSW, connectivity 16, expansion_add 128, expansion_search 64):
-build time, peak RSS, latency of 1 query (median of 20) and of a batch of 100 after one
-warm-up pass (the files are memory-mapped), and recall@10 of the ANN against exact search on
-those 100 queries. --reuse keeps an index built by an earlier run, with its build figures.
+ANN index (`jsonvec index build` defaults: HNSW, connectivity 16, expansion_add 128,
+expansion_search 64): build time, peak RSS, latency of 1 query (median of 20) and of a batch
+of 100 after one warm-up pass (the files are memory-mapped), and recall@10 of the ANN against
+exact search on those 100 queries. --reuse keeps an index built by an earlier run, with its
+build figures.
 
 Synthetic record vectors are clustered, as encoded records are: n/50 random unit centres, each
 vector a centre plus Gaussian noise (cosine to its centre ~0.7), normalised. Queries are
