@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 import jsonvec
-from jsonvec.codebook import constant_name
+from jsonvec.inspect import leaf_vector
+from jsonvec.leaves import constant_name
 
 Path = tuple[tuple[str, str], ...]  # (kind, name) of each role along the path
 
@@ -91,5 +92,5 @@ class HaarEncoder:
         )
         found = self._leaves.get(key)
         if found is None:
-            found = self._leaves[key] = self.codebook.leaf(value)
+            found = self._leaves[key] = leaf_vector(value, self.codebook)
         return found

@@ -7,6 +7,7 @@ only the modules it needs (Parquet support, for one, is a large import).
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from jsonvec.version import __version__
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     )
     from jsonvec.hits import Hit
     from jsonvec.pipeline import EncodeSummary, encode_file
-    from jsonvec.roles import SignedPermutation
+    from jsonvec.probe import unbind
     from jsonvec.search import CollectionSearch
     from jsonvec.settings import Settings
     from jsonvec.vectors import Vectors, load
@@ -75,12 +76,18 @@ _HOMES = {
     "UsageError": "jsonvec.errors",
     "VectorsError": "jsonvec.errors",
     "WhereError": "jsonvec.errors",
-    "SignedPermutation": "jsonvec.roles",
+    "unbind": "jsonvec.probe",
     "CollectionSearch": "jsonvec.search",
     "Hit": "jsonvec.hits",
     "Vectors": "jsonvec.vectors",
     "load": "jsonvec.vectors",
     "Settings": "jsonvec.settings",
+}
+
+#: names that moved: (where to find them now, module)
+_DEPRECATED = {
+    "Index": ("jsonvec.CollectionSearch", "jsonvec.search"),
+    "SignedPermutation": ("jsonvec.roles.SignedPermutation", "jsonvec.roles"),
 }
 
 __all__ = [
@@ -106,7 +113,6 @@ __all__ = [
     "ProbeError",
     "SearchError",
     "Settings",
-    "SignedPermutation",
     "TooManyInvalidError",
     "UsageError",
     "Vectors",
@@ -121,12 +127,19 @@ __all__ = [
     "load",
     "load_codebook",
     "save_codebook",
+    "unbind",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Index":  # renamed; the old name stays for one release
-        return importlib.import_module("jsonvec.search").Index
+    if name in _DEPRECATED:  # moved or renamed; the old name stays for one release
+        new, moved_to = _DEPRECATED[name]
+        warnings.warn(
+            f"jsonvec.{name} is deprecated and goes in the next release: use {new}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(moved_to), new.rsplit(".", 1)[-1])
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'jsonvec' has no attribute {name!r}")

@@ -38,7 +38,7 @@ from libc.string cimport memcpy, memset
 
 from jsonvec.errors import EncodeError
 from jsonvec.hashing import kind_key
-from jsonvec.leaves import CONSTANTS
+from jsonvec.leaves import CONSTANTS, LeafCoder
 from jsonvec.path_tree import SET, PathTree
 from jsonvec.walk import CONSTANT, NUMBER, STRING, leaf_kind
 
@@ -264,7 +264,7 @@ cdef class CoreEncoder:
         self.codebook = codebook
         self.dim = codebook.dim
         self.tree = PathTree(codebook, node_class=CNode)
-        self.coder = codebook.leaves
+        self.coder = LeafCoder.of(codebook)
         s = codebook.settings
         self.beta = s.array_set_weight
         self.root = math.sqrt(1.0 + self.beta * self.beta)

@@ -1,9 +1,10 @@
 """The codebook: seed, dimension, matrix family and settings, and the vectors they define.
 
-A codebook turns symbols into atoms, key names into role matrices and JSON leaves into leaf
-vectors. Everything is derived from its parameters by exact integer hashing and element-wise
-IEEE arithmetic, so the parameters alone pin every vector; the file stores them with a
-format version and a fingerprint (see :mod:`jsonvec.codebook_file`).
+A codebook is data: the parameters that pin every vector, and the role matrices of key names
+they define. The encoders derive atoms and leaf vectors from the same parameters
+(:mod:`jsonvec.leaves`) by exact integer hashing and element-wise IEEE arithmetic; the file
+stores them with a format version and a fingerprint (see :mod:`jsonvec.codebook_file`).
+:mod:`jsonvec.inspect` shows single leaf vectors and role matrices.
 """
 
 from __future__ import annotations
@@ -12,13 +13,10 @@ import hashlib
 from functools import cache
 from typing import Any
 
-import numpy as np
 import orjson
-from numpy.typing import NDArray
 
 from jsonvec.cache import LruCache
-from jsonvec.errors import CodebookError, EncodeError
-from jsonvec.leaves import LeafCoder
+from jsonvec.errors import CodebookError
 from jsonvec.roles import SignedPermutation
 from jsonvec.settings import Settings
 
@@ -33,7 +31,7 @@ _ROLE_CACHE = 1 << 10
 
 
 class Codebook:
-    """Parameters of an encoding and the atoms, roles and leaf vectors they determine.
+    """The parameters of an encoding, and the role matrices of key names they define.
 
     Parameters
     ----------
@@ -45,6 +43,14 @@ class Codebook:
         Representation knobs; defaults to ``Settings()``.
     family : str
         The family of role matrices; ``"signed-permutation"``.
+
+    Examples
+    --------
+    >>> book = Codebook(dim=512, seed=7)
+    >>> book.fingerprint == Codebook(dim=512, seed=7).fingerprint
+    True
+    >>> book.params()["dim"], book == Codebook(dim=512, seed=8)
+    (512, False)
     """
 
     def __init__(
@@ -70,7 +76,6 @@ class Codebook:
         for name in ("atom_nonzeros", "piece_nonzeros"):
             if getattr(self.settings, name) > dim:
                 raise CodebookError("", f"{name} must be at most dim ({dim})")
-        self.leaves = LeafCoder(seed, dim, self.settings)
 
     def params(self) -> dict[str, Any]:
         """The parameters that determine every vector, as a JSON-ready dict."""
@@ -106,32 +111,12 @@ class Codebook:
             self._roles.put((kind, name), found)
         return found
 
-    def leaf(self, value: object) -> NDArray[np.float64]:
-        """The leaf vector of one JSON scalar (or empty container), dense: shape (dim,).
-
-        For inspection and tests; the encoder builds leaves many at once (:attr:`leaves`).
-        """
-        if isinstance(value, str):
-            return self.leaves.strings([value]).dense(0, self.dim)
-        if isinstance(value, bool) or value is None or value in ({}, []):
-            return self.leaves.constants([constant_name(value)]).dense(0, self.dim)
-        if isinstance(value, int | float):
-            return self.leaves.numbers([value]).dense(0, self.dim)
-        raise EncodeError(f"cannot encode a value of type {type(value).__name__}")
-
-
-def constant_name(value: object) -> str:
-    """The atom name of ``true``, ``false``, ``null``, ``{}`` or ``[]``."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    return "{}" if isinstance(value, dict) else "[]"
-
 
 @cache
 def default_codebook() -> Codebook:
-    """The built-in codebook (dim 1024, seed 0, default settings), the same on every machine."""
+    """The built-in codebook (dim 1024, seed 0, default settings), the same on every machine.
+
+    >>> default_codebook() == Codebook(dim=1024, seed=0)
+    True
+    """
     return Codebook()

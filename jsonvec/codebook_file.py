@@ -28,7 +28,21 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def save_codebook(codebook: Codebook, path: str | os.PathLike[str]) -> None:
-    """Write ``codebook`` to ``path`` atomically."""
+    """Write ``codebook`` to ``path`` atomically (a few hundred bytes: its parameters).
+
+    Parameters
+    ----------
+    codebook : Codebook
+    path : path of the file, by convention ``NAME.jvc``
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "book.jvc"
+    >>> save_codebook(Codebook(dim=512, seed=7), path)
+    >>> load_codebook(path) == Codebook(dim=512, seed=7)
+    True
+    """
     manifest = {
         **codebook.params(),
         "fingerprint": codebook.fingerprint,
@@ -42,7 +56,29 @@ def save_codebook(codebook: Codebook, path: str | os.PathLike[str]) -> None:
 
 
 def load_codebook(path: str | os.PathLike[str]) -> Codebook:
-    """Read a codebook file; any problem is a one-line :class:`CodebookError` naming it."""
+    """Read a codebook file.
+
+    Parameters
+    ----------
+    path : path of a file written by :func:`save_codebook` or ``jsonvec codebook new``
+
+    Returns
+    -------
+    Codebook
+
+    Raises
+    ------
+    CodebookError
+        For a missing, damaged, edited or newer-format file, in one line naming it.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "book.jvc"
+    >>> save_codebook(Codebook(seed=3), path)
+    >>> load_codebook(path).seed
+    3
+    """
     source = os.fspath(path)
     try:
         with open(source, "rb") as handle:

@@ -98,6 +98,19 @@ class Collection:
     ----------
     files : list of VectorFile
         Must share one codebook fingerprint and dimension (empty files aside).
+
+    :func:`jsonvec.load` wraps a collection in :class:`jsonvec.Vectors`, which answers with
+    ids; a collection numbers rows.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, jsonvec
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "in.jsonl").write_text('{"id": "a"}\\n{"id": "b"}\\n')
+    >>> _ = jsonvec.encode_file(folder / "in.jsonl", folder / "v.parquet", id_field="id")
+    >>> collection = Collection.open([str(folder / "v.parquet")])
+    >>> collection.count, collection.find("b"), collection.ids([1, 0])
+    (2, 1, ['b', 'a'])
     """
 
     def __init__(self, files: list[VectorFile]) -> None:

@@ -22,6 +22,12 @@ class Hit:
 
     ``query`` is the query's label (``similar -i`` uses its line number); ``source`` the
     vectors file the row comes from, when the collection has several.
+
+    Examples
+    --------
+    >>> hit = Hit(query=0, rank=1, row=4, id="p04", score=0.93)
+    >>> hit.as_json(several=False, records=False)
+    {'id': 'p04', 'score': 0.93, 'rank': 1}
     """
 
     query: int

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +29,9 @@ from jsonvec.atoms import atom_entries
 from jsonvec.errors import EncodeError
 from jsonvec.hashing import hash_ints, hash_texts, hash_windows, kind_key
 from jsonvec.settings import Settings
+
+if TYPE_CHECKING:
+    from jsonvec.codebook import Codebook
 
 Int64Array = NDArray[np.int64]
 Float64Array = NDArray[np.float64]
@@ -69,13 +73,35 @@ class LeafTable:
         return out
 
 
+def constant_name(value: object) -> str:
+    """The atom name of ``true``, ``false``, ``null``, ``{}`` or ``[]``."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    return "{}" if isinstance(value, dict) else "[]"
+
+
 @dataclass(frozen=True)
 class LeafCoder:
-    """Builds leaf tables for one codebook's seed, dimension and settings."""
+    """Builds leaf tables for one codebook's seed, dimension and settings.
+
+    >>> from jsonvec.codebook import Codebook
+    >>> coder = LeafCoder.of(Codebook(dim=64))
+    >>> coder.strings(["Paris"]).dense(0, 64).shape
+    (64,)
+    """
 
     seed: int
     dim: int
     settings: Settings
+
+    @classmethod
+    def of(cls, codebook: Codebook) -> LeafCoder:
+        """The leaf coder of ``codebook``'s parameters."""
+        return cls(codebook.seed, codebook.dim, codebook.settings)
 
     def strings(self, texts: Sequence[str]) -> LeafTable:
         """Leaf vectors of strings."""

@@ -87,6 +87,12 @@ class EncodeSummary:
     seconds : wall time of the run.
     output : the file put in place (for a folder, the new part), or None if none was.
     first_invalid : the first few invalid lines, as ``FILE:LINE: reason``.
+
+    Examples
+    --------
+    >>> summary = EncodeSummary(records=2, invalid=1, seconds=0.5)
+    >>> summary.rate, summary.as_json()["skipped"]
+    (4.0, 1)
     """
 
     records: int = 0

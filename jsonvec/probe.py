@@ -114,6 +114,15 @@ def unbind(
     ndarray of the same shape, float32: ``Q_pathᵀ v`` for each row ``v``. For a record that
     holds a single leaf at ``path`` this is that leaf's vector exactly; otherwise the leaf's
     share plus the other terms' crosstalk.
+
+    Examples
+    --------
+    >>> from jsonvec import encode
+    >>> from jsonvec.probe import cleanup
+    >>> record = encode({"user": {"city": "Oslo", "name": "Ann"}, "age": 31})
+    >>> scores = cleanup(unbind(record, "user.city"), ["Paris", "Oslo", "Rome"])
+    >>> ["Paris", "Oslo", "Rome"][int(scores.argmax())]
+    'Oslo'
     """
     book = codebook or default_codebook()
     segments = parse_path(path) if isinstance(path, str) else tuple(path)

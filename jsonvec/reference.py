@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from jsonvec.accumulate import add, finish
 from jsonvec.bind import SeqPowers, bind
 from jsonvec.codebook import Codebook
-from jsonvec.leaves import CONSTANTS, LeafTable
+from jsonvec.leaves import CONSTANTS, LeafCoder, LeafTable
 from jsonvec.path_tree import PathNode, PathTree
 from jsonvec.walk import CONSTANT, STRING, walk
 
@@ -73,7 +73,8 @@ class ReferenceEncoder:
         self.beta = settings.array_set_weight
         self.weighted = bool(settings.weight_of())
         self.bag_weight = settings.leaf_bag_weight
-        self.constants = codebook.leaves.constants(CONSTANTS)
+        self.coder = LeafCoder.of(codebook)
+        self.constants = self.coder.constants(CONSTANTS)
 
     def encode_batch(self, values: Sequence[Any]) -> NDArray[np.float32]:
         """Vectors of ``values``: (n_records, dim) float32, rows unit length."""
@@ -148,7 +149,7 @@ class ReferenceEncoder:
         by_kind: list[list[int]] = [[], [], []]
         for i, kind in enumerate(terms.kinds):
             by_kind[kind].append(i)
-        coder = self.codebook.leaves
+        coder = self.coder
         tables: list[LeafTable] = []
         leaf_ids = np.zeros(len(terms), dtype=np.int64)
         offset = 0

@@ -99,6 +99,17 @@ class CollectionSearch:
         An approximate index over the same rows (see :mod:`jsonvec.ann`).
     chunk_rows : int
         Rows per chunk in exact search; bounds memory.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, jsonvec
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "in.jsonl").write_text('{"n": 1}\\n{"n": 2}\\n{"m": 3}\\n')
+    >>> _ = jsonvec.encode_file(folder / "in.jsonl", folder / "v.npy")
+    >>> search = CollectionSearch(Collection.open([str(folder / "v.npy")]))
+    >>> rows, scores = search.search(jsonvec.encode({"n": 2}), 2)
+    >>> rows.tolist()
+    [[1, 0]]
     """
 
     def __init__(

@@ -33,6 +33,15 @@ class Settings:
     set_arrays : paths of arrays encoded as unordered sets (``tags``, ``items[].labels``).
     field_weights : weight of the value at a path relative to its siblings (default 1).
     ignore_fields : paths of values left out of the vectors (as a weight of 0).
+
+    Examples
+    --------
+    >>> settings = Settings(set_arrays=("tags",), field_weights={"name": 2.0})
+    >>> from jsonvec import Codebook, encode
+    >>> book = Codebook(dim=256, settings=settings)
+    >>> a, b = encode({"tags": ["x", "y"]}, book), encode({"tags": ["y", "x"]}, book)
+    >>> bool((a == b).all())
+    True
     """
 
     atom_nonzeros: int = 8

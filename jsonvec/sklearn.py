@@ -26,6 +26,8 @@ from jsonvec.errors import EncodeError
 from jsonvec.fit import DEFAULT_FLOOR, fit_settings
 from jsonvec.values import as_json
 
+__all__ = ["JsonVectorizer"]
+
 INPUT_TYPES = ("dict", "json")
 
 

@@ -29,6 +29,8 @@ import numpy as np
 from jsonvec.errors import EncodeError
 from jsonvec.paths import child_path, element_path
 
+__all__ = ["as_json"]
+
 _PLAIN_LEAVES = (str, int, float, bool, type(None))
 _NOT_SEQUENCES = (str, bytes, bytearray)
 

@@ -26,8 +26,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from jsonvec.codebook import constant_name
 from jsonvec.errors import EncodeError
+from jsonvec.leaves import constant_name
 from jsonvec.path_tree import SET, PathNode, PathTree
 
 STRING, NUMBER, CONSTANT = 0, 1, 2

@@ -9,6 +9,7 @@ import pytest
 
 from jsonvec import Codebook, CodebookError, Settings, default_codebook, load_codebook
 from jsonvec.codebook_file import MANIFEST, save_codebook
+from jsonvec.inspect import leaf_vector
 
 
 def test_default_codebook() -> None:
@@ -42,10 +43,10 @@ def test_bad_parameters(kwargs: dict[str, object], problem: str) -> None:
 
 def test_leaf_keeps_true_apart_from_one() -> None:
     book = Codebook(dim=64)
-    assert not np.array_equal(book.leaf(True), book.leaf(1))
-    assert np.array_equal(book.leaf(1), book.leaf(1.0))
-    assert not np.array_equal(book.leaf({}), book.leaf([]))
-    assert not np.array_equal(book.leaf(None), book.leaf(False))
+    assert not np.array_equal(leaf_vector(True, book), leaf_vector(1, book))
+    assert np.array_equal(leaf_vector(1, book), leaf_vector(1.0, book))
+    assert not np.array_equal(leaf_vector({}, book), leaf_vector([], book))
+    assert not np.array_equal(leaf_vector(None, book), leaf_vector(False, book))
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:

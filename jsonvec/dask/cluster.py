@@ -39,7 +39,14 @@ def connect(
 ) -> Iterator[Any]:
     """A ``distributed.Client`` of the cluster at ``scheduler`` (``tcp://host:8786``), or of
     a local cluster of ``workers`` processes (default: this machine's cores) that is closed
-    when the block ends; :class:`ClusterError` when the scheduler cannot be reached."""
+    when the block ends; :class:`ClusterError` when the scheduler cannot be reached.
+
+    Examples
+    --------
+    >>> with connect(workers=1) as client:
+    ...     len(client.scheduler_info()["workers"])
+    1
+    """
     distributed: Any = importlib.import_module("distributed")
     with _quiet_logs():
         if scheduler is not None:

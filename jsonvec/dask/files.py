@@ -279,6 +279,18 @@ def encode_files(
     so ids and line numbers are those of a one-machine run. The manifest
     ``_jsonvec_manifest.json`` listing the parts is written last (:mod:`jsonvec.dask.output`):
     a failed run leaves nothing that readers use.
+
+    Examples
+    --------
+    Without a client the run goes on Dask's current scheduler (here: threads).
+
+    >>> import pathlib, tempfile, jsonvec
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "in.jsonl").write_text('{"id": "a"}\\n{"id": "b"}\\n')
+    >>> encode_files([str(folder / "in.jsonl")], f"{folder}/out/", id_field="id").records
+    2
+    >>> jsonvec.load(folder / "out").ids
+    ['a', 'b']
     """
     started = time.perf_counter()
     book = codebook or default_codebook()

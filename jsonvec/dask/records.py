@@ -57,6 +57,9 @@ def encode_partition(records: Sequence[Any], params: dict[str, Any]) -> NDArray[
     """The vectors of one partition's records: shape (len(records), dim), float32.
 
     ``params`` are the codebook's (:meth:`jsonvec.Codebook.params`).
+
+    >>> encode_partition([{"a": 1}, {"a": 2}], Codebook(dim=64).params()).shape
+    (2, 64)
     """
     encoder = worker_encoder(params)
     if not records:
@@ -77,10 +80,15 @@ def encode_bag(bag: dask.bag.Bag, codebook: Codebook | None = None) -> dask.arra
     dask.array.Array of shape (n_records, dim), float32, chunked by partition (row counts
     unknown until computed, as for any bag).
 
-    Example (tested in tests/test_dask.py)::
+    Examples
+    --------
+    ``dask.bag.read_text("logs/*.jsonl").map(orjson.loads)`` is a bag of records too.
 
-        bag = dask.bag.read_text("logs/*.jsonl").map(orjson.loads)
-        vectors = jsonvec.dask.encode_bag(bag).compute()
+    >>> import dask.bag, jsonvec
+    >>> bag = dask.bag.from_sequence([{"a": 1}, {"a": 2}, {"b": 3}], npartitions=2)
+    >>> vectors = encode_bag(bag).compute(scheduler="sync")
+    >>> vectors.shape, bool((vectors == jsonvec.encode_batch(bag.compute())).all())
+    ((3, 1024), True)
     """
     delayed: Any = importlib.import_module("dask.delayed").delayed  # the extra, untyped
     da: Any = importlib.import_module("dask.array")
@@ -124,10 +132,14 @@ def encode_column(
     dask.dataframe.Series, same index and partitions, object dtype (numpy arrays): assign
     it as a column, or stack it into a matrix.
 
-    Example (tested in tests/test_dask.py)::
-
-        frame = dask.dataframe.read_parquet("events/")
-        frame["vector"] = jsonvec.dask.encode_column(frame["payload"])
+    Examples
+    --------
+    >>> import dask.dataframe, pandas
+    >>> texts = pandas.DataFrame({"payload": ['{"a": 1}', '{"a": 2}', '{"b": 3}']})
+    >>> frame = dask.dataframe.from_pandas(texts, npartitions=2)
+    >>> frame["vector"] = encode_column(frame["payload"])
+    >>> frame.compute(scheduler="sync")["vector"].iloc[2].shape
+    (1024,)
     """
     if input_type not in ("json", "dict"):
         raise ValueError(f"input_type must be 'json' or 'dict', not {input_type!r}")

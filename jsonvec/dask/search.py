@@ -42,6 +42,16 @@ class ClusterSearch:
     """A searcher (:class:`jsonvec.search.Searcher`) over ``collection`` whose work is done
     file by file on the cluster of ``client`` (a ``distributed.Client``; None: Dask's
     current scheduler). The files must be readable by the workers at the same paths.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, jsonvec
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "in.jsonl").write_text('{"n": 1}\\n{"m": 2}\\n')
+    >>> _ = jsonvec.encode_file(folder / "in.jsonl", folder / "v.npy")
+    >>> search = ClusterSearch(Collection.open([str(folder / "v.npy")]))
+    >>> search.search(jsonvec.encode_batch([{"m": 2}]), 1)[0].tolist()
+    [[1]]
     """
 
     def __init__(self, collection: Collection, client: Any = None) -> None:
