@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from jsonvec.arrow_arrays import float32_array, int64_array, string_array
 from jsonvec.atomic import AtomicFile
 from jsonvec.behind import Behind
 from jsonvec.checksum import extend
@@ -111,15 +112,15 @@ class ParquetSink:
         crc: int | None = None,
     ) -> None:
         data = np.array(vectors, dtype="<f4").reshape(-1)  # a copy: the caller reuses its own
-        flat = pa.array(data)
+        flat = float32_array(data)
         columns = [
-            pa.array(ids, type=self.schema.field("id").type),
+            _id_array(ids, self.schema.field("id").type),
             pa.FixedSizeListArray.from_arrays(flat, type=cast(Any, vector_type(self.dim))),
         ]
         if self.keep_records:
             if records is None or len(records) != len(ids):
                 raise ValueError("this sink keeps records: give one per row")
-            columns.append(pa.array(records, type=pa.string()))
+            columns.append(string_array(records))
         table = pa.Table.from_arrays(columns, schema=self.schema)
         self._behind.submit(lambda: self._write(table, data, crc))
 
@@ -158,6 +159,12 @@ class ParquetSink:
         with contextlib.suppress(OSError, pa.ArrowException, AttributeError):
             self._native.close()
         self._file.abort()
+
+
+def _id_array(ids: Ids, kind: pa.DataType) -> pa.Array[Any]:
+    if kind == pa.int64():
+        return int64_array(cast(Sequence[int], ids))
+    return string_array(cast(Sequence[str], ids))
 
 
 def vector_data(column: Any) -> memoryview:

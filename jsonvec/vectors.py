@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from jsonvec.arrow_arrays import float32_array, int64_array, string_array
 from jsonvec.codebook import Codebook
 from jsonvec.collection import Collection
 from jsonvec.encoder import encoder_for
@@ -172,13 +173,13 @@ class Vectors:
         ``record`` (JSON text), with the vectors' metadata (codebook) in its schema."""
         import pyarrow as pa  # noqa: PLC0415 - a large import, only when asked for
 
-        flat = pa.array(np.ascontiguousarray(self.vectors).reshape(-1), type=pa.float32())
+        flat = float32_array(np.ascontiguousarray(self.vectors).reshape(-1))
         columns = {"id": _id_array(self.ids), "vector": pa.FixedSizeListArray.from_arrays(
             flat, self.dim)}  # fmt: skip
         records = self.records
         if records is not None:
             texts = [orjson.dumps(r).decode() for r in records]
-            columns[RECORD_COLUMN] = pa.array(texts, type=pa.string())
+            columns[RECORD_COLUMN] = string_array(texts)
         table = pa.table(columns)
         return table.replace_schema_metadata({METADATA_KEY: orjson.dumps(self._metadata())})
 
@@ -333,10 +334,6 @@ def _query_array(queries: Any) -> tuple[Any, str | None]:
 
 def _id_array(ids: list[Any]) -> Any:
     """The ids as one Arrow column: integers, or text (ids of mixed kinds as JSON text)."""
-    import pyarrow as pa  # noqa: PLC0415
-
-    if all(type(i) is int for i in ids):
-        return pa.array(ids, type=pa.int64())
-    if all(isinstance(i, str) for i in ids):
-        return pa.array(ids, type=pa.string())
-    return pa.array([i if isinstance(i, str) else orjson.dumps(i).decode() for i in ids])
+    if all(type(i) is int for i in ids) and all(-(2**63) <= i < 2**63 for i in ids):
+        return int64_array(ids)
+    return string_array([i if isinstance(i, str) else orjson.dumps(i).decode() for i in ids])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from jsonvec import (
 )
 from jsonvec.ann import build_index
 from jsonvec.search import CollectionSearch
+from tests.helpers import run
 
 BOOK = Codebook(dim=128, seed=3)
 ROWS = [
@@ -206,7 +208,7 @@ def test_repr(written: dict[str, Path]) -> None:
 
 
 def test_index_is_a_deprecated_alias() -> None:
-    with pytest.warns(DeprecationWarning, match="now CollectionSearch"):
+    with pytest.warns(DeprecationWarning, match="use jsonvec.CollectionSearch"):
         old: Any = jsonvec.Index
     assert old is CollectionSearch
     with warnings.catch_warnings():
@@ -219,3 +221,23 @@ def test_parquet_table_of_load_matches_the_file(written: dict[str, Path]) -> Non
     table = load(written["parquet"]).to_arrow()
     assert table.column("vector").to_pylist() == stored.column("vector").to_pylist()
     assert Settings() == BOOK.settings
+
+
+def test_heavy_dependencies_are_imported_only_when_needed(written: dict[str, Path]) -> None:
+    script = f"""
+import sys, jsonvec
+vectors = jsonvec.load({str(written["parquet"])!r})
+vectors.search({{"name": "Ann"}}, k=2)
+vectors.to_arrow()
+heavy = ("pandas", "sklearn", "usearch", "dask", "distributed")
+print(sorted(m for m in heavy if m in sys.modules))
+vectors.to_pandas()
+print("pandas" in sys.modules)
+"""
+    done = run([sys.executable, "-c", script])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().split("\n")[:2] == ["[]", "True"]
+    bare = "import sys, jsonvec; jsonvec.encode({}); print(sorted(sys.modules))"
+    modules = run([sys.executable, "-c", bare]).stdout.decode()
+    for heavy in ("pyarrow", "pandas", "sklearn", "usearch", "dask", "click", "tqdm"):
+        assert f"'{heavy}'" not in modules, heavy
