@@ -25,8 +25,8 @@ demo: $(STAMP)
 	$(BIN)/jsonvec similar build/people.parquet '{"name": "Maria Garcia", "city": "Madrid"}' -n 3 --plain --records
 
 lint: $(STAMP)
-	$(BIN)/ruff check jsonvec tests bench
-	$(BIN)/ruff format --check jsonvec tests bench
+	$(BIN)/ruff check jsonvec tests bench examples
+	$(BIN)/ruff format --check jsonvec tests bench examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
