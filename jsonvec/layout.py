@@ -24,6 +24,9 @@ FORMATS = (".parquet", ".npy", ".jsonl")
 METADATA_KEY = "jsonvec"
 #: key of the file metadata holding the CRC-32 of a Parquet file's vectors, written at the end
 CRC_KEY = "jsonvec.crc32"
+#: the columns of a Parquet file (and the keys of a JSON Lines line) of ids and of vectors
+ID_COLUMN = "id"
+VECTOR_COLUMN = "vector"
 #: the Parquet column of each record's JSON text (encode --keep-records)
 RECORD_COLUMN = "record"
 #: In a folder of parts (jsonvec.dask, encode --append), the list of its parts, written

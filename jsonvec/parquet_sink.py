@@ -23,7 +23,7 @@ from jsonvec.atomic import AtomicFile
 from jsonvec.behind import Behind
 from jsonvec.checksum import extend
 from jsonvec.errors import OutputError
-from jsonvec.layout import CRC_KEY, METADATA_KEY, RECORD_COLUMN, IdKind
+from jsonvec.layout import CRC_KEY, ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN, IdKind
 from jsonvec.writers import Ids, failure_reason, write_error
 
 
@@ -52,8 +52,8 @@ class ParquetSink:
     ) -> None:
         id_type = pa.int64() if id_kind == "int" else pa.string()
         fields = [
-            pa.field("id", id_type, nullable=False),
-            pa.field("vector", vector_type(dim), nullable=False),
+            pa.field(ID_COLUMN, id_type, nullable=False),
+            pa.field(VECTOR_COLUMN, vector_type(dim), nullable=False),
         ]
         if keep_records:
             fields.append(pa.field(RECORD_COLUMN, pa.string(), nullable=False))
@@ -75,8 +75,8 @@ class ParquetSink:
                 self._native,
                 self.schema,
                 use_dictionary=False,
-                write_statistics=["id"],
-                compression={"id": "snappy", "vector": "none", RECORD_COLUMN: "snappy"},
+                write_statistics=[ID_COLUMN],
+                compression={ID_COLUMN: "snappy", VECTOR_COLUMN: "none", RECORD_COLUMN: "snappy"},
                 write_page_checksum=True,  # CRC-32 of every page, checked when read
             )
         except (OSError, pa.ArrowException) as exc:
@@ -98,7 +98,7 @@ class ParquetSink:
                 table = parquet.read_row_group(i).replace_schema_metadata(self.schema.metadata)
                 if not table.schema.equals(self.schema):
                     raise OutputError(f"{source}: cannot append: its columns differ")
-                self.crc32 = zlib.crc32(vector_data(table.column("vector")), self.crc32)
+                self.crc32 = zlib.crc32(vector_data(table.column(VECTOR_COLUMN)), self.crc32)
                 self._writer.write_table(table)
                 self._file.sync_behind()
         except (OSError, pa.ArrowException) as exc:
@@ -114,7 +114,7 @@ class ParquetSink:
         data = np.array(vectors, dtype="<f4").reshape(-1)  # a copy: the caller reuses its own
         flat = float32_array(data)
         columns = [
-            _id_array(ids, self.schema.field("id").type),
+            _id_array(ids, self.schema.field(ID_COLUMN).type),
             pa.FixedSizeListArray.from_arrays(flat, type=cast(Any, vector_type(self.dim))),
         ]
         if self.keep_records:

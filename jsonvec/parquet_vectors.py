@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jsonvec.errors import VectorsError
-from jsonvec.layout import CRC_KEY, METADATA_KEY, RECORD_COLUMN
+from jsonvec.layout import CRC_KEY, ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
 from jsonvec.parquet_pages import vector_pages
 from jsonvec.vector_files import Block, VectorFile, matches, read_metadata, reading
 
@@ -40,16 +40,16 @@ class ParquetVectors(VectorFile):
             meta = read_metadata(path, (schema.metadata or {}).get(METADATA_KEY.encode()))
             self.metadata = parquet.metadata
             crc = (parquet.metadata.metadata or {}).get(CRC_KEY.encode())
-        if "id" not in schema.names or "vector" not in schema.names:
+        if ID_COLUMN not in schema.names or VECTOR_COLUMN not in schema.names:
             raise VectorsError(f"{path}: not a jsonvec vectors file (no id or vector column)")
         self._init(path, meta, self.metadata.num_rows)
         self.has_records = RECORD_COLUMN in schema.names
-        self.id_type = "string" if pa.types.is_string(schema.field("id").type) else "int"
+        self.id_type = "string" if pa.types.is_string(schema.field(ID_COLUMN).type) else "int"
         self.crc32 = int(crc) if crc is not None and crc.isdigit() else None
         self._bounds = np.cumsum(
             [0] + [self.metadata.row_group(i).num_rows for i in range(self.metadata.num_row_groups)]
         )
-        self._vector_column = schema.get_field_index("vector")
+        self._vector_column = schema.get_field_index(VECTOR_COLUMN)
 
     def _open(self) -> pq.ParquetFile:
         # page checksums are checked where no checksum of the vectors is stored (0.2 files);
@@ -115,7 +115,7 @@ class ParquetVectors(VectorFile):
             start += len(block)
 
     def _arrow_group(self, parquet: pq.ParquetFile, group: int) -> Block:
-        column = parquet.read_row_group(group, columns=["vector"]).column(0)
+        column = parquet.read_row_group(group, columns=[VECTOR_COLUMN]).column(0)
         chunks: list[Any] = column.chunks
         flat = [c.values.to_numpy(zero_copy_only=False) for c in chunks]
         joined = np.concatenate(flat) if flat else np.zeros(0, dtype=np.float32)
@@ -125,10 +125,10 @@ class ParquetVectors(VectorFile):
         with reading(self.path, "ids"):
             parquet = self._open()
             for group in range(self.metadata.num_row_groups):
-                yield from parquet.read_row_group(group, columns=["id"]).column(0).to_pylist()
+                yield from parquet.read_row_group(group, columns=[ID_COLUMN]).column(0).to_pylist()
 
     def ids_at(self, local: Sequence[int]) -> list[Any]:
-        return self._column_at("id", local)
+        return self._column_at(ID_COLUMN, local)
 
     def records_at(self, local: Sequence[int]) -> list[Any]:
         if not self.has_records:
@@ -148,7 +148,7 @@ class ParquetVectors(VectorFile):
                     yield None if text is None else orjson.loads(text)
 
     def vectors_at(self, local: Sequence[int]) -> Block:
-        rows = self._column_at("vector", local)
+        rows = self._column_at(VECTOR_COLUMN, local)
         return np.stack(rows) if rows else self._empty()
 
     def _column_at(self, column: str, local: Sequence[int]) -> list[Any]:
@@ -182,7 +182,7 @@ class ParquetVectors(VectorFile):
             for group in range(self.metadata.num_row_groups):
                 if number is not None and not self._may_hold(group, number):
                     continue
-                ids = parquet.read_row_group(group, columns=["id"]).column(0).to_pylist()
+                ids = parquet.read_row_group(group, columns=[ID_COLUMN]).column(0).to_pylist()
                 first = int(self._bounds[group])
                 found += [first + i for i, rid in enumerate(ids) if matches(rid, wanted)]
         return found

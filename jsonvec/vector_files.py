@@ -28,7 +28,7 @@ import orjson
 from numpy.typing import NDArray
 
 from jsonvec.errors import VectorsError
-from jsonvec.layout import found_sidecar_paths
+from jsonvec.layout import ID_COLUMN, VECTOR_COLUMN, found_sidecar_paths
 from jsonvec.version import ENCODING, ENCODING_SINCE, __version__
 
 SUFFIXES = (".parquet", ".npy", ".jsonl")
@@ -272,8 +272,8 @@ class JsonlVectors(VectorFile):
                     raise VectorsError(f"{self.path}:{lineno}: not a vector line: {exc}") from exc
                 if (
                     not isinstance(item, dict)
-                    or not isinstance(item.get("vector"), list)
-                    or "id" not in item
+                    or not isinstance(item.get(VECTOR_COLUMN), list)
+                    or ID_COLUMN not in item
                 ):
                     raise VectorsError(
                         f"{self.path}:{lineno}: not a vector line (expected "
@@ -281,7 +281,12 @@ class JsonlVectors(VectorFile):
                     )
                 check_encoding(f"{self.path}:{lineno}", item.get("encoding"))
                 book = item.get("codebook")
-                yield lineno, item["id"], item["vector"], book if isinstance(book, str) else None
+                yield (
+                    lineno,
+                    item[ID_COLUMN],
+                    item[VECTOR_COLUMN],
+                    book if isinstance(book, str) else None,
+                )
 
     def chunks(self, rows: int) -> Iterator[tuple[int, Block]]:
         block: list[list[Any]] = []

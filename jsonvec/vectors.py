@@ -22,7 +22,7 @@ from jsonvec.collection import Collection
 from jsonvec.encoder import encoder_for
 from jsonvec.errors import CodebookMismatchError, SearchError
 from jsonvec.hits import Hit, collect_hits
-from jsonvec.layout import METADATA_KEY, RECORD_COLUMN
+from jsonvec.layout import ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
 from jsonvec.search import CollectionSearch, Searcher
 from jsonvec.vector_files import NpyVectors
 
@@ -174,7 +174,7 @@ class Vectors:
         import pyarrow as pa  # noqa: PLC0415 - a large import, only when asked for
 
         flat = float32_array(np.ascontiguousarray(self.vectors).reshape(-1))
-        columns = {"id": _id_array(self.ids), "vector": pa.FixedSizeListArray.from_arrays(
+        columns = {ID_COLUMN: _id_array(self.ids), VECTOR_COLUMN: pa.FixedSizeListArray.from_arrays(
             flat, self.dim)}  # fmt: skip
         records = self.records
         if records is not None:
@@ -188,7 +188,7 @@ class Vectors:
         ``record`` (parsed JSON). Needs pandas."""
         import pandas as pd  # noqa: PLC0415 - an optional dependency
 
-        data: dict[str, Any] = {"id": self.ids, "vector": list(self.vectors)}
+        data: dict[str, Any] = {ID_COLUMN: self.ids, VECTOR_COLUMN: list(self.vectors)}
         records = self.records
         if records is not None:
             data[RECORD_COLUMN] = records
@@ -326,7 +326,7 @@ def _query_array(queries: Any) -> tuple[Any, str | None]:
     metadata = getattr(schema, "metadata", None)
     if metadata is not None and hasattr(queries, "column"):  # a table from to_arrow()
         meta = orjson.loads(metadata.get(METADATA_KEY.encode(), b"{}"))
-        vectors = queries.column("vector").combine_chunks()
+        vectors = queries.column(VECTOR_COLUMN).combine_chunks()
         array = vectors.values.to_numpy().reshape(len(vectors), -1)
         return array, meta.get("codebook")
     return queries, None

@@ -39,11 +39,7 @@ from jsonvec.atomic import AtomicFile
 from jsonvec.behind import Behind
 from jsonvec.checksum import extend
 from jsonvec.errors import OutputError
-from jsonvec.layout import (
-    FORMATS,
-    IdKind,
-    sidecar_paths,
-)
+from jsonvec.layout import FORMATS, ID_COLUMN, VECTOR_COLUMN, IdKind, sidecar_paths
 from jsonvec.version import ENCODING
 
 Ids = Sequence[int] | Sequence[str]
@@ -225,7 +221,7 @@ class NpySink:
 def _jsonl(ids: Ids, vectors: NDArray[np.float32], codebook: str) -> bytes:
     return b"".join(
         orjson.dumps(
-            {"id": i, "vector": v, "codebook": codebook, "encoding": ENCODING},
+            {ID_COLUMN: i, VECTOR_COLUMN: v, "codebook": codebook, "encoding": ENCODING},
             option=orjson.OPT_SERIALIZE_NUMPY,
         )
         + b"\n"

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -241,3 +242,25 @@ print("pandas" in sys.modules)
     modules = run([sys.executable, "-c", bare]).stdout.decode()
     for heavy in ("pyarrow", "pandas", "sklearn", "usearch", "dask", "click", "tqdm"):
         assert f"'{heavy}'" not in modules, heavy
+
+
+def test_the_readme_python_section_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Python block of the README's "Python" section, in order, on samples/people.jsonl."""
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Python\n", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("\n```", 1)[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) == 4
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "people.jsonl").write_bytes((root / "samples" / "people.jsonl").read_bytes())
+    people = [orjson.loads(line) for line in (tmp_path / "people.jsonl").read_bytes().splitlines()]
+    namespace: dict[str, Any] = {
+        "records": people, "stream": iter(people), "labels": [p["city"] for p in people],
+        "test_records": people[:4], "test_labels": [p["city"] for p in people[:4]],
+        "df": pd.DataFrame({"payload": [orjson.dumps(p).decode() for p in people]}),
+    }  # fmt: skip
+    for block in blocks:
+        exec(compile(block.replace(": ...", ": pass"), "README.md", "exec"), namespace)
+    assert namespace["m"].shape == (len(people), 1024)
+    assert namespace["hits"][0].id in {p["id"] for p in people}
+    assert len(namespace["df"]["vector"]) == len(people)

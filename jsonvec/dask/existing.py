@@ -25,10 +25,11 @@ from jsonvec.batches import BatchEncoder
 from jsonvec.dask.output import open_file
 from jsonvec.dask.ranges import Range, Start, batches
 from jsonvec.dask.records import worker_encoder
+from jsonvec.layout import ID_COLUMN
 
 IDS_PER_BUCKET = 2_000_000
 BATCH = 4096  # lines parsed at a time for their ids
-_OLD = pa.schema([pa.field("id", pa.string())])
+_OLD = pa.schema([pa.field(ID_COLUMN, pa.string())])
 _NEW = _OLD.append(pa.field("row", pa.int64()))
 _OUT = pa.schema([pa.field("row", pa.int64())]).append(pa.field("existing", pa.bool_()))
 
@@ -73,7 +74,7 @@ def _write(path: str, ids: list[Any], rows: list[int] | None, buckets: int) -> N
 def old_ids(part: str, shuffle: Shuffle, index: int) -> None:
     """Group the ids of an existing part."""
     with open_file(part, "rb") as source:
-        ids: list[Any] = pq.read_table(source, columns=["id"]).column("id").to_pylist()
+        ids: list[Any] = pq.read_table(source, columns=[ID_COLUMN]).column(ID_COLUMN).to_pylist()
     _write(shuffle.old(index), ids, None, shuffle.buckets)
 
 
@@ -97,15 +98,15 @@ def decide(bucket: int, shuffle: Shuffle, old_parts: int, ranges: int) -> None:
     """Rows to leave out of each range, for the ids of one bucket, in input order."""
     present: set[Any] = set()
     for index in range(old_parts):
-        present.update(_batch(shuffle.old(index), bucket).column("id").to_pylist())
+        present.update(_batch(shuffle.old(index), bucket).column(ID_COLUMN).to_pylist())
     seen: set[Any] = set()
     with open_file(shuffle.answer(bucket), "wb") as sink, pa.ipc.new_file(sink, _OUT) as writer:
         for index in range(ranges):
             found = _batch(shuffle.new(index), bucket)
             rows: list[Any] = []
             existing: list[bool] = []
-            for rid, row in zip(found.column("id").to_pylist(), found.column("row").to_pylist(),
-                                strict=True):  # fmt: skip
+            found_ids = found.column(ID_COLUMN).to_pylist()
+            for rid, row in zip(found_ids, found.column("row").to_pylist(), strict=True):
                 if rid in present:
                     rows.append(row)
                     existing.append(True)
