@@ -1,11 +1,13 @@
 """jsonvec from Python, as in a notebook: records -> vectors -> similar records -> a classifier.
 
 Run it with ``python examples/movies.py`` (``make test`` does). It reads the movie records of
-``../shared/data/vega_movies.jsonl`` (or the file given as the first argument), and:
+``../shared/data/vega_movies.jsonl`` (or ``python examples/movies.py FILE --label FIELD
+--pick N`` for another JSON Lines file of objects, labelled by FIELD), and:
 
 1. encodes dicts into vectors (``jsonvec.encode_batch``);
 2. writes them with ids and records, loads them back and finds records like a misspelt,
-   partial one (``jsonvec.encode_file``, ``jsonvec.load``, ``Vectors.search``);
+   partial one, and a changed copy of record N (485, Jurassic Park) as that record
+   (``jsonvec.encode_file``, ``jsonvec.load``, ``Vectors.search``);
 3. predicts each film's "Major Genre" from its other fields with a scikit-learn pipeline,
    ``JsonVectorizer`` then ``LogisticRegression``, and the same pipeline with
    ``FeatureHasher`` in its place (fields flattened to ``key=value`` strings and numbers, then
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,8 @@ from jsonvec.sklearn import JsonVectorizer
 ROOT = Path(__file__).resolve().parent.parent
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 CORPUS = Path(args[0]) if args else ROOT.parent / "shared" / "data" / "vega_movies.jsonl"
+LABEL = sys.argv[sys.argv.index("--label") + 1] if "--label" in sys.argv else "Major Genre"
+PICK = int(sys.argv[sys.argv.index("--pick") + 1]) if "--pick" in sys.argv else 485
 if not CORPUS.exists():
     sys.exit(f"examples/movies.py: {CORPUS} not found: give the path of vega_movies.jsonl")
 movies = [orjson.loads(line) for line in CORPUS.read_bytes().splitlines()]
@@ -60,21 +65,27 @@ print(f"\nencode_file: {summary.records:,} records in {summary.seconds:.2f} s")
 
 stored = jsonvec.load(folder / "movies.parquet")
 print(f"load: {stored}")
-query = {"Title": "Jurasic Park", "Director": "Steven Spielberg"}  # misspelt, two fields
+original = movies[PICK]
+texts = [k for k, v in original.items() if isinstance(v, str) and len(v) > 3 and k != LABEL]
+misspelt = original[texts[0]][:2] + original[texts[0]][3:]  # one letter left out
+query = {texts[0]: misspelt, texts[1]: original[texts[1]]}  # misspelt, two fields
 print(f"the records most like {query}:")
 for hit in stored.search(query, k=3, include_records=True)[0]:
-    print(f"  {hit.score:.3f}  {hit.record['Title']} ({hit.record['Release Date']})")
+    print(f"  {hit.score:.3f}  {[hit.record[k] for k in texts[:2]]}")
 
-# a whole record with a typo and changed numbers finds its original first
-original = next(m for m in movies if m["Title"] == "Jurassic Park")
-changed = {**original, "Title": "Jurasic Park", "IMDB Votes": 150000, "IMDB Rating": 7.7}
+# the whole record with the typo and every number 5% higher finds its original first
+changed = {
+    key: round(value * 1.05, 2) if type(value) in (int, float) else value
+    for key, value in {**original, texts[0]: misspelt}.items()
+}
 best = stored.search(changed, k=1)[0][0]
-print(f"a changed copy of Jurassic Park finds id {best.id} (score {best.score:.3f})")
-assert movies[int(best.id)] is original
+print(f"a changed copy of {original[texts[0]]!r} finds id {best.id} (score {best.score:.3f})")
+assert best.id == str(PICK)
 
 # %% 3. a classifier: predict the genre from the other fields
-labelled = [dict(m) for m in movies if m.get("Major Genre") not in (None, "Concert/Performance")]
-genres = [m.pop("Major Genre") for m in labelled]
+counts = Counter(m.get(LABEL) for m in movies)
+labelled = [dict(m) for m in movies if m.get(LABEL) is not None and counts[m[LABEL]] >= 10]
+genres = [m.pop(LABEL) for m in labelled]
 
 
 def flatten(record: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +112,10 @@ if "--unscaled" in sys.argv:
          LogisticRegression(max_iter=1000)), [flatten(m) for m in labelled])
     )  # fmt: skip
 majority = max(genres.count(g) for g in set(genres)) / len(genres)
-print(f"\ngenre of {len(labelled):,} films, 5-fold accuracy (always 'Drama': {majority:.3f}):")
+common = counts.most_common(1)[0][0]
+print(
+    f"\n{LABEL} of {len(labelled):,} records, 5-fold accuracy (always {common!r}: {majority:.3f}):"
+)
 scores = {}
 for name, model, samples in pipelines:
     started = time.perf_counter()
