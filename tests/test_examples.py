@@ -60,5 +60,5 @@ def test_movies_example_runs_and_scores(tmp_path: Path) -> None:
         if line.startswith("  JsonVectorizer") or line.startswith("  FeatureHasher")
     }  # fmt: skip
     assert scores["JsonVectorizer"] >= scores["FeatureHasher"]
-    if corpus == CORPUS:  # 0.479 against 0.393 (docs/api.md: README's Python section)
+    if corpus == CORPUS:  # 0.479 against 0.393 (the README's Python section)
         assert scores["JsonVectorizer"] > scores["FeatureHasher"] + 0.05
