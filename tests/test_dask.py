@@ -559,3 +559,12 @@ def test_dask_progress_bar_is_drawn_on_stderr(
     drawn = capsys.readouterr()
     assert drawn.out == ""
     assert "100% Completed" in drawn.err
+
+
+def test_two_local_clusters_at_once_say_nothing() -> None:
+    """Two runs at once (two cron jobs): the second's scheduler must not warn on stderr that
+    port 8787 is taken (pytest turns warnings into errors)."""
+    with connect(workers=1) as first, connect(workers=1) as second:
+        ports = [c.scheduler_info()["services"].get("dashboard") for c in (first, second)]
+    assert ports[0] != ports[1]
+    assert 8787 not in ports

@@ -65,6 +65,10 @@ def connect(
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # no dashboard, but the scheduler's HTTP routes (health, metrics) still listen:
+            # on a free loopback port, not 8787, which a second run at the same time would
+            # find taken and warn about on stderr
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.CRITICAL,  # workers share this stderr: see _quiet_logs
         )
         with cluster, distributed.Client(cluster) as client:
@@ -129,3 +133,9 @@ def run_tasks(client: Any, progress: bool, tasks: list[Any]) -> list[Any]:
         ) from exc
     except (distributed.comm.CommClosedError, asyncio.CancelledError) as exc:
         raise ClusterError(f"the Dask cluster went away mid-run ({type(exc).__name__})") from exc
+    except BaseException:
+        # an interrupt or an error: no task of the run may start after it (a task still
+        # running finishes: Dask cannot stop it; see Output.staging)
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
+        raise

@@ -25,6 +25,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ from jsonvec.appending import append_lock
 from jsonvec.errors import OutputError
 from jsonvec.layout import MANIFEST
 from jsonvec.manifest import Manifest, has_manifest, parse_manifest, read_manifest, write_manifest
+
+#: seconds a failed run goes on removing its staging folder while it comes back
+STAGING_WAIT = 5.0
 
 
 def is_url(where: str) -> bool:
@@ -127,7 +131,7 @@ class Output:
                 with contextlib.suppress(Exception):  # cleaning up: the run's error stands
                     self.fs.rm(path, recursive=True)
             else:
-                shutil.rmtree(where, ignore_errors=True)
+                _remove_tree(Path(where))
 
     def part_target(self, name: str, staging: str) -> str:
         """Where a task writes the part ``name``: the staging folder here, the final name
@@ -168,3 +172,18 @@ def _link(source: Path, target: Path) -> None:
         if target.exists():
             raise OutputError(f"{target}: another run wrote this part meanwhile") from None
         os.replace(source, target)
+
+
+def _remove_tree(folder: Path, seconds: float = STAGING_WAIT) -> None:
+    """Remove ``folder``, again if a file appeared in it meanwhile (up to ``seconds``).
+
+    After an interrupt a task already running on a worker may still create its part there
+    (Dask cannot stop a running task; the run's other tasks are cancelled) between the
+    listing of a removal and its ``rmdir``, which then fails. Once the folder is gone no
+    task creates it again: they write into it, they do not make it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists() or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
