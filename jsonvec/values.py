@@ -75,9 +75,10 @@ def as_json(value: Any, where: str = "") -> Any:
     if kind is list:
         items = [as_json(child, element_path(where)) for child in value]
         return value if _same(value, items) else items
-    if isinstance(value, _PLAIN_LEAVES):
-        return value
-    if isinstance(value, np.generic | np.ndarray):
+    numpy = isinstance(value, np.generic | np.ndarray)  # np.float64 and np.str_ too
+    if kind in _PLAIN_LEAVES or (isinstance(value, _PLAIN_LEAVES) and not numpy):
+        return value  # other subclasses of str, int and float encode as their base
+    if numpy:
         return _numpy(value, where)
     if isinstance(value, Mapping):
         return {
