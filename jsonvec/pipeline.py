@@ -374,29 +374,6 @@ def _reject(
             raise OutputError(f"rejects file: cannot write: {write_exc.strerror}") from write_exc
 
 
-def check_request(
-    inputs: Sequence[str],
-    output: str,
-    options: EncodeOptions,
-    *,
-    rejects: str | None = None,
-    summary: str | None = None,
-    folder: bool = False,
-) -> None:
-    """Refuse, before anything is read or written, a run that cannot go as asked: the
-    checks of :func:`check_options` and :func:`check_outputs`, as ``jsonvec encode`` makes
-    them, with the same messages.
-
-    Raises
-    ------
-    UsageError
-        For options that do not go together, an unknown output format, or an output that is
-        also an input (or another output).
-    """
-    check_options(output, options, rejects=rejects, folder=folder)
-    check_outputs(inputs, output, options, rejects=rejects, summary=summary, folder=folder)
-
-
 def check_options(
     output: str, options: EncodeOptions, *, rejects: str | None = None, folder: bool = False
 ) -> None:
@@ -534,7 +511,8 @@ def encode_file(
         keep_records=keep_records, batch_size=batch_size, jobs=jobs, max_invalid=max_invalid,
         append=append, skip_existing=skip_existing,
     )  # fmt: skip
-    check_request(paths or [STDIN], target, options, rejects=rejects_path)
+    check_options(target, options, rejects=rejects_path)
+    check_outputs(paths or [STDIN], target, options, rejects=rejects_path)
     with rejects_file(rejects_path) as stream:
         return encode_to(target, Inputs(paths or [STDIN]), Encoder(codebook), options,
                          rejects=stream)  # fmt: skip
