@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 # The install compiles the encoder core (jsonvec/_core.pyx) when a C compiler is there, and
 # goes on without it when none is (same vectors, slower; `jsonvec --version` says which).
-$(STAMP): pyproject.toml setup.py jsonvec/_core.pyx
+$(STAMP): pyproject.toml setup.py jsonvec/_core.pyx jsonvec/_scan.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,dask,pandas,sklearn]'
@@ -49,4 +49,4 @@ bench-setup: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis jsonvec/_core.c \
-		jsonvec/_core.*.so
+		jsonvec/_core.*.so jsonvec/_scan.c jsonvec/_scan.*.so

@@ -1,4 +1,5 @@
-"""Build of the compiled encoder core (``jsonvec._core``), optional by design.
+"""Build of the compiled encoder core (``jsonvec._core``) and the JSON document scanner
+(``jsonvec._scan``), optional by design.
 
 Everything else is in ``pyproject.toml``. Where the extension cannot be built (no C compiler),
 the package installs without it and encodes with the pure-Python reference, bit for bit the
@@ -61,7 +62,10 @@ def extensions() -> list[Extension]:
               file=sys.stderr)  # fmt: skip
         return []
     return cythonize(
-        [Extension("jsonvec._core", ["jsonvec/_core.pyx"])],
+        [
+            Extension("jsonvec._core", ["jsonvec/_core.pyx"]),
+            Extension("jsonvec._scan", ["jsonvec/_scan.pyx"]),
+        ],
         compiler_directives={"language_level": "3"},
         quiet=True,
     )

@@ -2,7 +2,9 @@
 
 Built on usearch: an HNSW graph in a single file that is memory-mapped on load, Apache-2.0,
 an 11 MB wheel with no other dependencies (faiss-cpu is ~66 MB). An index is two files:
-``INDEX`` and, beside it, ``INDEX.meta.json`` with the codebook fingerprint, the dimension,
+``INDEX`` and, beside it, ``INDEX.meta.json`` with the codebook fingerprint and encoding
+rules (``version.ENCODING``: an index of vectors computed by other rules is refused), the
+dimension,
 the index file's size and CRC-32, and the vectors files it was built from, in order: each by
 its path relative to the index and by its content (row count, size and the CRC-32 of its
 vectors stored in its metadata; the modification time for files that store none). So the
@@ -28,8 +30,9 @@ from numpy.typing import NDArray
 from jsonvec.atomic import AtomicFile
 from jsonvec.collection import Collection
 from jsonvec.errors import AnnIndexError
-from jsonvec.vector_files import VectorFile
-from jsonvec.version import __version__
+from jsonvec.guard import Named, check_files
+from jsonvec.vector_files import VectorFile, check_encoding
+from jsonvec.version import ENCODING, __version__
 
 INDEX_FORMAT = 2
 SMALL_INDEX = 64 << 20  # bytes: an index up to this size has its full CRC-32 checked at open
@@ -61,7 +64,14 @@ def build_index(
     expansion_add: int = DEFAULTS["expansion_add"],
     chunk_rows: int = 1 << 16,
 ) -> None:
-    """Build an HNSW index over ``collection`` and write it (and its metadata) atomically."""
+    """Build an HNSW index over ``collection`` and write it (and its metadata) atomically.
+
+    An index (or its metadata) that would overwrite one of the vectors files it is built
+    from, or a sidecar of theirs, is refused before anything is built (:mod:`jsonvec.guard`).
+    """
+    written = [Named("index", os.fspath(index_path))]
+    written.append(Named("index metadata", str(meta_path(index_path))))
+    check_files(collection.read_files(), written)
     uindex = _usearch()(
         ndim=collection.dim,
         metric="ip",
@@ -74,6 +84,7 @@ def build_index(
     meta = {
         "format": INDEX_FORMAT,
         "codebook": collection.fingerprint,
+        "encoding": ENCODING,
         "dim": collection.dim,
         "count": collection.count,
         "files": describe(collection.files, Path(index_path).parent),
@@ -210,6 +221,7 @@ class AnnIndex:
             )
         if meta.get("format") != INDEX_FORMAT:
             raise AnnIndexError(f"{self.path}: unsupported index format {meta.get('format')!r}")
+        check_encoding(where, meta.get("encoding"), "index")
         if meta.get("codebook") != self.collection.fingerprint:
             raise AnnIndexError(
                 f"{self.path} was built with codebook {meta.get('codebook')}, but the vectors "

@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from jsonvec.commands.common import error_message, exit_status, silence_stdout
+from jsonvec.commands.common import exit_status, printed_message, silence_stdout
 from jsonvec.encoder import implementation
-from jsonvec.errors import JsonvecError
+from jsonvec.errors import JsonvecError, PipeClosedError
 from jsonvec.version import __version__
 
 #: each command and the module that defines it, imported when the command runs (a run of
@@ -55,9 +55,9 @@ class JsonvecGroup(click.Group):
                 sys.stdout.flush()
             except (OSError, ValueError):
                 silence_stdout()
-            if isinstance(exc, BrokenPipeError):
+            if isinstance(exc, BrokenPipeError | PipeClosedError):
                 silence_stdout()  # the reader went away (`| head`): end quietly
-            message = error_message(exc)
+            message = printed_message(exc)
             if message is not None:
                 with contextlib.suppress(OSError):
                     click.echo(f"Error: {message}", err=True)

@@ -24,6 +24,8 @@ from jsonvec.errors import (
     NotFoundError,
     VectorsError,
 )
+from jsonvec.guard import Named
+from jsonvec.layout import MANIFEST
 from jsonvec.manifest import has_manifest, listed_parts
 from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.settings import Settings
@@ -71,12 +73,12 @@ def _matches(pattern: str) -> list[Path]:
 
 
 def names_vectors(pattern: str) -> bool:
-    """True when ``pattern`` is an existing file or folder, or a glob that matches a file.
-
-    This is how ``jsonvec similar`` tells VECTORS from a query given as JSON.
-    """
-    path = Path(pattern)
-    return path.exists() or bool(_matches(pattern))
+    """True when ``pattern`` is an existing file or folder, or a glob that matches a file
+    (a name the system cannot look up, such as one too long, names nothing)."""
+    try:
+        return Path(pattern).exists() or bool(_matches(pattern))
+    except OSError:
+        return False
 
 
 def resolve(patterns: Sequence[str]) -> list[Path]:
@@ -140,6 +142,13 @@ class Collection:
     def open(cls, patterns: Sequence[str]) -> Collection:
         """Open the vectors files named by ``patterns`` (see :func:`resolve`)."""
         return cls([open_vector_file(p) for p in resolve(patterns)])
+
+    def read_files(self) -> list[Named]:
+        """Every file the collection reads: vectors files, their sidecars, the manifests of
+        their folders (what no output may overwrite: :mod:`jsonvec.guard`)."""
+        named = [Named(role, str(path)) for f in self.files for role, path in f.read_paths()]
+        folders = dict.fromkeys(f.path.parent for f in self.files)
+        return named + [Named("manifest", str(d / MANIFEST)) for d in folders if has_manifest(d)]
 
     @property
     def has_records(self) -> bool:

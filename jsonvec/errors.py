@@ -47,6 +47,23 @@ class OutputError(JsonvecError):
     """An output cannot be written (unknown format, full disk, permission denied)."""
 
 
+class PipeClosedError(OutputError):
+    """stdout was closed by its reader (``| head``): the lines already written stay written.
+
+    ``lines`` counts the complete lines written before it closed. The command line ends with
+    status 141, as a program killed by SIGPIPE does, and prints nothing.
+    """
+
+    def __init__(self, name: str = "stdout", lines: int = 0) -> None:
+        noun = "line" if lines == 1 else "lines"
+        super().__init__(f"{name} was closed by its reader after {lines:,} complete {noun}")
+        self.name = name
+        self.lines = lines
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.name, self.lines))
+
+
 class UsageError(JsonvecError):
     """A request that cannot be carried out as given, such as an output that is also an input.
 

@@ -13,7 +13,12 @@ leaves at dim 1024). With the records stored (``encode --keep-records``), ``simi
   query's value and a value the record holds at that path (:func:`similarity`: 1.0 for the
   same value; strings by their optimal string alignment distance, so a dropped, doubled or
   swapped letter costs one edit; numbers by their relative difference), 0.0 where it holds
-  nothing there.
+  nothing there;
+- **1.0 means the same value and nothing else**: two different values score at most
+  :data:`ALMOST` (0.999999 in six digits), however close (ids 138586341 and 138586345 differ
+  by 3e-8 relatively), and so does a record that is not the same in every field; so a record
+  holding the exact value ranks above every record that does not, and the vectors' cosine
+  orders the near ones.
 
 Every record is scored (an exact scan, no candidate set from the vectors: on wide records
 the holder of a mistyped value is rarely among the vectors' first hundred, docs/partial.md).
@@ -31,6 +36,9 @@ from jsonvec import paths
 
 ANY = None  # a path step: any element of an array
 Path = tuple[str | None, ...]
+#: the best score of a value that is not the query's own, or of a record that does not hold
+#: every value of the query: below 1.0 in six digits as in float32
+ALMOST = 1.0 - 2.0**-20
 
 _osa_distance: Callable[[str, str], int] | None
 try:
@@ -93,19 +101,21 @@ def _osa_python(a: str, b: str) -> int:
 
 
 def similarity(query: Any, value: Any) -> float:
-    """How well ``value`` matches ``query``, in [0, 1]; 1.0 for the same value.
+    """How well ``value`` matches ``query``, in [0, 1]; 1.0 for the same value only.
 
     Strings: ``1 - osa_distance / max(len)``. Numbers (bools excluded):
-    ``1 - |a - b| / (|a| + |b|)``. Anything else: 1.0 if equal, else 0.0. A string never
-    matches a number.
+    ``1 - |a - b| / (|a| + |b|)``. Both at most :data:`ALMOST` for different values. Anything
+    else: 1.0 if equal, else 0.0. A string never matches a number.
 
     >>> similarity("Jonathan", "Johnathan"), similarity(10, 12), similarity(True, 1)
     (0.8888888888888888, 0.9090909090909091, 0.0)
+    >>> similarity(138586341, 138586341), round(similarity(138586341, 138586345), 6)
+    (1.0, 0.999999)
     """
     if isinstance(query, str) and isinstance(value, str):
-        return _text_similarity(query, value)
+        return min(_text_similarity(query, value), ALMOST) if query != value else 1.0
     if _is_number(query) and _is_number(value):
-        return _number_similarity(query, value)
+        return min(_number_similarity(query, value), ALMOST) if query != value else 1.0
     if _is_number(query) or isinstance(query, str):
         return 0.0
     # true, false, null, {} and []: the same value or nothing
@@ -131,20 +141,46 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def field_score(fields: list[tuple[Path, Any]], record: Any) -> float:
-    """The mean over ``fields`` of the best similarity at each path (0.0 where none)."""
+def field_score(
+    fields: list[tuple[Path, Any]], record: Any, held: list[bool] | None = None
+) -> float:
+    """The mean over ``fields`` of the best similarity at each path (0.0 where none): 1.0
+    only when the record holds every field's value, else at most :data:`ALMOST`.
+
+    ``held[i]`` becomes True where the record holds a value at field i's path.
+    """
     if not fields:
         return 0.0
     total = 0.0
-    for path, wanted in fields:
-        total += max((similarity(wanted, v) for v in values_at(record, path)), default=0.0)
-    return total / len(fields)
+    for index, (path, wanted) in enumerate(fields):
+        found = values_at(record, path)
+        if found and held is not None:
+            held[index] = True
+        total += max((similarity(wanted, v) for v in found), default=0.0)
+    return 1.0 if total == len(fields) else min(total / len(fields), ALMOST)
 
 
-def field_scores(queries: list[Any], records: Iterable[Any]) -> NDArray[np.float64]:
-    """Scores of every record for every query: shape (n_queries, n_records), float64."""
+def field_scores(
+    queries: list[Any], records: Iterable[Any], unheld: list[Path] | None = None
+) -> NDArray[np.float64]:
+    """Scores of every record for every query: shape (n_queries, n_records), float64.
+
+    ``unheld``, if given, receives the query paths that no record holds a value at (a
+    mistyped path scores 0.0 everywhere: the caller says so).
+    """
     fields = [query_fields(q) for q in queries]
-    columns = [[field_score(f, record) for f in fields] for record in records]
+    held = [[False] * len(f) for f in fields]
+    columns = [
+        [field_score(f, record, h) for f, h in zip(fields, held, strict=True)] for record in records
+    ]
+    if unheld is not None:
+        paths = dict.fromkeys(
+            path
+            for query_held, query in zip(held, fields, strict=True)
+            for was_held, (path, _) in zip(query_held, query, strict=True)
+            if not was_held
+        )
+        unheld.extend(paths)
     if not columns:
         return np.zeros((len(queries), 0), dtype=np.float64)
     return np.asarray(columns, dtype=np.float64).T.copy()
@@ -156,9 +192,11 @@ def rank_by_fields(
     cosines: NDArray[np.float32],
     k: int,
     allowed: NDArray[np.bool_] | None = None,
+    unheld: list[Path] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """The best ``k`` rows for each query by field score, ties broken by the vectors' cosine
-    (then by row), and their field scores; only ``allowed`` rows when given.
+    (then by row), and their field scores; only ``allowed`` rows when given; ``unheld``
+    receives the query paths no record holds (:func:`field_scores`).
 
     Parameters
     ----------
@@ -173,7 +211,7 @@ def rank_by_fields(
     rows : ndarray of shape (n_queries, min(k, n_records)), int64, best first
     scores : ndarray of the same shape, float32
     """
-    scores = field_scores(queries, records)
+    scores = field_scores(queries, records, unheld)
     if scores.shape != cosines.shape:
         raise ValueError(f"{scores.shape[1]} records but {cosines.shape[1]} vectors")
     return ranked(scores, cosines, k, allowed)

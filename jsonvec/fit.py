@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from jsonvec.codebook import Codebook, default_codebook
+from jsonvec.errors import InputError, InvalidLineError
 from jsonvec.paths import child_path, element_path
+from jsonvec.reader import display_name, parse_line, read_lines
 from jsonvec.settings import Settings
 
 DEFAULT_FLOOR = 0.25
@@ -85,3 +88,64 @@ def fit_settings(
     weights = {p: w for p, w in learnt.items() if w != 1.0}
     weights.update(base.field_weights)
     return base.replace(field_weights=dict(sorted(weights.items())))
+
+
+@dataclass
+class FitSummary:
+    """What :func:`fit_codebook` read: records learnt from, invalid lines skipped."""
+
+    records: int = 0
+    invalid: int = 0
+
+
+def fit_codebook(
+    inputs: Sequence[str],
+    *,
+    base: Codebook | None = None,
+    dim: int | None = None,
+    seed: int | None = None,
+    skip_invalid: bool = False,
+    input_format: str | None = None,
+) -> tuple[Codebook, FitSummary]:
+    """A codebook whose field weights are learnt from the records of ``inputs`` (``jsonvec
+    codebook fit``): ``base``'s settings (default: the built-in codebook's), its dim and seed
+    unless ``dim`` or ``seed`` are given.
+
+    Raises
+    ------
+    CodebookError
+        For a dim or seed out of range (before any record is read).
+    InvalidLineError
+        At the first invalid record, unless ``skip_invalid``.
+    InputError
+        When no record could be read.
+    """
+    base = base or default_codebook()
+    dim = base.dim if dim is None else dim
+    seed = base.seed if seed is None else seed
+    Codebook(dim=dim, seed=seed)  # a bad dim or seed is refused before the data is read
+    summary = FitSummary()
+    settings = fit_settings(_records(inputs, skip_invalid, input_format, summary), base.settings)
+    if summary.records == 0:
+        raise InputError(
+            f"{', '.join(display_name(i) for i in inputs)}: no records to learn from "
+            "(the input is empty or every line was invalid); no codebook written"
+        )
+    return Codebook(dim=dim, seed=seed, settings=settings, family=base.family), summary
+
+
+def _records(
+    inputs: Sequence[str], skip_invalid: bool, fmt: str | None, summary: FitSummary
+) -> Iterator[Any]:
+    for line in read_lines(inputs, fmt=fmt):
+        if line.is_blank:
+            continue
+        try:
+            record = parse_line(line)
+        except InvalidLineError:
+            if not skip_invalid:
+                raise
+            summary.invalid += 1
+            continue
+        summary.records += 1
+        yield record

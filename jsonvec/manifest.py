@@ -18,7 +18,8 @@ import orjson
 from jsonvec.atomic import AtomicFile
 from jsonvec.errors import VectorsError
 from jsonvec.layout import MANIFEST
-from jsonvec.vector_files import reading
+from jsonvec.vector_files import check_encoding, reading
+from jsonvec.version import ENCODING
 
 #: version of the manifest's layout
 MANIFEST_FORMAT = 1
@@ -32,7 +33,9 @@ class Manifest:
     positions, ``"string"`` for ids from a field), ``keep_records`` and ``next_position``
     (one past the largest positional id) let a run append without opening every part; they
     are None in a manifest that does not say (written by jsonvec 0.3.0), and then read from
-    the parts.
+    the parts. The encoding rules (``version.ENCODING``) are written into every manifest and
+    checked when one is read (one without them was written by rules 2), so parts of other
+    rules never join a folder, even by an append that reads only the manifest.
     """
 
     parts: list[str] = field(default_factory=list)
@@ -61,6 +64,7 @@ class Manifest:
     def to_bytes(self) -> bytes:
         document = {
             "format": MANIFEST_FORMAT,
+            "encoding": ENCODING,
             "parts": self.parts,
             "rows": self.rows,
             "records": self.records,
@@ -90,6 +94,7 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
         or not all(isinstance(r, int) for r in rows)
     ):
         raise VectorsError(f"{where}: not a jsonvec manifest")
+    check_encoding(where, document.get("encoding"))
     return Manifest(
         parts, rows, str(document.get("codebook", "")), dim=_int(document.get("dim")),
         id_type=document.get("id_type") if document.get("id_type") in ("int", "string") else None,

@@ -30,11 +30,12 @@ from jsonvec.codebook import Codebook
 from jsonvec.codebook_file import load_codebook
 from jsonvec.encoder import Encoder
 from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError, UsageError
+from jsonvec.guard import Named, check_files, reads
 from jsonvec.interrupts import check_interrupted
 from jsonvec.layout import VECTORS_FORMAT, IdKind
 from jsonvec.manifest import Manifest, write_manifest
-from jsonvec.overlap import Named, check_distinct
 from jsonvec.reader import STDIN, Batch, Line, read_batches
+from jsonvec.stdout import StdoutWriter
 from jsonvec.version import ENCODING, __version__
 from jsonvec.workers import encode_batches
 from jsonvec.writers import VectorSink, open_sink, output_format, written_files
@@ -87,6 +88,8 @@ class EncodeSummary:
     seconds : wall time of the run.
     output : the file put in place (for a folder, the new part), or None if none was.
     first_invalid : the first few invalid lines, as ``FILE:LINE: reason``.
+    notes : hints about inputs likely not read as meant (a JSON Lines file whose one record
+        is an array: ``input_format="json"`` reads its elements).
 
     Examples
     --------
@@ -103,6 +106,7 @@ class EncodeSummary:
     seconds: float = 0.0
     output: str | None = None
     first_invalid: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -140,10 +144,13 @@ def vectors_metadata(encoder: Encoder, id_kind: IdKind) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Inputs:
-    """JSON Lines files to read (``-``: stdin), and what to tell of the bytes read."""
+    """Files of records to read (``-``: stdin), what to tell of the bytes read, and how to
+    read them (``fmt``: ``jsonl`` or ``json``; None chooses by name, see
+    :func:`jsonvec.reader.input_format`)."""
 
     paths: Sequence[str]
     progress: Callable[[int], None] | None = None
+    fmt: str | None = None
 
 
 #: what a run reads: input files, or lines already read
@@ -227,7 +234,8 @@ def _batches(source: Source, size: int, summary: EncodeSummary, start: int) -> I
         summary.blank += count
 
     if isinstance(source, Inputs):
-        yield from read_batches(source.paths, size, blank, source.progress, start)
+        yield from read_batches(source.paths, size, blank, source.progress, start, source.fmt,
+                                summary.notes.append)  # fmt: skip
         return
     batch = Batch()
     position = start
@@ -250,12 +258,13 @@ def encode_to(
     encoder: Encoder,
     options: EncodeOptions | None = None,
     *,
-    stdout: BinaryIO | None = None,
+    stdout: BinaryIO | StdoutWriter | None = None,
     rejects: BinaryIO | None = None,
     on_wait: Callable[[], None] | None = None,
 ) -> EncodeSummary:
     """Encode ``lines`` into the output named ``output`` (see :func:`open_sink`; ``-`` is
-    ``stdout``, by default this process's).
+    ``stdout``, by default this process's, written in full or not at all:
+    :class:`~jsonvec.stdout.StdoutWriter`).
 
     The output is committed only when every line went well; on any error or interruption it
     is aborted, leaving no partial file and the previous output intact. With
@@ -368,8 +377,8 @@ def _reject(
     if len(summary.first_invalid) < 5:
         summary.first_invalid.append(str(exc))
     if rejects is not None:
-        try:
-            rejects.write(exc.line)
+        try:  # a document's record, or a last line, may end without a newline
+            rejects.write(exc.line if exc.line.endswith(b"\n") else exc.line + b"\n")
         except OSError as write_exc:
             raise OutputError(f"rejects file: cannot write: {write_exc.strerror}") from write_exc
 
@@ -399,25 +408,39 @@ def check_outputs(
     rejects: str | None = None,
     summary: str | None = None,
     folder: bool = False,
+    codebook: str | None = None,
 ) -> None:
-    """Refuse an output (or rejects or summary file) that is also an input or another output."""
+    """Refuse an output (or rejects or summary file) that is also an input (or the
+    ``codebook`` file) or another output, or that cannot be written where it is named
+    (:func:`jsonvec.guard.check_files`)."""
     fmt = _format(output, options, folder)
-    outputs = [] if fmt is None else [Named(r, p) for r, p in written_files(output)]
-    outputs += [Named("rejects file", rejects)] if rejects is not None else []
-    outputs += [Named("summary file", summary)] if summary is not None else []
-    check_distinct(list(inputs) or [STDIN], outputs)
+    written = (
+        [Named("output", output, folder=True)]
+        if fmt is None
+        else [Named(r, p) for r, p in written_files(output)]
+    )
+    written += [Named("rejects file", rejects)] if rejects is not None else []
+    written += [Named("summary file", summary)] if summary is not None else []
+    read = reads(list(inputs) or [STDIN]) + reads([codebook] if codebook else [], "codebook")
+    check_files(read, written)
 
 
 def _format(output: str, options: EncodeOptions, folder: bool) -> str | None:
     """The output's format (by suffix), or None for a folder of parts."""
-    try:
-        return (
-            None
-            if (options.append or folder) and is_folder_target(output)
-            else (output_format(output))
+    if is_folder_target(output):
+        if options.append or folder:
+            return None
+        raise UsageError(
+            f"{output} is a folder: --append adds a part of Parquet vectors to it, and "
+            "--engine dask writes a folder of parts; else name a file (.parquet, .npy, .jsonl)"
         )
+    try:
+        fmt = output_format(output)
     except OutputError as exc:
         raise UsageError(str(exc)) from exc
+    if options.append and fmt != ".parquet":
+        raise UsageError(f"{output}: --append needs a .parquet file or a folder of parts (FOLDER/)")
+    return fmt
 
 
 @contextlib.contextmanager

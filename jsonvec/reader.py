@@ -1,16 +1,25 @@
-"""Reading JSON Lines: files, gzip files and stdin, one numbered line at a time.
+"""Reading records: files, gzip files and stdin, one numbered record text at a time.
 
-Conventions (jsonlines.org): UTF-8, one JSON value per line, ``\\r\\n`` tolerated, last newline
-optional. Gzip input is recognised by its magic bytes, whatever the name. Chosen behaviours:
-a UTF-8 byte order mark at the start of an input is ignored; lines holding only whitespace are
-not records and are skipped (and counted); duplicate keys in an object keep the last value.
+Two input formats, chosen by name (``--input-format`` overrides): JSON Lines, one record per
+line; and, for names ending in ``.json`` (or ``.json.gz``), one JSON document whose records are
+the elements of a top-level array, or each top-level value (:mod:`jsonvec.documents`). A
+record of a document comes with the line it starts on, and is read exactly as a line is.
+
+JSON Lines conventions (jsonlines.org): UTF-8, one JSON value per line, ``\\r\\n``
+tolerated, last newline optional. Gzip input is recognised by its magic bytes, whatever the
+name. Chosen behaviours: a UTF-8 byte order mark at the start of an input is ignored; lines
+holding only whitespace are not records and are skipped (and counted); duplicate keys in an
+object keep the last value. Inputs given as patterns are expanded by :func:`expand_inputs`,
+the same way for every command.
 """
 
 from __future__ import annotations
 
 import bisect
+import glob
 import gzip
 import io
+import re
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,9 +29,16 @@ from typing import Any, BinaryIO, cast
 
 import orjson
 
+from jsonvec.documents import DocumentSplitter
 from jsonvec.errors import InputError, InvalidLineError
 
 STDIN = "-"
+#: the input formats: JSON Lines, or one JSON document (its array's elements or values)
+INPUT_FORMATS = ("jsonl", "json")
+#: what a folder given as an input contributes: its files of records, by suffix
+RECORD_SUFFIXES = (".jsonl", ".ndjson", ".json")
+_CHUNK = 1 << 20  # bytes of a JSON document read at a time
+_GLOB = re.compile(r"[*?[]")
 STDIN_NAME = "<stdin>"
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark
 BATCH_BYTES = 1 << 20  # a batch ends at this many bytes of lines, if not at its line count
@@ -158,14 +174,42 @@ def _open(path: str) -> tuple[BinaryIO, BinaryIO, _Counting | None]:
     return cast(BinaryIO, peekable), raw, None
 
 
-def _numbered(path: str, progress: Callable[[int], None] | None) -> Iterator[tuple[int, bytes]]:
-    """``(line number, raw line)`` of one input; errors of reading are :class:`InputError`."""
+def input_format(path: str, chosen: str | None = None) -> str:
+    """How ``path`` is read: ``chosen`` if given, else ``json`` for names ending in ``.json``
+    or ``.json.gz``, and ``jsonl`` for any other name (stdin included)."""
+    if chosen is not None:
+        if chosen not in INPUT_FORMATS:
+            raise InputError(f"unknown input format {chosen!r}: jsonl or json")
+        return chosen
+    name = path.lower()
+    return "json" if name.endswith((".json", ".json.gz")) else "jsonl"
+
+
+def _units(handle: BinaryIO, path: str, fmt: str) -> Iterator[bytes | tuple[int, bytes]]:
+    """The lines of a JSON Lines input, or ``(line, text)`` of a document's records."""
+    if fmt == "jsonl":
+        yield from handle
+        return
+    splitter = DocumentSplitter(display_name(path))
+    while chunk := handle.read(_CHUNK):
+        yield from splitter.feed(chunk)
+    yield from splitter.finish()
+
+
+def _numbered(
+    path: str, progress: Callable[[int], None] | None, fmt: str | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """``(line number, raw text)`` of each line, or of each record of a document (the line
+    it starts on); errors of reading are :class:`InputError`."""
     name = display_name(path)
     handle, raw_file, counting = _open(path)
     lineno = reported = 0
     try:
-        for raw in handle:
-            lineno += 1
+        for unit in _units(handle, path, input_format(path, fmt)):
+            if isinstance(unit, tuple):
+                lineno, raw = unit
+            else:
+                lineno, raw = lineno + 1, unit
             if progress is not None:
                 if counting is None:
                     progress(len(raw))
@@ -188,17 +232,22 @@ def _numbered(path: str, progress: Callable[[int], None] | None) -> Iterator[tup
 
 
 def read_lines(
-    paths: Iterable[str], progress: Callable[[int], None] | None = None
+    paths: Iterable[str],
+    progress: Callable[[int], None] | None = None,
+    fmt: str | None = None,
 ) -> Iterator[Line]:
-    """Every line of every input, in order, numbered from 1 within each input.
+    """Every line of every input, in order, numbered from 1 within each input; for a JSON
+    document (see :func:`input_format`; ``fmt`` overrides the choice by name), each record's
+    text with the line it starts on.
 
     ``progress`` is called with the number of input bytes consumed as reading goes on:
     compressed bytes for gzip, so that the sum over an input is its size on disk.
-    Raises :class:`InputError` when an input cannot be opened or its gzip data is damaged.
+    Raises :class:`InputError` when an input cannot be opened, its gzip data is damaged, or
+    a document's structure is broken.
     """
     for path in paths:
         name = display_name(path)
-        for lineno, raw in _numbered(path, progress):
+        for lineno, raw in _numbered(path, progress, fmt):
             yield Line(name, lineno, raw)
 
 
@@ -208,26 +257,30 @@ def read_batches(
     on_blank: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
     start: int = 0,
+    fmt: str | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Iterator[Batch]:
-    """The non-blank lines of every input, in order, ``size`` at a time or ``BATCH_BYTES``
-    of them (see :class:`Batch`).
+    """The non-blank lines (or a document's records) of every input, in order, ``size`` at
+    a time or ``BATCH_BYTES`` of them (see :class:`Batch`).
 
     The lines of :func:`read_lines` without an object per line: the reading of ``jsonvec
     encode``. The first record's position is ``start``. ``on_blank`` is called with the
-    number of blank lines of each input.
+    number of blank lines of each input, ``on_note`` with a hint where an input is likely
+    not read as meant (a JSON Lines input whose one record is an array).
     """
     batch = Batch(first=start)
     for path in paths:
         name = display_name(path)
         batch.start(name)
-        blank = 0
-        for lineno, raw in _numbered(path, progress):
-            if raw[0] in _WHITESPACE_BYTES or lineno == 1:  # possibly blank, or a BOM
-                if Line(name, lineno, raw).is_blank:
-                    blank += 1
-                    continue
-                if lineno == 1 and raw.startswith(BOM):
-                    batch.bom = len(batch.raws)
+        blank = records = 0
+        first = b""
+        for lineno, raw in _numbered(path, progress, fmt):
+            if (raw[0] in _WHITESPACE_BYTES or lineno == 1) and _blank(batch, name, lineno, raw):
+                blank += 1
+                continue
+            records += 1
+            if records == 1:
+                first = raw[:64]
             batch.raws.append(raw)
             batch.linenos.append(lineno)
             batch.nbytes += len(raw)
@@ -237,8 +290,29 @@ def read_batches(
                 batch.start(name)
         if on_blank is not None:
             on_blank(blank)
+        if on_note is not None and records == 1 and input_format(path, fmt) == "jsonl":
+            _note_one_array(name, first, on_note)
     if len(batch):
         yield batch
+
+
+def _blank(batch: Batch, name: str, lineno: int, raw: bytes) -> bool:
+    """Whether a line that may be blank (or start with a byte order mark) is; marks the
+    batch's line that starts with one."""
+    if Line(name, lineno, raw).is_blank:
+        return True
+    if lineno == 1 and raw.startswith(BOM):
+        batch.bom = len(batch.raws)
+    return False
+
+
+def _note_one_array(name: str, first: bytes, on_note: Callable[[str], None]) -> None:
+    """A JSON Lines input whose one record is an array is likely a document: say so."""
+    if first.lstrip(BOM + _WHITESPACE).startswith(b"["):
+        on_note(
+            f"{name} holds one line, an array: it is one record; --input-format json reads "
+            "its elements as records"
+        )
 
 
 def parse_line(line: Line) -> Any:
@@ -271,11 +345,64 @@ def invalid_reason(text: bytes) -> str:
     try:
         orjson.loads(text)
     except orjson.JSONDecodeError as exc:
+        # a document's record may span lines: the column is then on one of them
+        column = f"{exc.colno}" if exc.lineno == 1 else f"{exc.colno} of its line {exc.lineno}"
         template = _REWORDED.get(exc.msg)
-        if template is None:
-            return f"invalid JSON: {exc.msg} (column {exc.colno})"
-        return "invalid JSON: " + template.format(column=exc.colno)
+        reason = (
+            f"invalid JSON: {exc.msg} (column {column})"
+            if template is None
+            else "invalid JSON: " + template.format(column=column)
+        )
+        if text.strip() in (b"{", b"["):
+            reason += "; a pretty-printed JSON document? read it with --input-format json"
+        return reason
     return "invalid JSON"  # pragma: no cover - only called for text that failed to parse
+
+
+def expand_inputs(patterns: Sequence[str]) -> list[str]:
+    """The inputs named by ``patterns``, the same way for every command: ``-`` (stdin), a
+    file, a URL (read by its own file system), a folder (its files of records, by suffix:
+    :data:`RECORD_SUFFIXES`, gzipped or not, in name order), or a glob pattern quoted past
+    the shell (its matches in name order). A pattern that names nothing is an
+    :class:`InputError`; so is a folder that holds no records file.
+
+    >>> expand_inputs(["-"])
+    ['-']
+    """
+    found: list[str] = []
+    for pattern in patterns:
+        if pattern == STDIN or "://" in pattern or _is_file(pattern):
+            found.append(pattern)
+        elif Path(pattern).is_dir():
+            files = sorted(
+                str(p)
+                for p in Path(pattern).iterdir()
+                if p.is_file() and not p.name.startswith(".") and _holds_records(p.name)
+            )
+            if not files:
+                kinds = ", ".join(RECORD_SUFFIXES)
+                raise InputError(f"{pattern}: the folder holds no {kinds} files (or .gz)")
+            found.extend(files)
+        elif _GLOB.search(pattern):
+            matches = sorted(p for p in glob.glob(pattern) if Path(p).is_file())
+            if not matches:
+                raise InputError(f"{pattern}: no file matches")
+            found.extend(matches)
+        else:
+            found.append(pattern)  # opened later: "cannot read: No such file or directory"
+    return found
+
+
+def _is_file(pattern: str) -> bool:
+    try:
+        return Path(pattern).is_file()
+    except OSError:  # a name too long, say: it names no file
+        return False
+
+
+def _holds_records(name: str) -> bool:
+    name = name.lower().removesuffix(".gz")
+    return name.endswith(RECORD_SUFFIXES)
 
 
 def check_files(paths: Sequence[str]) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-from jsonvec.errors import VectorsError
+from jsonvec.errors import AnnIndexError, JsonvecError, SearchError, VectorsError
 from jsonvec.layout import ID_COLUMN, VECTOR_COLUMN, found_sidecar_paths
 from jsonvec.version import ENCODING, ENCODING_SINCE, __version__
 
@@ -70,24 +70,36 @@ def read_metadata(path: Path, raw: bytes | None) -> dict[str, Any]:
     return meta
 
 
-def check_encoding(where: Path | str, encoding: object) -> None:
-    """Refuse vectors computed by other rules than this jsonvec's (``version.ENCODING``;
-    a file that does not say was written by jsonvec 0.2 or 0.3: rules 2)."""
+def check_encoding(where: Path | str, encoding: object, what: str = "vectors") -> None:
+    """Refuse vectors (or an index, a manifest, a table: ``what``) computed by other rules
+    than this jsonvec's (``version.ENCODING``; metadata that does not say was written by
+    jsonvec 0.2 or 0.3: rules 2). Only an integer is a rule's number (not ``2.0``)."""
     found = 2 if encoding is None else encoding
+    if not isinstance(found, int) or isinstance(found, bool):
+        raise _encoding_error(what, f"{where}: jsonvec metadata is corrupted (encoding {found!r})")
     if found == ENCODING:
         return
-    if not isinstance(found, int) or isinstance(found, bool):
-        raise VectorsError(f"{where}: jsonvec metadata is corrupted (encoding {found!r})")
     if found > ENCODING:
-        raise VectorsError(
+        raise _encoding_error(
+            what,
             f"{where}: encoded by the rules of a newer jsonvec (encoding {found}; this is "
-            f"jsonvec {__version__}, encoding {ENCODING}): upgrade jsonvec, or re-encode"
+            f"jsonvec {__version__}, encoding {ENCODING}): upgrade jsonvec, or re-encode",
         )
-    raise VectorsError(
+    raise _encoding_error(
+        what,
         f"{where}: encoded by jsonvec {ENCODING_SINCE.get(found, '0.1')} rules (encoding "
         f"{found}), which give other vectors than this jsonvec's (encoding {ENCODING}): "
-        "re-encode the records"
+        "re-encode the records" + (" and rebuild the index" if what == "index" else ""),
     )
+
+
+def _encoding_error(what: str, message: str) -> JsonvecError:
+    """The error of rules that differ: an index's, a search's (queries) or a vectors' one."""
+    if what == "index":
+        return AnnIndexError(message)
+    if what == "queries":
+        return SearchError(message)
+    return VectorsError(message)
 
 
 def matches(rid: Any, wanted: str) -> bool:
@@ -170,6 +182,10 @@ class VectorFile(ABC):
                     found[row] = np.array(block[row - start], dtype=np.float32)
         return np.stack([found[row] for row in local]) if local else self._empty()
 
+    def read_paths(self) -> list[tuple[str, Path]]:
+        """``(role, path)`` of every file read for this one: itself and its sidecars."""
+        return [("vectors file", self.path)]
+
     def find(self, wanted: str) -> list[int]:
         """The rows (0-based within this file) whose id is ``wanted``."""
         return [row for row, rid in enumerate(self.ids()) if matches(rid, wanted)]
@@ -188,6 +204,7 @@ class NpyVectors(VectorFile):
     def __init__(self, path: Path) -> None:
         ids_path, meta_path = found_sidecar_paths(path)
         self.ids_path = ids_path
+        self.meta_path = meta_path
         with reading(path):
             raw = meta_path.read_bytes() if meta_path.exists() else None
             meta = read_metadata(path, raw)
@@ -201,6 +218,13 @@ class NpyVectors(VectorFile):
         self._init(path, meta, count)
         crc = meta.get("crc32")
         self.crc32 = crc if isinstance(crc, int) else None
+
+    def read_paths(self) -> list[tuple[str, Path]]:
+        return [
+            ("vectors file", self.path),
+            ("ids file", self.ids_path),
+            ("metadata file", self.meta_path),
+        ]
 
     def chunks(self, rows: int) -> Iterator[tuple[int, Block]]:
         with reading(self.path):

@@ -24,7 +24,8 @@ from jsonvec.errors import CodebookMismatchError, SearchError
 from jsonvec.hits import Hit, collect_hits
 from jsonvec.layout import ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
 from jsonvec.search import CollectionSearch, Searcher
-from jsonvec.vector_files import NpyVectors
+from jsonvec.vector_files import NpyVectors, check_encoding
+from jsonvec.version import ENCODING
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -196,7 +197,11 @@ class Vectors:
 
     def _metadata(self) -> dict[str, Any]:
         first = self.collection.files[0]
-        meta: dict[str, Any] = {"dim": self.dim, "codebook": self.fingerprint}
+        meta: dict[str, Any] = {
+            "dim": self.dim,
+            "codebook": self.fingerprint,
+            "encoding": ENCODING,  # every file was checked for it at open
+        }
         if first.params is not None:
             meta["codebook_params"] = first.params
         return meta
@@ -326,6 +331,7 @@ def _query_array(queries: Any) -> tuple[Any, str | None]:
     metadata = getattr(schema, "metadata", None)
     if metadata is not None and hasattr(queries, "column"):  # a table from to_arrow()
         meta = orjson.loads(metadata.get(METADATA_KEY.encode(), b"{}"))
+        check_encoding("the queries' table", meta.get("encoding"), "queries")
         vectors = queries.column(VECTOR_COLUMN).combine_chunks()
         array = vectors.values.to_numpy().reshape(len(vectors), -1)
         return array, meta.get("codebook")

@@ -23,10 +23,8 @@ Layouts (read by other tools):
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -40,6 +38,7 @@ from jsonvec.behind import Behind
 from jsonvec.checksum import extend
 from jsonvec.errors import OutputError
 from jsonvec.layout import FORMATS, ID_COLUMN, VECTOR_COLUMN, IdKind, sidecar_paths
+from jsonvec.stdout import StdoutWriter
 from jsonvec.version import ENCODING
 
 Ids = Sequence[int] | Sequence[str]
@@ -95,7 +94,7 @@ def open_sink(
     dim: int,
     metadata: dict[str, Any],
     id_kind: IdKind,
-    stdout: BinaryIO | None = None,
+    stdout: BinaryIO | StdoutWriter | None = None,
     keep_records: bool = False,
 ) -> VectorSink:
     """The sink for ``target`` (chosen by suffix; ``-`` is ``stdout``, by default this
@@ -107,7 +106,8 @@ def open_sink(
     if keep_records and fmt != ".parquet":
         raise OutputError(f"{target}: only a .parquet output can keep the records")
     if fmt == "-":
-        return JsonlSink(stdout or sys.stdout.buffer, metadata["codebook"])
+        out = stdout if isinstance(stdout, StdoutWriter) else StdoutWriter(stdout)
+        return JsonlSink(out, metadata["codebook"])
     if fmt == ".parquet":
         from jsonvec.parquet_sink import ParquetSink  # noqa: PLC0415 - pyarrow when needed
 
@@ -230,16 +230,16 @@ def _jsonl(ids: Ids, vectors: NDArray[np.float32], codebook: str) -> bytes:
 
 
 class JsonlSink:
-    """Streams JSON Lines to an already open stream (stdout); nothing to take back on abort.
+    """Streams JSON Lines to stdout (:class:`~jsonvec.stdout.StdoutWriter`): each batch is
+    written in full before the next, and nothing can be taken back on abort.
 
-    A reader that went away (a closed pipe) is a :class:`BrokenPipeError`, left for the
-    caller to end quietly; any other failure to write is an :class:`OutputError`.
+    A reader that went away is a :class:`~jsonvec.errors.PipeClosedError` (it counts the
+    lines written), any other failure to write an :class:`OutputError`.
     """
 
-    def __init__(self, stream: BinaryIO, codebook: str, name: str = "stdout") -> None:
-        self.stream = stream
+    def __init__(self, out: StdoutWriter, codebook: str) -> None:
+        self.out = out
         self.codebook = codebook
-        self.name = name
 
     def write(
         self,
@@ -248,23 +248,13 @@ class JsonlSink:
         records: Sequence[str] | None = None,
         crc: int | None = None,
     ) -> None:
-        self._guard(lambda: self.stream.write(_jsonl(ids, vectors, self.codebook)))
-        self._guard(self.stream.flush)
-
-    def _guard(self, action: Any) -> None:
-        try:
-            action()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise write_error(self.name, exc) from exc
+        self.out.write(_jsonl(ids, vectors, self.codebook))
 
     def commit(self) -> None:
-        self._guard(self.stream.flush)
+        """Every line is written already."""
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError):  # the stream may be what failed
-            self.stream.flush()
+        """What was written stays written."""
 
 
 class AtomicJsonlSink:

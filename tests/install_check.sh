@@ -23,7 +23,7 @@ echo "wheel: $version"
 case "$version" in *"(compiled encoder)"*) ;; *) echo "the wheel has no compiled core"; exit 1;; esac
 echo '{"a": [1, "x"]}' | timeout 60 "$work/wheel/bin/jsonvec" encode -o "$work/a.npy" -q
 
-rm -rf "$work/src/build" "$work/src/jsonvec/_core.c"  # what the wheel's build left there
+rm -rf "$work/src/build" "$work/src/jsonvec/_core.c" "$work/src/jsonvec/_scan.c"  # what the wheel's build left there
 timeout 300 "$python" -m venv "$work/plain"
 env -u JSONVEC_REQUIRE_CORE CC=/bin/false CXX=/bin/false timeout 900 \
     "$work/plain/bin/python" -m pip install --quiet \

@@ -300,7 +300,7 @@ def test_help_has_examples_and_every_option_says_what_it_does(
     [
         (["encode"], ["--batch-size", "user.id", "items[0]", "--max-invalid", "141"]),
         (["codebook", "new"], ["from 64 to 65536", "2**64-1", "items[].sku"]),
-        (["similar"], ["Hits per query", "--ef", "-q, --query"]),
+        (["similar"], ["Hits per query", "--ef", "--query JSON", "-q, --quiet", "./42"]),
         (["index", "build"], ["-q, --quiet", "Links per node", "two files"]),
     ],
 )

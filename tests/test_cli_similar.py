@@ -133,8 +133,8 @@ def test_empty_collection(runner: CliRunner, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "give a query: QUERY (the last argument), -q JSON, -i FILE or --id ID"),
-        (["{not json"], "is neither a vectors file, folder or glob (none exists) nor a JSON"),
+        ([], "give a query: QUERY (the last argument), --query JSON, -i FILE or --id ID"),
+        (["{not json"], "the query is not valid JSON: unexpected character"),
         (["--id", "p01", "-i", "-"], "give one query"),
         (["--id", "p01", "-n", "0"], "-n"),
     ],
@@ -224,7 +224,9 @@ def test_a_closed_pipe_exits_141(people: Path, tmp_path: Path, repeat: int) -> N
         (["-q", "{}", "--id", "p01"], "give one query, not 2"),
         (["PEOPLE"], "give a query"),
         (["nope.parquet", "{}"], "nope.parquet: no such vectors file, folder or glob"),
-        (["'nope'"], "\"'nope'\" is neither a vectors file, folder or glob (none exists) nor a"),
+        (["'nope'"], "'nope': no such vectors file, folder or glob"),
+        (["--id", "p01", "'nope'"], "'nope': no such vectors file, folder or glob"),
+        (['{"a": '], "the query is not valid JSON: unexpected end of data (column 7)"),
     ],
 )
 def test_how_arguments_are_read(
@@ -247,8 +249,9 @@ def test_two_vectors_files_and_a_query_of_any_json(
     other = write_vectors(tmp_path / "products.parquet", samples / "products.jsonl", None, "sku")
     found = hits(runner.invoke(cli, ["similar", str(people), str(other), '"Madrid"', "-n", "1"]))
     assert len(found) == 1
-    pattern = str(tmp_path / "p*.parquet")  # a glob is VECTORS too, -q takes the guessing out
-    found = hits(runner.invoke(cli, ["similar", pattern, "-q", '{"city": "Madrid"}', "-n", "2"]))
+    pattern = str(tmp_path / "p*.parquet")  # a glob is VECTORS too, --query: no guessing
+    args = ["similar", pattern, "--query", '{"city": "Madrid"}', "-n", "2"]
+    found = hits(runner.invoke(cli, args))
     assert {h["id"] for h in found} == {"p03", "p04"}
     assert {h["source"] for h in found} == {str(people)}
 

@@ -1,21 +1,25 @@
-"""JSON Lines conformance: JSONTestSuite files, each read as one JSON Lines input.
+"""Conformance: JSONTestSuite files, each read as one JSON Lines input, and as a JSON document.
 
-``y_`` files (one line) are encoded; ``n_`` files stop a run with ``FILE:LINE: reason`` and
-exit status 1, or, with ``--skip-invalid``, go to ``--rejects`` byte for byte; ``i_`` files get
-the behaviour documented in the README. The copied cases in ``tests/fixtures/jsontestsuite``
-always run; the whole suite runs when ``../shared/data/JSONTestSuite`` is there.
+As JSON Lines (``--input-format jsonl``: the files are named ``*.json``), ``y_`` files (one
+line) are encoded; ``n_`` files stop a run with ``FILE:LINE: reason`` and exit status 1, or,
+with ``--skip-invalid``, go to ``--rejects`` byte for byte; ``i_`` files get the behaviour
+documented in the README. As JSON documents (the choice by name), every ``y_`` file gives its
+array's elements or its one value, and no ``n_`` file is taken whole. The copied cases in
+``tests/fixtures/jsontestsuite`` always run; the whole suite runs when
+``../shared/data/JSONTestSuite`` is there.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from jsonvec import Codebook, Encoder, InvalidLineError
+from jsonvec import Codebook, Encoder, InputError, InvalidLineError
 from jsonvec.cli import cli
 from jsonvec.pipeline import EncodeOptions, encode_lines
 from jsonvec.reader import read_lines
@@ -23,6 +27,7 @@ from jsonvec.reader import read_lines
 FIXTURES = Path(__file__).parent / "fixtures" / "jsontestsuite"
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "JSONTestSuite"
 BOOK = Codebook(dim=64)
+JSONL = ["--input-format", "jsonl"]  # the files are named .json: read them as JSON Lines
 
 #: ``i_`` cases jsonvec accepts; every other ``i_`` case is rejected as invalid JSON.
 ACCEPTED_I = {
@@ -50,7 +55,7 @@ def runner() -> CliRunner:
 @pytest.mark.parametrize("case", fixtures("n"), ids=lambda p: p.name)
 def test_rejected_case_stops_the_run(runner: CliRunner, tmp_path: Path, case: Path) -> None:
     out = tmp_path / "v.parquet"
-    result = runner.invoke(cli, ["encode", str(case), "-o", str(out)])
+    result = runner.invoke(cli, ["encode", str(case), "-o", str(out), *JSONL])
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {case}:1: ")
     assert len(result.stderr.splitlines()) == 1
@@ -62,23 +67,25 @@ def test_rejected_case_stops_the_run(runner: CliRunner, tmp_path: Path, case: Pa
 def test_rejected_case_is_copied_to_rejects(runner: CliRunner, tmp_path: Path, case: Path) -> None:
     out, rejects = tmp_path / "v.parquet", tmp_path / "rejects"
     args = ["encode", str(case), "-o", str(out), "--skip-invalid", "--rejects", str(rejects)]
+    args += JSONL
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert rejects.read_bytes() == case.read_bytes()
+    line = case.read_bytes()  # byte for byte, ending with a newline (a last line may not)
+    assert rejects.read_bytes() == (line if line.endswith(b"\n") else line + b"\n")
     assert "skipped 1 invalid line (copied to" in result.stderr
     assert out.exists()
 
 
 @pytest.mark.parametrize("case", fixtures("y"), ids=lambda p: p.name)
 def test_accepted_case_is_encoded(runner: CliRunner, tmp_path: Path, case: Path) -> None:
-    result = runner.invoke(cli, ["encode", str(case), "-o", "-", "-q"])
+    result = runner.invoke(cli, ["encode", str(case), "-o", "-", "-q", *JSONL])
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 1
 
 
 @pytest.mark.parametrize("case", fixtures("i"), ids=lambda p: p.name)
 def test_implementation_defined_case(runner: CliRunner, case: Path) -> None:
-    result = runner.invoke(cli, ["encode", str(case), "-o", "-", "-q"])
+    result = runner.invoke(cli, ["encode", str(case), "-o", "-", "-q", *JSONL])
     if case.name in ACCEPTED_I:
         assert result.exit_code == 0, result.output
         assert len(result.stdout.splitlines()) == 1
@@ -109,7 +116,7 @@ def outcome(path: Path) -> str:
 
     sink = Count()
     try:
-        encode_lines(read_lines([str(path)]), Encoder(BOOK), sink, EncodeOptions())
+        encode_lines(read_lines([str(path)], fmt="jsonl"), Encoder(BOOK), sink, EncodeOptions())
     except InvalidLineError:
         return "invalid"
     return f"records {sink.rows}"
@@ -134,3 +141,60 @@ def test_the_whole_suite() -> None:
         tally[(kind, got)] += 1
     assert sum(tally.values()) == len(manifest) == 318
     assert tally[("n", "invalid")] == 185
+
+
+def as_document(path: Path) -> str:
+    """``records N`` (every record of the document encoded), ``invalid`` (a record is not
+    valid JSON) or ``broken`` (the document cannot be cut into records)."""
+
+    class Count:
+        rows = 0
+
+        def write(
+            self, ids: list[object], vectors: object, records: object = None, crc: object = None
+        ) -> None:
+            self.rows += len(ids)
+
+        def commit(self) -> None:
+            pass
+
+        def abort(self) -> None:
+            pass
+
+    sink = Count()
+    try:
+        encode_lines(read_lines([str(path)]), Encoder(BOOK), sink, EncodeOptions())
+    except InvalidLineError:
+        return "invalid"
+    except InputError:
+        return "broken"
+    return f"records {sink.rows}"
+
+
+def elements(path: Path) -> int:
+    """How many records a valid document holds: its array's elements, or its one value."""
+    value = json.loads(path.read_bytes().decode("utf-8-sig"))
+    return len(value) if isinstance(value, list) else 1
+
+
+#: ``n_`` documents that are valid JSON values one after another: read as records, as
+#: concatenated JSON and JSON Lines in a .json file are (documented)
+SEQUENCES_N = {"n_structure_object_with_trailing_garbage.json": 'two values: {"a": true} "x"'}
+
+
+@pytest.mark.skipif(not SUITE.is_dir(), reason="the full JSONTestSuite is not available")
+def test_the_whole_suite_as_documents() -> None:
+    with open(SUITE / "MANIFEST.tsv", encoding="utf-8") as handle:
+        manifest = list(csv.DictReader(handle, delimiter="\t"))
+    tally: Counter[tuple[str, str]] = Counter()
+    for row in manifest:
+        path = SUITE / "test_parsing" / row["file"]
+        got = as_document(path)
+        if row["expected"] == "y":
+            assert got == f"records {elements(path)}", row["file"]
+        elif row["expected"] == "n" and row["file"] not in SEQUENCES_N:
+            empty = "records 0" if row["file"] in EMPTY_N else None
+            assert got in ("invalid", "broken", empty), (row["file"], got)
+        tally[(row["expected"], got.split()[0])] += 1
+    assert tally[("y", "records")] == 95
+    assert tally[("n", "invalid")] + tally[("n", "broken")] == 188 - len(EMPTY_N) - 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -11,11 +10,21 @@ import orjson
 
 from jsonvec.codebook import DEFAULT_DIM, DEFAULT_SEED, MAX_DIM, MIN_DIM, Codebook
 from jsonvec.codebook_file import save_codebook
-from jsonvec.commands.common import echo_lines, load, plural, writing_stdout
+from jsonvec.commands.common import (
+    InputPath,
+    OutputPath,
+    echo_lines,
+    input_format_option,
+    load,
+    notice,
+    plural,
+    quiet_option,
+)
 from jsonvec.encoder import COMPILED, implementation
-from jsonvec.errors import CodebookError, InputError, InvalidLineError, PathError
-from jsonvec.fit import fit_settings
-from jsonvec.reader import display_name, parse_line, read_lines
+from jsonvec.errors import CodebookError, PathError
+from jsonvec.fit import fit_codebook
+from jsonvec.guard import Named, check_files, reads
+from jsonvec.reader import expand_inputs
 from jsonvec.settings import Settings
 
 DIM_HELP = (
@@ -29,7 +38,7 @@ output_option = click.option(
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=OutputPath(),
     metavar="FILE",
     help="The codebook file to write.",
 )
@@ -88,6 +97,7 @@ def _parse_params(values: tuple[str, ...], option: str) -> dict[str, Any]:
     metavar="NAME=VALUE",
     help="Any setting, VALUE as JSON (codebook info lists them).",
 )
+@quiet_option
 def codebook_new(
     output: str,
     dim: int,
@@ -96,6 +106,7 @@ def codebook_new(
     ignore_field: tuple[str, ...],
     field_weight: tuple[str, ...],
     param: tuple[str, ...],
+    quiet: bool,
 ) -> None:
     """Write a new codebook file.
 
@@ -123,14 +134,16 @@ def codebook_new(
         book = Codebook(dim=dim, seed=seed, settings=settings)
     except (CodebookError, PathError) as exc:
         raise click.UsageError(str(exc)) from exc
+    check_files([], [Named("output", output)])
     save_codebook(book, output)
-    click.echo(f"jsonvec: wrote codebook {book.fingerprint} to {output}", err=True)
+    notice(f"jsonvec: wrote codebook {book.fingerprint} to {output}")
 
 
 @codebook.command("info")
-@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.argument("path", required=False, type=InputPath())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object, for machines.")
-def codebook_info(path: str | None, as_json: bool) -> None:
+@quiet_option
+def codebook_info(path: str | None, as_json: bool, quiet: bool) -> None:
     """Show a codebook's parameters, fingerprint and size (no PATH: the built-in one).
 
     Example:
@@ -139,13 +152,13 @@ def codebook_info(path: str | None, as_json: bool) -> None:
         jsonvec codebook info people.codebook
         jsonvec codebook info people.codebook --json | jq .settings
     """
+    check_files(reads([path] if path else [], "codebook"), [Named("output", "-")])
     book = load(path)
     size = os.path.getsize(path) if path else None
     if as_json:
         info = {"path": path, "fingerprint": book.fingerprint, "size_bytes": size,
                 "encoder": "compiled" if COMPILED else "python"}  # fmt: skip
-        with writing_stdout():
-            click.echo(orjson.dumps({**info, **book.params()}).decode())
+        echo_lines([orjson.dumps({**info, **book.params()}).decode()])
         return
     echo_lines(info_table(book, path, size))
 
@@ -175,16 +188,16 @@ def _readable(value: Any) -> str:
 
 
 @codebook.command("fit")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("inputs", nargs=-1, required=True, type=InputPath())
 @output_option
-@click.option(
-    "--from", "base_path", type=click.Path(dir_okay=False), help="Start from this codebook."
-)
+@click.option("--from", "base_path", type=InputPath(), help="Start from this codebook.")
 @click.option("--dim", type=int, help=f"{DIM_HELP[:-1]} [default: the base's, or {DEFAULT_DIM}].")
 @click.option(
     "--seed", type=int, help=f"{SEED_HELP[:-1]} [default: the base's, or {DEFAULT_SEED}]."
 )
 @click.option("--skip-invalid", is_flag=True, help="Skip invalid lines instead of stopping.")
+@input_format_option
+@quiet_option
 def codebook_fit(
     inputs: tuple[str, ...],
     output: str,
@@ -192,13 +205,17 @@ def codebook_fit(
     dim: int | None,
     seed: int | None,
     skip_invalid: bool,
+    input_format: str | None,
+    quiet: bool,
 ) -> None:
     """Learn field weights from sample records and write a codebook.
 
     Fields whose values are the same in most records (a constant "type", a shared domain)
     get less weight, fields whose values tell records apart keep full weight; see
     docs/method.md. Settings of the base codebook (--from) are kept, including weights you
-    set yourself. INPUTS are JSON Lines files (gzip too) or - for stdin.
+    set yourself. INPUTS are read as `jsonvec encode` reads them: JSON Lines files (gzip
+    too), .json documents, folders, quoted globs, or - for stdin. An output that is one of
+    them (or the --from codebook) is refused before anything is read.
 
     Example:
 
@@ -206,44 +223,21 @@ def codebook_fit(
         jsonvec codebook fit sample.jsonl -o fitted.codebook
         jsonvec encode data.jsonl -o vectors.parquet --codebook fitted.codebook
     """
-    base = load(base_path)
-    counts = {"records": 0, "invalid": 0}
-    settings = fit_settings(_records(inputs, skip_invalid, counts), base.settings)
-    if counts["records"] == 0:
-        raise InputError(
-            f"{', '.join(display_name(i) for i in inputs)}: no records to learn from "
-            "(the input is empty or every line was invalid); no codebook written"
-        )
+    paths = expand_inputs(inputs)
+    read = reads(paths) + reads([base_path] if base_path else [], "codebook")
+    check_files(read, [Named("output", output)])
     try:
-        book = Codebook(
-            dim=base.dim if dim is None else dim,
-            seed=base.seed if seed is None else seed,
-            settings=settings,
-        )
+        book, counts = fit_codebook(
+            paths, base=load(base_path), dim=dim, seed=seed, skip_invalid=skip_invalid,
+            input_format=input_format,
+        )  # fmt: skip
     except CodebookError as exc:
         raise click.UsageError(str(exc)) from exc
     save_codebook(book, output)
-    learnt = len(settings.field_weights)
-    skipped = f"; skipped {plural(counts['invalid'], 'invalid line')}" if counts["invalid"] else ""
-    click.echo(
+    learnt = len(book.settings.field_weights)
+    skipped = f"; skipped {plural(counts.invalid, 'invalid line')}" if counts.invalid else ""
+    notice(
         f"jsonvec: wrote codebook {book.fingerprint} to {output} "
         f"({plural(learnt, 'field weight')}, learnt from "
-        f"{plural(counts['records'], 'record')}{skipped})",
-        err=True,
+        f"{plural(counts.records, 'record')}{skipped})"
     )
-
-
-def _records(inputs: tuple[str, ...], skip_invalid: bool, counts: dict[str, int]) -> Iterator[Any]:
-    """The records of ``inputs``; ``counts`` says how many were read and skipped."""
-    for line in read_lines(inputs):
-        if line.is_blank:
-            continue
-        try:
-            record = parse_line(line)
-        except InvalidLineError:
-            if not skip_invalid:
-                raise
-            counts["invalid"] += 1
-            continue
-        counts["records"] += 1
-        yield record

@@ -1,20 +1,26 @@
-"""Options, helpers and exit statuses shared by several commands."""
+"""What every command shares: exit statuses and messages, stdout and stderr, and the options
+declared once for all (``-q/--quiet``, ``--codebook``, ``-n``, ``--plain``, ``--threshold``,
+``--input-format``, ``--engine``)."""
 
 from __future__ import annotations
 
 import contextlib
-import errno
+import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
+import orjson
 
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.codebook_file import load_codebook
-from jsonvec.errors import JsonvecError, OutputError, PathError, UsageError
+from jsonvec.collection import Collection
+from jsonvec.errors import JsonvecError, PathError, PipeClosedError, UsageError
 from jsonvec.paths import parse_path
+from jsonvec.reader import INPUT_FORMATS
+from jsonvec.stdout import StdoutWriter
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -22,6 +28,8 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_PIPE = 141  # 128 + SIGPIPE, as for cat, grep and any program killed by SIGPIPE
 EXIT_TERMINATED = 143
+
+_QUIET = "jsonvec.quiet"  # the key of -q in the context's meta, shared by its sub-contexts
 
 
 class Terminated(KeyboardInterrupt):
@@ -33,7 +41,7 @@ _STATUSES: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
     ((UsageError, click.UsageError), EXIT_USAGE),
     ((Terminated,), EXIT_TERMINATED),
     ((KeyboardInterrupt,), EXIT_INTERRUPTED),
-    ((BrokenPipeError,), EXIT_PIPE),
+    ((PipeClosedError, BrokenPipeError), EXIT_PIPE),
 )
 
 
@@ -51,8 +59,8 @@ def exit_status(exc: BaseException | None) -> int:
     return EXIT_ERROR
 
 
-def error_message(exc: BaseException) -> str | None:
-    """The one line a command prints for ``exc`` (None for a closed pipe: it prints none)."""
+def error_message(exc: BaseException) -> str:
+    """What went wrong, in words (the ``error`` of ``encode --summary``)."""
     if isinstance(exc, Terminated):
         return "terminated"
     if isinstance(exc, KeyboardInterrupt):
@@ -61,7 +69,17 @@ def error_message(exc: BaseException) -> str | None:
         return exc.format_message()
     if isinstance(exc, JsonvecError):
         return str(exc)
-    return None
+    if isinstance(exc, BrokenPipeError):
+        return "stdout was closed by its reader"
+    return str(exc) or type(exc).__name__
+
+
+def printed_message(exc: BaseException) -> str | None:
+    """The one line a command prints on stderr for ``exc``: none for a closed stdout (as
+    ``cat`` prints none)."""
+    if isinstance(exc, PipeClosedError | BrokenPipeError):
+        return None
+    return error_message(exc)
 
 
 def silence_stdout() -> None:
@@ -73,28 +91,44 @@ def silence_stdout() -> None:
         os.close(devnull)
 
 
-def stdout_error(exc: OSError) -> Exception:
-    """An error writing stdout: a closed pipe stays itself, anything else is one line."""
-    if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
-        return BrokenPipeError(exc.errno, exc.strerror)
-    return OutputError(f"stdout: cannot write: {exc.strerror or exc}")
-
-
-@contextlib.contextmanager
-def writing_stdout() -> Iterator[None]:
-    """Turn failed writes to stdout (a full disk, a closed pipe) into jsonvec's errors."""
-    try:
-        yield
-        sys.stdout.flush()
-    except OSError as exc:
-        raise stdout_error(exc) from exc
+# -- stdout is data, stderr is people
 
 
 def echo_lines(lines: Iterable[str]) -> None:
-    """Print lines of text on stdout, failing cleanly if stdout cannot take them."""
-    with writing_stdout():
-        for line in lines:
-            click.echo(line)
+    """Print lines of text on stdout, in full (:class:`~jsonvec.stdout.StdoutWriter`)."""
+    StdoutWriter().write_lines(list(lines))
+
+
+def echo_json(items: Iterable[Any]) -> None:
+    """Print one JSON object per line on stdout, in full, a few hundred at a time."""
+    out = StdoutWriter()
+    batch: list[bytes] = []
+    for item in items:
+        batch.append(orjson.dumps(item))
+        if len(batch) == 256:
+            out.write_lines(batch)
+            batch = []
+    if batch:
+        out.write_lines(batch)
+
+
+def is_quiet() -> bool:
+    """Whether the running command was given ``-q``."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(_QUIET))
+
+
+def notice(message: str) -> None:
+    """A line for people on stderr (a summary, a warning, a hint), unless ``-q`` was given.
+    Errors are never silenced: they are not notices."""
+    if not is_quiet():
+        with contextlib.suppress(OSError):
+            click.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr (``jsonvec: warning: ...``), unless ``-q`` was given."""
+    notice(f"jsonvec: warning: {message}")
 
 
 def plural(count: int, noun: str) -> str:
@@ -107,15 +141,123 @@ def load(path: str | None) -> Codebook:
     return load_codebook(path) if path is not None else default_codebook()
 
 
-codebook_option = click.option(
-    "--codebook",
-    "codebook_path",
-    type=click.Path(dir_okay=False),
-    help="Codebook file (default: the built-in codebook, dim 1024, seed 0).",
+def vectors_codebook(
+    collection: Collection, codebook_path: str | None, *, queries: bool = True
+) -> Codebook:
+    """The codebook to encode queries of stored vectors with: their own, or ``--codebook``
+    if it is the one that encoded them (checked whenever it is given). ``queries`` says
+    whether it will encode any (the warning that the vectors do not name their codebook is
+    only for then)."""
+    book = load_codebook(codebook_path) if codebook_path else None
+    if collection.fingerprint is None and queries:
+        named = codebook_path or "the built-in codebook"
+        warn(
+            f"{collection.files[0].path} does not say which codebook encoded it; the queries "
+            f"use {named}"
+        )
+    return collection.query_codebook(book, codebook_path or "")
+
+
+# -- options declared once
+
+
+class InputPath(click.Path):
+    """A path a command reads: a file, ``-`` for stdin, or (where the command says) a
+    folder or a glob pattern."""
+
+    def __init__(self) -> None:
+        super().__init__(allow_dash=True)
+
+
+class OutputPath(click.Path):
+    """A path a command writes. Every one is named to the guard (:mod:`jsonvec.guard`)
+    with what the command reads, before anything is read or written; ``tests/test_guard.py``
+    tries every option of this type in every command."""
+
+    def __init__(self) -> None:
+        super().__init__(allow_dash=True)
+
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _remember_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta[_QUIET] = value
+    return value
+
+
+quiet_option: Decorator = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    callback=_remember_quiet,
+    help="No progress, summary, hint or warning on stderr (errors are still printed).",
 )
 
 
-def engine_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def codebook_option(help: str) -> Decorator:
+    """``--codebook FILE``; ``help`` says what it is for in the command."""
+    return click.option("--codebook", "codebook_path", type=InputPath(), metavar="FILE", help=help)
+
+
+#: --codebook of the commands that read stored vectors
+VECTORS_CODEBOOK_HELP = (
+    "The codebook of the vectors [default: rebuilt from their metadata]; a file given must "
+    "be the one that encoded them."
+)
+
+
+def number_option(default: int, help: str) -> Decorator:
+    """``-n/--number N``: how many results, at least 1."""
+    return click.option(
+        "-n",
+        "--number",
+        default=default,
+        show_default=True,
+        type=click.IntRange(1),
+        metavar="N",
+        help=help,
+    )
+
+
+plain_option: Decorator = click.option(
+    "--plain", is_flag=True, help="An aligned table for people instead of JSON Lines."
+)
+
+
+class Score(click.FloatRange):
+    """A similarity score: a number from -1 to 1 (cosines and field scores lie there)."""
+
+    name = "score"
+
+    def __init__(self) -> None:
+        super().__init__(-1.0, 1.0)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super(click.FloatRange, self).convert(value, param, ctx)
+        if isinstance(number, float) and math.isnan(number):
+            self.fail("nan is not a score: give a number from -1 to 1", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+threshold_option: Decorator = click.option(
+    "--threshold",
+    type=Score(),
+    metavar="S",
+    help="Only hits scoring at least S (from -1 to 1).",
+)
+
+
+input_format_option: Decorator = click.option(
+    "--input-format",
+    type=click.Choice(INPUT_FORMATS),
+    help="How to read record files: jsonl (one record per line) or json (one JSON document: "
+    "the elements of a top-level array, or each top-level value) [default: json for names "
+    "ending in .json or .json.gz, else jsonl].",
+)
+
+
+def engine_options(what: str) -> Decorator:
     """``--engine local|dask`` and ``--scheduler ADDRESS``; ``what`` tells what the dask
     engine does."""
     engine = click.option(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -20,17 +19,21 @@ from jsonvec.appending import is_folder_target
 from jsonvec.atomic import AtomicFile
 from jsonvec.batches import default_jobs
 from jsonvec.commands.common import (
+    InputPath,
+    OutputPath,
     Terminated,
     check_path,
     codebook_option,
     engine_options,
     error_message,
     exit_status,
+    input_format_option,
     load,
+    notice,
     plural,
+    quiet_option,
 )
 from jsonvec.encoder import Encoder
-from jsonvec.errors import UsageError
 from jsonvec.interrupts import noted
 from jsonvec.pipeline import (
     EncodeOptions,
@@ -41,7 +44,8 @@ from jsonvec.pipeline import (
     encode_to,
     rejects_file,
 )
-from jsonvec.reader import STDIN, check_files
+from jsonvec.reader import STDIN, check_files, expand_inputs
+from jsonvec.stdout import StdoutWriter
 
 ID_FIELD_HELP = (
     "Take each record's id from this path: user.id for a nested key, items[0] for an array "
@@ -55,15 +59,17 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("inputs", nargs=-1, type=InputPath())
 @click.option(
     "-o",
     "--output",
     required=True,
+    type=OutputPath(),
     help="OUTPUT.parquet, OUTPUT.npy, OUTPUT.jsonl, - for stdout, or FOLDER/ with --append "
     "or --engine dask.",
 )
-@codebook_option
+@codebook_option("Codebook file (default: the built-in codebook, dim 1024, seed 0).")
+@input_format_option
 @click.option("--id-field", callback=check_path, metavar="PATH", help=ID_FIELD_HELP)
 @click.option("--skip-invalid", is_flag=True, help="Skip and count invalid lines.")
 @click.option(
@@ -74,7 +80,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 )
 @click.option(
     "--rejects",
-    type=click.Path(dir_okay=False),
+    type=OutputPath(),
     metavar="FILE",
     help="Copy invalid lines to FILE, byte for byte (with --skip-invalid or --max-invalid).",
 )
@@ -94,7 +100,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 @click.option(
     "--summary",
     "summary_path",
-    type=click.Path(dir_okay=False),
+    type=OutputPath(),
     metavar="FILE",
     help="Write one JSON object about the run to FILE (counts, output, seconds, exit "
     "status), also when it fails (but not for a usage error).",
@@ -128,11 +134,12 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     help="With --engine dask: at most this much input per partition and part, as many as "
     "fill whole rounds of the workers (gzip inputs are one partition each).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
+@quiet_option
 def encode(
     inputs: tuple[str, ...],
     output: str,
     codebook_path: str | None,
+    input_format: str | None,
     id_field: str | None,
     skip_invalid: bool,
     max_invalid: int | None,
@@ -148,14 +155,21 @@ def encode(
     partition_size: str,
     quiet: bool,
 ) -> None:
-    """Encode JSON Lines records (files, .gz, or stdin) into vectors.
+    """Encode JSON records (files, .gz, folders, globs, or stdin) into vectors.
 
-    INPUTS are JSON Lines files, gzip-compressed or not; - or no INPUTS reads stdin. The
-    output format follows the name of OUTPUT: .parquet, .npy (with NAME.npy.ids and
+    INPUTS are JSON Lines files, gzip-compressed or not; a file named *.json (or *.json.gz)
+    is one JSON document instead, whose records are the elements of its top-level array (or
+    each top-level value: one pretty-printed object is one record); --input-format
+    jsonl|json overrides the choice by name. A folder gives its .jsonl, .ndjson and .json
+    files (and their .gz), a quoted glob its matches, both in name order; - or no INPUTS
+    reads stdin (JSON Lines, unless --input-format json).
+
+    The output format follows the name of OUTPUT: .parquet, .npy (with NAME.npy.ids and
     NAME.npy.meta beside it), .jsonl, or - for JSON Lines on stdout; --keep-records stores
     each record's JSON text in the Parquet file for `similar --records`. Files are written
     atomically: a failed run leaves no partial output and keeps the previous one. An output
-    that is also an input (or another output) is refused.
+    (or --rejects, --summary) that is an input, the codebook or another output, or that
+    cannot be written where it is named, is refused before anything is read.
 
     An invalid line stops the run with FILE:LINE: reason and exit status 1, writing nothing;
     with --skip-invalid it is counted (and copied to --rejects) and the run goes on.
@@ -180,6 +194,7 @@ def encode(
         raise click.UsageError("--scheduler needs --engine dask")
     skip_invalid = skip_invalid or max_invalid is not None
     dask = engine == "dask"
+    paths = expand_inputs(inputs)
     options = EncodeOptions(
         id_field=id_field,
         skip_invalid=skip_invalid,
@@ -190,28 +205,27 @@ def encode(
         append=append,
         skip_existing=skip_existing,
     )
-    _check_usage(inputs, output, options, rejects, summary_path, dask)
+    _check_usage(paths, output, options, rejects, summary_path, dask, codebook_path)
+    out = StdoutWriter()
+    report = _SummaryFile(summary_path, started, rejects, output)  # opened now, written at the end
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with noted():
             if dask:
                 settings = _dask_settings(jobs, scheduler, partition_size)
-                summary = _on_dask(list(inputs), output, load(codebook_path), options, rejects,
-                                   settings, quiet)  # fmt: skip
+                summary = _on_dask(paths, output, load(codebook_path), options, rejects,
+                                   settings, quiet, input_format)  # fmt: skip
             else:
-                sources = list(inputs) or [STDIN]
-                summary = _run(sources, output, load(codebook_path), options, rejects, quiet)
+                sources = Inputs(paths or [STDIN], fmt=input_format)
+                summary = _run(sources, output, load(codebook_path), options, rejects, quiet, out)
     except BaseException as exc:
-        if summary_path is not None:
-            with contextlib.suppress(Exception):  # the run's own error is the one to report
-                _write_summary(summary_path, None, exc, started, rejects)
+        with contextlib.suppress(Exception):  # the run's own error is the one to report
+            report.write(None, exc, out.lines if output == "-" else 0)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if summary_path is not None:
-        _write_summary(summary_path, summary, None, started, rejects)
-    if not quiet:
-        _report(summary, output, rejects)
+    report.write(summary, None, summary.records)
+    _report(summary, output, rejects)
 
 
 @dataclass(frozen=True)
@@ -247,11 +261,12 @@ def _on_dask(
     rejects: str | None,
     settings: _DaskSettings,
     quiet: bool,
+    input_format: str | None,
 ) -> EncodeSummary:
     """``--engine dask``: the run on a cluster (:func:`jsonvec.dask.encode_files`)."""
     from jsonvec.dask import connect, encode_files  # noqa: PLC0415 - the extra
 
-    paths = [p for pattern in inputs for p in (sorted(glob.glob(pattern)) or [pattern])]
+    paths = inputs
     check_files(paths)  # before a cluster is started or reached
     shown = not quiet and sys.stderr.isatty()
     with connect(settings.scheduler) as client:
@@ -263,6 +278,7 @@ def _on_dask(
             max_invalid=options.max_invalid, rejects=rejects, append=options.append,
             skip_existing=options.skip_existing, partition_size=settings.partition_size,
             batch_size=options.batch_size, client=client, progress=shown,
+            input_format=input_format,
         )  # fmt: skip
 
 
@@ -271,30 +287,28 @@ def _dashboard(client: Any) -> None:
     with contextlib.suppress(Exception):  # no dashboard, or no link to it
         link = client.dashboard_link
         if link and client.scheduler_info().get("services", {}).get("dashboard"):
-            click.echo(f"jsonvec: Dask dashboard: {link}", err=True)
+            notice(f"jsonvec: Dask dashboard: {link}")
 
 
 def _check_usage(
-    inputs: tuple[str, ...],
+    inputs: list[str],
     output: str,
     options: EncodeOptions,
     rejects: str | None,
     summary_path: str | None,
     dask: bool,
+    codebook_path: str | None,
 ) -> None:
     if dask:
         _check_dask_usage(inputs, output)
     if not inputs and sys.stdin.isatty():
         raise click.UsageError("no input: give INPUT files, or pipe JSON Lines to stdin")
-    try:
-        check_options(output, options, rejects=rejects, folder=dask)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from exc
-    check_outputs(list(inputs), output, options, rejects=rejects, summary=summary_path,
-                  folder=dask)  # fmt: skip
+    check_options(output, options, rejects=rejects, folder=dask)
+    check_outputs(inputs, output, options, rejects=rejects, summary=summary_path, folder=dask,
+                  codebook=codebook_path)  # fmt: skip
 
 
-def _check_dask_usage(inputs: tuple[str, ...], output: str) -> None:
+def _check_dask_usage(inputs: list[str], output: str) -> None:
     if not inputs or STDIN in inputs:
         raise click.UsageError("--engine dask reads files (a cluster cannot read this stdin)")
     if not is_folder_target(output):
@@ -304,35 +318,36 @@ def _check_dask_usage(inputs: tuple[str, ...], output: str) -> None:
 
 
 def _run(
-    sources: list[str],
+    sources: Inputs,
     output: str,
     codebook: Any,
     options: EncodeOptions,
     rejects: str | None,
     quiet: bool,
+    out: StdoutWriter,
 ) -> EncodeSummary:
     encoder = Encoder(codebook)
-    with rejects_file(rejects) as rejects_stream, _progress(sources, quiet) as progress:
+    with rejects_file(rejects) as rejects_stream, _progress(sources.paths, quiet) as progress:
         return encode_to(
             output,
-            Inputs(sources, progress),
+            Inputs(sources.paths, progress, sources.fmt),
             encoder,
             options,
-            stdout=sys.stdout.buffer,
+            stdout=out,
             rejects=rejects_stream,
-            on_wait=None if quiet else _waiting(output),
+            on_wait=_waiting(output),
         )
 
 
 def _waiting(output: str) -> Callable[[], None]:
     def say() -> None:
-        click.echo(f"jsonvec: waiting for another run appending to {output}", err=True)
+        notice(f"jsonvec: waiting for another run appending to {output}")
 
     return say
 
 
 @contextlib.contextmanager
-def _progress(sources: list[str], quiet: bool) -> Iterator[Callable[[int], Any] | None]:
+def _progress(sources: Sequence[str], quiet: bool) -> Iterator[Callable[[int], Any] | None]:
     """A progress bar on a terminal's stderr, fed with bytes read; None where none shows."""
     if quiet or not sys.stderr.isatty():
         yield None
@@ -355,25 +370,38 @@ def _progress(sources: list[str], quiet: bool) -> Iterator[Callable[[int], Any] 
         bar.close()
 
 
-def _write_summary(
-    path: str,
-    summary: EncodeSummary | None,
-    failure: BaseException | None,
-    started: float,
-    rejects: str | None,
-) -> None:
-    """The run as one JSON object: what ``encode --summary FILE`` writes."""
-    counts = (summary or EncodeSummary()).as_json()
-    counts["seconds"] = round(time.perf_counter() - started, 3)
-    status = exit_status(failure)
-    document = {
-        "status": status,
-        "error": None if failure is None else error_message(failure) or type(failure).__name__,
-        **counts,
-        "rejects": rejects if summary is not None else None,  # written only by a run that ends well
-    }
-    with AtomicFile(path) as handle:
-        handle.file.write(orjson.dumps(document) + b"\n")
+class _SummaryFile:
+    """``--summary FILE``: opened before the run starts, so that a place it cannot be written
+    stops the run before anything is (a committed append would be repeated by a retry);
+    written when the run ends, however it ends."""
+
+    def __init__(self, path: str | None, started: float, rejects: str | None, output: str) -> None:
+        self._file = AtomicFile(path) if path is not None else None
+        self._started = started
+        self._rejects = rejects
+        self._output = output
+
+    def write(
+        self, summary: EncodeSummary | None, failure: BaseException | None, written: int
+    ) -> None:
+        """The run as one JSON object; ``written`` counts the records whose lines reached
+        stdout in full (those of an output file only count once it is in place)."""
+        if self._file is None:
+            return
+        counts = (summary or EncodeSummary()).as_json()
+        counts["records"] = written
+        if summary is None and written:  # lines on stdout stay written
+            counts["output"] = self._output
+        counts["seconds"] = round(time.perf_counter() - self._started, 3)
+        document = {
+            "status": exit_status(failure),
+            "error": None if failure is None else error_message(failure),
+            **counts,
+            # written only by a run that ends well
+            "rejects": self._rejects if summary is not None else None,
+        }
+        with self._file as handle:
+            handle.file.write(orjson.dumps(document) + b"\n")
 
 
 def _report(summary: EncodeSummary, output: str, rejects: str | None) -> None:
@@ -396,5 +424,7 @@ def _report(summary: EncodeSummary, output: str, rejects: str | None) -> None:
         noun = plural(summary.repeated, "record")
         parts.append(f"left out {noun} whose id came earlier in this run")
     for reason in summary.first_invalid:
-        click.echo(f"skipped {reason}", err=True)
-    click.echo("jsonvec: " + "; ".join(parts), err=True)
+        notice(f"skipped {reason}")
+    notice("jsonvec: " + "; ".join(parts))
+    for note in summary.notes:
+        notice(f"jsonvec: note: {note}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -11,14 +10,27 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from jsonvec.census import generic_path, missing_path, take_census
 from jsonvec.codebook import Codebook
 from jsonvec.collection import Collection
-from jsonvec.commands.common import echo_lines, writing_stdout
-from jsonvec.commands.similar import vectors_codebook
+from jsonvec.commands.common import (
+    VECTORS_CODEBOOK_HELP,
+    InputPath,
+    codebook_option,
+    echo_json,
+    echo_lines,
+    input_format_option,
+    number_option,
+    plain_option,
+    quiet_option,
+    vectors_codebook,
+    warn,
+)
 from jsonvec.errors import PathError, ProbeError
+from jsonvec.guard import Named, check_files, reads
 from jsonvec.paths import format_path, parse_path, values_at
 from jsonvec.probe import GRID_SIZE, check_path, cleanup_best, estimate_numbers, unbind
-from jsonvec.reader import STDIN, parse_line, read_lines
+from jsonvec.reader import STDIN, expand_inputs, parse_line, read_lines
 from jsonvec.search import noise_ceiling
 
 MAX_CANDIDATES = 1_000_000  # distinct values kept from --from
@@ -30,24 +42,23 @@ MAX_CANDIDATES = 1_000_000  # distinct values kept from --from
 @click.option(
     "--from",
     "data",
+    type=InputPath(),
     metavar="DATA",
-    help="Candidates: the distinct values at PATH in these JSON Lines (- for stdin).",
+    help="Candidates: the distinct values at PATH in these records (a file, folder or "
+    "glob of JSON Lines or .json documents; - for stdin).",
 )
 @click.option(
-    "--candidates", metavar="FILE", help="Candidates: one JSON value per line (- for stdin)."
+    "--candidates",
+    type=InputPath(),
+    metavar="FILE",
+    help="Candidates: one JSON value per line (- for stdin).",
 )
-@click.option(
-    "-n",
-    "--number",
-    default=3,
-    show_default=True,
-    type=click.IntRange(1),
-    metavar="N",
-    help="Values per record.",
-)
+@number_option(3, "Values per record.")
 @click.option("--id", "record_id", metavar="ID", help="Only the record with this id.")
-@click.option("--codebook", "codebook_path", metavar="FILE", help="As for similar.")
-@click.option("--plain", is_flag=True, help="An aligned table for people instead of JSON.")
+@codebook_option(VECTORS_CODEBOOK_HELP)
+@plain_option
+@input_format_option
+@quiet_option
 def probe(
     vectors: tuple[str, ...],
     path_text: str,
@@ -57,6 +68,8 @@ def probe(
     record_id: str | None,
     codebook_path: str | None,
     plain: bool,
+    input_format: str | None,
+    quiet: bool,
 ) -> None:
     """The most likely values at PATH of each record, read back from its vector.
 
@@ -73,7 +86,9 @@ def probe(
 
     Without candidates, PATH is read as a number: one object per record with the estimate
     and "low", "high", the range of numbers that fit within the noise. A path that holds no
-    number in any record is an error (give candidates for strings).
+    number in any record is an error (give candidates for strings). Where the records are
+    stored (encode --keep-records), a PATH that none of them holds is a warning naming the
+    nearest paths that do.
 
     Example:
 
@@ -89,15 +104,24 @@ def probe(
     if data is not None and candidates is not None:
         raise click.UsageError("give one of --from DATA and --candidates FILE")
     collection = Collection.open(list(vectors))
+    sources = expand_inputs([data]) if data is not None else []
+    read = collection.read_files() + reads(sources) + reads([candidates] if candidates else [])
+    check_files(read + reads([codebook_path] if codebook_path else [], "codebook"),
+                [Named("output", "-")])  # fmt: skip
     book = vectors_codebook(collection, codebook_path)
     try:
         check_path(segments, book)
     except ProbeError as exc:
         raise click.BadParameter(str(exc), param_hint="--path") from exc
+    missing = _missing_path(collection, segments)
     if data is None and candidates is None:
-        _estimates(collection, segments, book, record_id, plain)
+        _estimates(collection, segments, book, record_id, plain, missing)
         return
-    values = _values_from(data, segments) if data is not None else _candidates(str(candidates))
+    values = (
+        _values_from(sources, data or "", segments, input_format)
+        if data is not None
+        else _candidates(str(candidates), input_format)
+    )
     if not values:
         raise click.UsageError(
             f"no candidates: {data or candidates} holds no value at {format_path(segments)}"
@@ -112,6 +136,20 @@ def probe(
         for rank, (j, score) in enumerate(zip(best, scored, strict=True), start=1)
     )
     _print(found, plain)
+    if missing is not None:
+        warn(missing)
+
+
+def _missing_path(collection: Collection, segments: tuple[Any, ...]) -> str | None:
+    """The warning for a path that no stored record holds (None where one does, or where
+    no records are stored). Reading stops at the first record that holds it."""
+    if not collection.has_records:
+        return None
+    for record in collection.all_records():
+        if values_at(record, segments):
+            return None
+    census = take_census(collection.all_records())
+    return missing_path(generic_path(segments), census, "--path")
 
 
 def _ranked(
@@ -128,6 +166,7 @@ def _estimates(
     book: Codebook,
     record_id: str | None,
     plain: bool,
+    missing: str | None,
 ) -> None:
     """No candidates: each record's number at the path, estimated with its range."""
     rows = [collection.find(record_id)] if record_id is not None else None
@@ -146,14 +185,15 @@ def _estimates(
         raise click.UsageError(
             f"{shown} does not read back as a number in any record (every best score is under "
             f"{floor:.3f}, what noise reaches): for strings and other values give candidates "
-            "with --from DATA or --candidates FILE"
+            "with --from DATA or --candidates FILE" + (f"; {missing}" if missing else "")
         )
     _print(found, plain)
-    if weak:
-        click.echo(
-            f"jsonvec: warning: {weak:,} of {len(found):,} records score under {floor:.3f} at "
-            f"{shown}: they likely hold no number there",
-            err=True,
+    if missing is not None:
+        warn(missing)
+    elif weak:
+        warn(
+            f"{weak:,} of {len(found):,} records score under {floor:.3f} at {shown}: they "
+            "likely hold no number there"
         )
 
 
@@ -166,11 +206,13 @@ def _blocks(collection: Collection, rows: list[int] | None) -> Iterator[tuple[li
         yield collection.ids(range(start, start + len(block))), block
 
 
-def _values_from(data: str, segments: tuple[Any, ...]) -> list[Any]:
-    """The distinct values at ``segments`` in JSON Lines, in order of first appearance."""
+def _values_from(
+    sources: list[str], data: str, segments: tuple[Any, ...], fmt: str | None
+) -> list[Any]:
+    """The distinct values at ``segments`` in the records of ``sources``, in order of first
+    appearance."""
     seen: dict[bytes, Any] = {}
-    source = STDIN if data == "-" else data
-    for line in read_lines([source]):
+    for line in read_lines(sources, fmt=fmt):
         if line.is_blank:
             continue
         record = parse_line(line)
@@ -186,9 +228,9 @@ def _values_from(data: str, segments: tuple[Any, ...]) -> list[Any]:
     return list(seen.values())
 
 
-def _candidates(path: str) -> list[Any]:
+def _candidates(path: str, fmt: str | None) -> list[Any]:
     source = STDIN if path == "-" else path
-    return [parse_line(line) for line in read_lines([source]) if not line.is_blank]
+    return [parse_line(line) for line in read_lines([source], fmt=fmt) if not line.is_blank]
 
 
 def _print(found: Iterable[dict[str, Any]], plain: bool) -> None:
@@ -203,8 +245,4 @@ def _print(found: Iterable[dict[str, Any]], plain: bool) -> None:
             [f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}" for r in rows]
         )
         return
-    stream = sys.stdout.buffer
-    with writing_stdout():
-        for item in found:
-            stream.write(orjson.dumps(item) + b"\n")
-        stream.flush()
+    echo_json(found)

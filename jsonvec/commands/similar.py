@@ -4,63 +4,61 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import click
 import numpy as np
-import orjson
 from numpy.typing import NDArray
 
-from jsonvec.ann import AnnIndex, build_index
-from jsonvec.codebook import Codebook
-from jsonvec.codebook_file import load_codebook
-from jsonvec.collection import Collection, names_vectors
-from jsonvec.commands.common import echo_lines, engine_options, writing_stdout
+from jsonvec.ann import AnnIndex, build_index, meta_path
+from jsonvec.collection import Collection
+from jsonvec.commands.common import (
+    VECTORS_CODEBOOK_HELP,
+    InputPath,
+    OutputPath,
+    codebook_option,
+    echo_json,
+    echo_lines,
+    engine_options,
+    input_format_option,
+    notice,
+    number_option,
+    plain_option,
+    quiet_option,
+    threshold_option,
+    vectors_codebook,
+    warn,
+)
 from jsonvec.encoder import Encoder
 from jsonvec.errors import PathError, ProbeError, WhereError
+from jsonvec.field_search import Filter, Found, search_by_field, search_filtered, where_mask
+from jsonvec.guard import Named, check_files, reads
 from jsonvec.hits import Hit, collect_hits, format_plain
-from jsonvec.reader import STDIN, parse_line, read_lines
+from jsonvec.queries import check_one_query, parse_query, read_queries, split_arguments
+from jsonvec.reader import STDIN
 from jsonvec.search import CollectionSearch, Searcher, noise_ceiling
-from jsonvec.where import Condition, decoded_mask, exact_mask
-
-QUERY_WAYS = "QUERY (the last argument), -q JSON, -i FILE or --id ID"
+from jsonvec.where import Condition
 
 
 @click.command()
 @click.argument("args", nargs=-1, metavar="VECTORS... [QUERY]")
-@click.option(
-    "-q", "--query", "query_json", metavar="JSON", help="The query as JSON (no guessing)."
-)
+@click.option("--query", "query_json", metavar="JSON", help="The query as JSON (no guessing).")
 @click.option(
     "-i",
     "--input",
     "query_file",
+    type=InputPath(),
     metavar="FILE",
-    help="Queries as JSON Lines from FILE, or - for stdin.",
+    help="Queries from FILE (JSON Lines, or a .json document), or - for stdin.",
 )
 @click.option("--id", "query_id", metavar="ID", help="Use the stored vector of this record.")
-@click.option(
-    "-n",
-    "--number",
-    default=10,
-    show_default=True,
-    type=click.IntRange(1),
-    metavar="N",
-    help="Hits per query.",
-)
-@click.option(
-    "--codebook",
-    "codebook_path",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="The codebook of the vectors (default: rebuilt from their metadata); must match.",
-)
-@click.option("--threshold", type=float, metavar="S", help="Only hits scoring at least S.")
+@number_option(10, "Hits per query.")
+@codebook_option(VECTORS_CODEBOOK_HELP)
+@threshold_option
 @click.option("--records", is_flag=True, help="Add each hit's record (encode --keep-records).")
-@click.option("--plain", is_flag=True, help="An aligned table for people instead of JSON.")
+@plain_option
 @click.option(
     "--by-field",
     is_flag=True,
@@ -76,7 +74,9 @@ QUERY_WAYS = "QUERY (the last argument), -q JSON, -i FILE or --id ID"
     "age=31, ok=true, else text: city=Paris). Exact with stored records (encode "
     "--keep-records), decoded from the vectors otherwise.",
 )
-@click.option("--index", "index_path", metavar="INDEX", help="Search through this ANN index.")
+@click.option(
+    "--index", "index_path", type=InputPath(), metavar="INDEX", help="Search through an ANN index."
+)
 @click.option(
     "--ef",
     type=click.IntRange(1),
@@ -87,6 +87,8 @@ QUERY_WAYS = "QUERY (the last argument), -q JSON, -i FILE or --id ID"
 @engine_options(
     "exact search, file by file, for collections larger than this machine (the same hits),"
 )
+@input_format_option
+@quiet_option
 def similar(
     args: tuple[str, ...],
     query_json: str | None,
@@ -103,33 +105,38 @@ def similar(
     ef: int | None,
     engine: str,
     scheduler: str | None,
+    input_format: str | None,
+    quiet: bool,
 ) -> None:
     """Find the records nearest to an example, a partial record, or a stored id.
 
     VECTORS are outputs of `jsonvec encode` (.parquet, .npy with its sidecars, .jsonl),
-    folders of them (their .parquet and .npy files) or glob patterns. An argument that
-    names an existing file or folder, or a glob that matches one, is VECTORS; any other
-    last argument is the QUERY and must be JSON (any JSON value); anything else is an error.
-    -q JSON gives the query without guessing. Or: -i FILE (JSON Lines, - for stdin: one
-    result list per line, each hit tagged with "query", its line number), or --id (the
-    stored vector of that record, which is left out of its own hits). Give exactly one.
+    folders of them (their .parquet and .npy files) or glob patterns. The last argument is
+    the QUERY when it is JSON (any JSON value, of any length, never looked up as a file:
+    name a file called 42 ./42); every other argument names VECTORS, and one that names
+    nothing is an error. --query JSON gives the query without guessing. Or: -i FILE (JSON
+    Lines or a .json document, - for stdin: one result list per query, each hit tagged with
+    "query", its line number), or --id (the stored vector of that record, which is left out
+    of its own hits). Give exactly one.
 
     The codebook is read from the vectors' metadata; --codebook may name it, and must then
-    be the same.
+    be the same (also with --id).
 
     Prints one JSON object per hit, best first: {"id", "score", "rank"}, and "source", the
     file of the hit, when VECTORS are several files. Scores are cosine similarities: 1.0
     for the same content. A partial query such as '{"city": "Paris"}' ranks first the
     records that hold that value; a record of n fields that contains all m fields of the
-    query scores about sqrt(m/n).
+    query scores about sqrt(m/n). A search with no hits says why on stderr.
 
     On wide records (many fields) one field carries little of a record's vector, and a
     partial query, above all a mistyped one, may miss its holder. --by-field scores every
     stored record (encode --keep-records) field by field instead: the mean over the query's
-    fields of how well the record's value at the same path matches (1.0 the same value;
-    strings by edit distance, so one wrong letter of eight scores 0.875; numbers by relative
-    difference; an array in the query matches an element in any position), ties broken by
-    the vectors' cosine.
+    fields of how well the record's value at the same path matches (1.0 the same value and
+    only then, so an exact id ranks above every near one; strings by edit distance, so one
+    wrong letter of eight scores 0.875; numbers by relative difference; an array in the
+    query matches an element in any position), ties broken by the vectors' cosine. A query
+    path that no stored record holds is a warning naming the nearest paths that do; so is a
+    --where value of another type than the values stored at its path.
 
     Example:
 
@@ -137,21 +144,26 @@ def similar(
         jsonvec similar people.parquet '{"city": "Paris", "age": 34}'
         jsonvec similar daily/ --id 4711 -n 5 --plain
         jsonvec similar people.parquet -i queries.jsonl --records
-        jsonvec similar 'daily/*.parquet' -q '"a bare string as the query"'
+        jsonvec similar 'daily/*.parquet' --query '"a bare string as the query"'
         jsonvec similar countries.parquet --by-field '{"name": {"common": "Germny"}}'
         jsonvec similar people.parquet '{"name": "Ann"}' --where city=Paris --where age=34
         jsonvec similar lake-vectors/ '{"user": "ann"}' --engine dask --scheduler tcp://s:8786
     """
-    vectors, inline = _split_args(args, query_json, query_file, query_id)
+    given = (query_json, query_file, query_id)
+    vectors, inline = split_arguments(args)
+    check_one_query((inline, *given))
     if ef is not None and index_path is None:
         raise click.UsageError("--ef needs --index (exact search has no breadth to set)")
     _check_engine(engine, scheduler, by_field=by_field, where=bool(where), index=index_path)
+    conditions = _conditions(where, index_path)
     collection = Collection.open(vectors)
+    _guard(collection, codebook_path, query_file, index_path)
     if records and not collection.has_records:
         raise click.UsageError("--records needs vectors written with encode --keep-records")
     if by_field:
         _check_by_field(collection, query_id, index_path)
-    conditions = _conditions(where, index_path)
+    # a codebook given is checked whatever the query (with --id, none is needed)
+    book = vectors_codebook(collection, codebook_path, queries=query_id is None)
     exclude: int | None = None
     labels: list[int] | None = None
     values: list[Any] = []
@@ -159,31 +171,77 @@ def similar(
         exclude = collection.find(query_id)
         queries = collection.vector(exclude)[None, :]
     else:
-        encoder = Encoder(vectors_codebook(collection, codebook_path))
-        values, labels = _read_queries(inline, query_file)
-        queries = encoder.encode_batch(values)
+        values, labels = _queries(inline, query_json, query_file, input_format)
+        queries = Encoder(book).encode_batch(values)
     if collection.count == 0:
-        click.echo("jsonvec: the vectors hold no records", err=True)
+        notice("jsonvec: the vectors hold no records")
         return
     ann = AnnIndex(collection, index_path, ef or 64) if index_path is not None else None
     extra = 1 if exclude is not None else 0
-    warning = None
+    found, allowed = _search(collection, book, conditions, values if by_field else None,
+                             queries, number + extra, ann, engine, scheduler)  # fmt: skip
+    several = query_file is not None
+    hits = collect_hits(collection, found.rows, found.scores, number, threshold, exclude,
+                        records, labels)  # fmt: skip
+    _print(hits, several=several, plain=plain, records=records)
+    # after the hits, and only when they were written
+    for warning in found.warnings:
+        warn(warning)
+    if not (conditions or by_field or query_id is not None):
+        _noise_warning(found.scores, collection)
+    if len({hit.query for hit in hits}) < len(queries):
+        _say_why_none(hits, len(queries), collection, exclude, threshold, allowed)
+
+
+def _queries(
+    inline: str | None, query_json: str | None, query_file: str | None, fmt: str | None
+) -> tuple[list[Any], list[int] | None]:
+    """The queries' values, and their line numbers for -i FILE."""
+    if query_file is not None:
+        return read_queries(STDIN if query_file == "-" else query_file, fmt)
+    if query_json is not None:
+        return [parse_query(query_json, "--query")], None
+    return [parse_query(inline or "")], None
+
+
+def _guard(
+    collection: Collection, codebook: str | None, query_file: str | None, index: str | None
+) -> None:
+    """What a search reads is not where it writes: stdout redirected into a vectors file
+    (``>> v.jsonl``) is refused (:mod:`jsonvec.guard`)."""
+    read = collection.read_files() + reads([codebook] if codebook else [], "codebook")
+    read += reads([query_file] if query_file else [], "queries file")
+    read += reads([index, meta_path(index)] if index else [], "index")
+    check_files(read, [Named("output", "-")])
+
+
+def _search(
+    collection: Collection,
+    book: Any,
+    conditions: list[Condition],
+    by_field: list[Any] | None,
+    queries: NDArray[np.float32],
+    k: int,
+    ann: Searcher | None,
+    engine: str,
+    scheduler: str | None,
+) -> tuple[Found, NDArray[np.bool_] | None]:
+    """The rows and scores of each query's best ``k``, and the rows ``--where`` allowed."""
+    allowed = None
     if conditions:
-        book = vectors_codebook(collection, codebook_path)
-        allowed = _where_mask(collection, conditions, book)
-        rows, scores = _filtered(collection, values if by_field else None, queries, allowed,
-                                 number + extra)  # fmt: skip
-    elif by_field:
-        rows, scores = _by_field(collection, values, queries, number)
-    else:
-        with _searcher(collection, ann, engine, scheduler) as searcher:
-            rows, scores = CollectionSearch(collection, searcher).search(queries, number + extra)
-        if query_id is None:
-            warning = _noise_warning(scores, collection, several=query_file is not None)
-    hits = collect_hits(collection, rows, scores, number, threshold, exclude, records, labels)
-    _print(hits, several=query_file is not None, plain=plain, records=records)
-    if warning is not None:  # after the hits, and only when they were written
-        click.echo(warning, err=True)
+        kept = _where_mask(collection, conditions, book)
+        allowed = kept.allowed
+        if by_field is not None:
+            found = search_by_field(collection, by_field, queries, k, allowed)
+        else:
+            found = search_filtered(collection, queries, k, allowed)
+        found.warnings[:0] = kept.warnings
+        return found, allowed
+    if by_field is not None:
+        return search_by_field(collection, by_field, queries, k), None
+    with _searcher(collection, ann, engine, scheduler) as searcher:
+        rows, scores = CollectionSearch(collection, searcher).search(queries, k)
+    return Found(rows, scores), None
 
 
 def _check_engine(
@@ -224,39 +282,50 @@ def _check_by_field(collection: Collection, query_id: str | None, index_path: st
         raise click.UsageError("--by-field scores every stored record: it takes no --index")
 
 
-def _by_field(
-    collection: Collection, values: list[Any], queries: NDArray[np.float32], number: int
-) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-    """Rows and field scores of the best ``number`` records for each query (the vectors'
-    cosines break ties)."""
-    from jsonvec.fields import rank_by_fields  # noqa: PLC0415
-
-    cosines = np.concatenate(
-        [(queries @ block.T).astype(np.float32) for _, block in collection.chunks()], axis=1
-    )
-    return rank_by_fields(values, collection.all_records(), cosines, number)
-
-
-def _noise_warning(
-    scores: NDArray[np.float32], collection: Collection, several: bool
-) -> str | None:
-    """A warning when best hits do not stand above what unrelated records score."""
+def _noise_warning(scores: NDArray[np.float32], collection: Collection) -> None:
+    """Warn when best hits do not stand above what unrelated records score."""
     ceiling = noise_ceiling(collection.count, collection.dim)
     best = scores[:, 0] if scores.shape[1] else np.zeros(0, dtype=np.float32)
     low = int(np.sum(best < ceiling))
     if not low:
-        return None
+        return
     which = (
-        f"{low} of {len(best)} queries' best hits score"
-        if several
+        f"the best hits of {low:,} of {len(best):,} queries score"
+        if len(best) > 1
         else f"the best hit scores {float(best[0]):.3f},"
     )
-    return (
-        f"jsonvec: warning: {which} under {ceiling:.3f}, what unrelated records can reach "
-        f"among {collection.count:,} of dim {collection.dim}: a hit may not hold the query's "
-        "values (on records of many fields one field carries little of a vector); "
-        "--by-field scores the stored records field by field (encode --keep-records)"
+    remedy = (
+        "--by-field scores the stored records field by field"
+        if collection.has_records
+        else "--by-field scores stored records field by field (encode --keep-records)"
     )
+    warn(
+        f"{which} under {ceiling:.3f}, what unrelated records can reach among "
+        f"{collection.count:,} of dim {collection.dim}: a hit may not hold the query's values "
+        f"(on records of many fields one field carries little of a vector); {remedy}"
+    )
+
+
+def _say_why_none(
+    hits: list[Hit],
+    queries: int,
+    collection: Collection,
+    exclude: int | None,
+    threshold: float | None,
+    allowed: NDArray[np.bool_] | None,
+) -> None:
+    """A search that found nothing for some query says why, instead of printing nothing."""
+    if allowed is not None and not allowed.any():
+        reason = "no record passes every --where condition"
+    elif exclude is not None and collection.count == 1:
+        reason = "the vectors hold one record, the query's own (--id leaves it out of its hits)"
+    elif threshold is not None:
+        reason = f"no record scores at least --threshold {threshold:g}"
+    else:
+        reason = "no record is left to rank"
+    empty = queries - len({hit.query for hit in hits})
+    which = "no hits" if queries == 1 else f"no hits for {empty:,} of {queries:,} queries"
+    notice(f"jsonvec: {which}: {reason}")
 
 
 def _conditions(where: tuple[str, ...], index_path: str | None) -> list[Condition]:
@@ -268,108 +337,26 @@ def _conditions(where: tuple[str, ...], index_path: str | None) -> list[Conditio
         raise click.BadParameter(str(exc), param_hint="--where") from exc
 
 
-def _where_mask(
-    collection: Collection, conditions: list[Condition], book: Codebook
-) -> NDArray[np.bool_]:
+def _where_mask(collection: Collection, conditions: list[Condition], book: Any) -> Filter:
     """Rows that hold every condition: exact from stored records, else decoded."""
-    if collection.has_records:
-        return exact_mask(conditions, collection.all_records())
     try:
-        mask = decoded_mask(conditions, collection.chunks(), book)
+        kept = where_mask(collection, conditions, book)
     except ProbeError as exc:
         raise click.BadParameter(str(exc), param_hint="--where") from exc
-    click.echo(
-        "jsonvec: --where read from the vectors (no stored records): a record counts as "
-        f"holding a value when it decodes to it (kept {int(mask.sum()):,} of "
-        f"{collection.count:,}); encode --keep-records makes it exact",
-        err=True,
-    )
-    return mask
-
-
-def _filtered(
-    collection: Collection,
-    by_field: list[Any] | None,
-    queries: NDArray[np.float32],
-    allowed: NDArray[np.bool_],
-    number: int,
-) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-    """The best ``number`` allowed rows per query, by field score (``by_field`` holds the
-    queries' values) or by cosine."""
-    from jsonvec.fields import field_scores, ranked  # noqa: PLC0415
-
-    cosines = np.concatenate(
-        [(queries @ block.T).astype(np.float32) for _, block in collection.chunks()], axis=1
-    )
-    primary = cosines if by_field is None else field_scores(by_field, collection.all_records())
-    return ranked(primary, cosines, number, allowed)
-
-
-def _split_args(
-    args: tuple[str, ...], query_json: str | None, query_file: str | None, query_id: str | None
-) -> tuple[list[str], str | None]:
-    """VECTORS and the query given as the last argument (if it is one)."""
-    vectors: list[str] = []
-    inline: str | None = query_json
-    for position, arg in enumerate(args):
-        if names_vectors(arg):
-            vectors.append(arg)
-        elif position == len(args) - 1 and query_json is None:
-            try:
-                orjson.loads(arg)
-            except orjson.JSONDecodeError as exc:
-                raise click.UsageError(
-                    f"{arg!r} is neither a vectors file, folder or glob (none exists) nor a "
-                    f"JSON query (invalid JSON: {exc.msg}); use -q JSON to give a query"
-                ) from exc
-            inline = arg
-        else:
-            raise click.UsageError(f"{arg}: no such vectors file, folder or glob")
-    given = [q for q in (inline, query_file, query_id) if q is not None]
-    if not vectors:
-        raise click.UsageError("give VECTORS: vectors files, folders or glob patterns")
-    if not given:
-        raise click.UsageError(f"give a query: {QUERY_WAYS}")
-    if len(given) > 1:
-        raise click.UsageError(f"give one query, not {len(given)}: {QUERY_WAYS}")
-    return vectors, inline
-
-
-def _read_queries(inline: str | None, query_file: str | None) -> tuple[list[Any], list[int]]:
-    """The queries and their labels: line numbers for -i FILE."""
-    if inline is not None:
-        try:
-            return [orjson.loads(inline)], [0]
-        except orjson.JSONDecodeError as exc:
-            raise click.BadParameter(f"not valid JSON: {exc.msg}", param_hint="-q") from exc
-    assert query_file is not None
-    source = STDIN if query_file == "-" else query_file
-    lines = [line for line in read_lines([source]) if not line.is_blank]
-    return [parse_line(line) for line in lines], [line.lineno for line in lines]
-
-
-def vectors_codebook(collection: Collection, codebook_path: str | None) -> Codebook:
-    """The codebook to encode queries with: the vectors' own, or --codebook if it matches."""
-    book = load_codebook(codebook_path) if codebook_path else None
-    if collection.fingerprint is None:
-        named = codebook_path or "the built-in codebook"
-        click.echo(
-            f"jsonvec: warning: {collection.files[0].path} does not say which codebook encoded "
-            f"it; the queries use {named}",
-            err=True,
+    if kept.decoded:
+        notice(
+            "jsonvec: --where read from the vectors (no stored records): a record counts as "
+            f"holding a value when it decodes to it (kept {int(kept.allowed.sum()):,} of "
+            f"{collection.count:,}); encode --keep-records makes it exact"
         )
-    return collection.query_codebook(book, codebook_path or "")
+    return kept
 
 
 def _print(hits: list[Hit], *, several: bool, plain: bool, records: bool) -> None:
     if plain:
         echo_lines(format_plain(hits, several=several, records=records))
         return
-    out = sys.stdout.buffer
-    with writing_stdout():
-        for hit in hits:
-            out.write(orjson.dumps(hit.as_json(several=several, records=records)) + b"\n")
-        out.flush()
+    echo_json(hit.as_json(several=several, records=records) for hit in hits)
 
 
 @click.group()
@@ -391,7 +378,7 @@ def index() -> None:
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=OutputPath(),
     metavar="INDEX",
     help="The index file to write (INDEX.meta.json is written beside it).",
 )
@@ -412,7 +399,7 @@ def index() -> None:
     metavar="EF",
     help="Search breadth while building: more gives a better graph and a slower build.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+@quiet_option
 def index_build(
     vectors: tuple[str, ...], output: str, connectivity: int, expansion_add: int, quiet: bool
 ) -> None:
@@ -421,7 +408,8 @@ def index_build(
     The index is two files, INDEX and INDEX.meta.json; keep them together. It remembers the
     vectors files it was built from by their content and their place relative to it, so
     the index and its vectors can be moved or copied together; `similar` refuses it once
-    the vectors change.
+    the vectors change. An INDEX that is one of the vectors files (or their sidecars) is
+    refused before anything is built.
 
     Example:
 
@@ -433,17 +421,14 @@ def index_build(
     started = time.perf_counter()
     build_index(collection, output, connectivity=connectivity, expansion_add=expansion_add)
     seconds = time.perf_counter() - started
-    if not quiet:
-        click.echo(
-            f"jsonvec: indexed {collection.count:,} vectors in {seconds:.2f} s -> {output}",
-            err=True,
-        )
+    notice(f"jsonvec: indexed {collection.count:,} vectors in {seconds:.2f} s -> {output}")
 
 
 @index.command("check")
-@click.argument("index_file", metavar="INDEX", type=click.Path(dir_okay=False))
+@click.argument("index_file", metavar="INDEX", type=InputPath())
 @click.argument("vectors", nargs=-1, required=True)
-def index_check(index_file: str, vectors: tuple[str, ...]) -> None:
+@quiet_option
+def index_check(index_file: str, vectors: tuple[str, ...], quiet: bool) -> None:
     """Check INDEX against VECTORS: codebook, files unchanged, checksums of both.
 
     Reads the index and the vectors in full; exit status 0 when all is well, 1 (with the
@@ -458,6 +443,4 @@ def index_check(index_file: str, vectors: tuple[str, ...]) -> None:
     for _ in collection.chunks():  # reading in full checks the vectors' checksums
         pass
     AnnIndex(collection, index_file).verify()
-    click.echo(
-        f"jsonvec: {index_file} is intact and up to date with {collection.count} vectors", err=True
-    )
+    notice(f"jsonvec: {index_file} is intact and up to date with {collection.count} vectors")

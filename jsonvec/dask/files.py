@@ -122,8 +122,11 @@ def _encode_into(
                 if not options.skip_invalid or _too_many(done, options):
                     sink.abort()
                     return
-                if rejects is not None:
-                    rejects.writelines(raw for _, _, _, raw in encoded.invalid)
+                if rejects is not None:  # a document's record ends without a newline
+                    rejects.writelines(
+                        raw if raw.endswith(b"\n") else raw + b"\n"
+                        for _, _, _, raw in encoded.invalid
+                    )
             written, vectors, texts = encoded.ids, encoded.vectors, encoded.texts
             if left is not None:  # leave out the records the id shuffle said to
                 kept = _kept(batch.first - start.position, encoded.invalid_rows, len(batch), left)
@@ -245,12 +248,14 @@ def encode_files(
     batch_size: int = 1024,
     client: Any = None,
     progress: bool = False,
+    input_format: str | None = None,
 ) -> EncodeSummary:
     """Encode JSON Lines files into a folder of Parquet parts on a Dask cluster.
 
     Parameters
     ----------
-    paths : JSON Lines files (gzip or not), local or any URL fsspec reads.
+    paths : JSON Lines files (gzip or not), local or any URL fsspec reads; files named
+        ``*.json`` are JSON documents (one range each), unless ``input_format`` says.
     out_dir : the output folder: a path every worker and this process see, or a URL of an
         fsspec file system (``s3://bucket/vectors/``).
     codebook : Codebook, optional (default: the built-in one).
@@ -269,6 +274,7 @@ def encode_files(
     batch_size : records encoded and written together (a row group of a part).
     client : a ``distributed.Client`` (default: Dask's current scheduler).
     progress : show Dask's progress bar on stderr (with a client).
+    input_format : ``jsonl`` or ``json`` for every input; None chooses by name.
 
     Returns
     -------
@@ -308,7 +314,7 @@ def encode_files(
         target = _target(output, book, options)
         with output.staging() as staging:
             run = _Run(client, progress, book, options, output, target, staging)
-            summary = run.encode(paths, partition_size, rejects)
+            summary = run.encode(paths, partition_size, rejects, input_format)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -329,10 +335,10 @@ class _Run:
         return run_tasks(self.client, self.progress, list(calls))
 
     def encode(
-        self, paths: Sequence[str], partition_size: int, rejects: str | None
+        self, paths: Sequence[str], partition_size: int, rejects: str | None, fmt: str | None
     ) -> EncodeSummary:
         delayed: Any = importlib.import_module("dask.delayed").delayed
-        infos = cut(paths, partition_size, _workers(self.client))
+        infos = cut(paths, partition_size, _workers(self.client), fmt)
         counts = self.tasks(*(delayed(count, pure=True)(info) for info in infos))
         first = self.target.manifest.next_position if self.options.id_field is None else 0
         begins = starts(infos, counts, int(first or 0))

@@ -8,7 +8,8 @@ spreads tasks freely, where ranges read by separate tasks would keep each task o
 that read its bytes, or ship 64 MB between workers. A cheap first pass counts each range's
 lines and records, so every range knows its first line number (for messages) and its first
 positional id (the position among all inputs' non-blank lines), as ``jsonvec encode`` on one
-machine gives them.
+machine gives them. A JSON document (a ``.json`` file, or any with ``--input-format json``)
+is one range too, cut into its records as one machine cuts it (:mod:`jsonvec.documents`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jsonvec.reader import Batch, Line, display_name
+from jsonvec.documents import DocumentSplitter
+from jsonvec.reader import Batch, Line, display_name, input_format
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Range:
     offset: int = 0
     length: int | None = None  # None: the whole input
     gzip: bool = False
+    document: bool = False  # one JSON document: its records are cut from the whole input
 
     def read(self) -> bytes:
         """The range's lines: from the first line that starts at or after ``offset`` to the
@@ -55,21 +58,26 @@ class Start:
     position: int
 
 
-def cut(paths: Sequence[str], partition_size: int, workers: int = 1) -> list[Range]:
+def cut(
+    paths: Sequence[str], partition_size: int, workers: int = 1, fmt: str | None = None
+) -> list[Range]:
     """The ranges of all inputs, in order.
 
     Ranges are of at most ``partition_size`` bytes, and as many as fill whole rounds of
-    ``workers`` (:func:`balanced_size`).
+    ``workers`` (:func:`balanced_size`); a gzip file or a JSON document (``fmt``, else by
+    name) is one range.
     """
     gzipped = [_is_gzip(path) for path in paths]
+    documents = [input_format(path, fmt) == "json" for path in paths]
+    whole = [a or b for a, b in zip(gzipped, documents, strict=True)]
     sizes = [_size(path) for path in paths]
-    splittable = sum(n for n, packed in zip(sizes, gzipped, strict=True) if not packed)
+    splittable = sum(n for n, one in zip(sizes, whole, strict=True) if not one)
     block = balanced_size(splittable, partition_size, workers)
     ranges: list[Range] = []
-    for path, size, packed in zip(paths, sizes, gzipped, strict=True):
+    for path, size, packed, document in zip(paths, sizes, gzipped, documents, strict=True):
         name = display_name(path)
-        if packed:
-            ranges.append(Range(len(ranges), name, True, path, gzip=True))
+        if packed or document:
+            ranges.append(Range(len(ranges), name, True, path, gzip=packed, document=document))
             continue
         for position, (offset, length) in enumerate(_spans(size, block)):
             ranges.append(Range(len(ranges), name, position == 0, path, offset, length))
@@ -137,8 +145,18 @@ _BLANK = re.compile(rb"\n[ \t\r]*(?=\n)")
 
 
 def count(info: Range) -> tuple[int, int]:
-    """(lines, non-blank lines) of a range: the first pass."""
-    return count_lines(info.read(), info)
+    """(lines, non-blank lines) of a range: the first pass (for a JSON document, its lines
+    and records)."""
+    block = info.read()
+    if info.document:
+        return block.count(b"\n") + 1, len(_records(block, info))
+    return count_lines(block, info)
+
+
+def _records(block: bytes, info: Range) -> list[tuple[int, bytes]]:
+    """``(line, text)`` of the records of a JSON document."""
+    splitter = DocumentSplitter(info.source)
+    return splitter.feed(block) + splitter.finish()
 
 
 def count_lines(block: bytes, info: Range) -> tuple[int, int]:
@@ -175,8 +193,13 @@ def batches(block: bytes, info: Range, start: Start, size: int) -> Iterator[Batc
     a batch's first line among the range's non-blank lines."""
     batch = Batch()
     position = start.position
-    for offset, raw in enumerate(lines_of(block)):
-        line = Line(info.source, start.line + offset, raw)
+    units = (
+        _records(block, info)
+        if info.document
+        else ((start.line + offset, raw) for offset, raw in enumerate(lines_of(block)))
+    )
+    for lineno, raw in units:
+        line = Line(info.source, lineno, raw)
         if line.is_blank:
             continue
         batch.add(position, line)  # line 1 (only a first range has it) may start with a BOM

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from jsonvec.cli import cli
 from jsonvec.errors import UsageError
-from jsonvec.overlap import Named, check_distinct
+from jsonvec.guard import Named, check_files, reads
 from tests.helpers import jsonvec, run
 
 #: several batches and two workers: the refusal must come before any of them start
@@ -128,16 +128,17 @@ def test_the_same_input_twice_is_fine(runner: CliRunner, data: Path, tmp_path: P
     assert result.exit_code == 0, result.output
 
 
-def test_check_distinct_by_resolved_path_for_new_files(
+def test_check_files_by_resolved_path_for_new_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
     with pytest.raises(UsageError, match="is the same file as"):
-        check_distinct(
-            ["-"], [Named("output", "sub/../x.parquet"), Named("rejects file", "x.parquet")]
+        check_files(
+            reads(["-"]), [Named("output", "sub/../x.parquet"), Named("rejects file", "x.parquet")]
         )
-    check_distinct(["in.jsonl"], [Named("output", "x.parquet"), Named("rejects file", "y.jsonl")])
+    written = [Named("output", "x.parquet"), Named("rejects file", "y.jsonl")]
+    check_files(reads(["in.jsonl"]), written)
 
 
 def test_sidecars_are_not_picked_up_by_a_json_glob(tmp_path: Path, samples: Path) -> None:

@@ -1,0 +1,3 @@
+"""Types of the compiled document scanner (jsonvec/_scan.pyx)."""
+
+def scan_record(buffer: bytes, pos: int, depth: int, in_string: bool) -> tuple[int, int, bool]: ...
