@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from jsonvec.errors import (
         AmbiguousIdError,
         AnnIndexError,
+        ArgumentError,
         ClusterError,
         CodebookError,
         CodebookMismatchError,
@@ -60,6 +61,7 @@ _HOMES = {
     "EncodeSummary": "jsonvec.pipeline",
     "AmbiguousIdError": "jsonvec.errors",
     "AnnIndexError": "jsonvec.errors",
+    "ArgumentError": "jsonvec.errors",
     "ClusterError": "jsonvec.errors",
     "CodebookError": "jsonvec.errors",
     "CodebookMismatchError": "jsonvec.errors",
@@ -95,6 +97,7 @@ _DEPRECATED = {
 __all__ = [
     "AmbiguousIdError",
     "AnnIndexError",
+    "ArgumentError",
     "ClusterError",
     "Codebook",
     "CodebookError",

@@ -92,19 +92,31 @@ def build_index(
         "expansion_add": expansion_add,
         "jsonvec_version": __version__,
     }
-    target = Path(index_path)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    _write(uindex, Path(index_path), meta)
+
+
+def _write(uindex: Any, target: Path, meta: dict[str, Any]) -> None:
+    """Put the index and its metadata in place, both on disk before either replaces the
+    files of a previous index."""
+    files: list[AtomicFile] = []
     try:
-        with AtomicFile(meta_path(target)) as meta_file:
-            uindex.save(str(temporary))
-            meta["index_bytes"], meta["index_crc32"] = temporary.stat().st_size, crc32(temporary)
-            meta["index_ends_crc32"] = ends_crc32(temporary)
-            meta_file.file.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
-            os.replace(temporary, target)
+        files.append(AtomicFile(target))
+        files.append(AtomicFile(meta_path(target)))
+        index, described = files
+        written = Path(index.reopened())
+        uindex.save(str(written))
+        meta["index_bytes"], meta["index_crc32"] = written.stat().st_size, crc32(written)
+        meta["index_ends_crc32"] = ends_crc32(written)
+        described.file.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
+        for file in files:
+            file.prepare()
+        for file in files:
+            file.commit()
     except (OSError, RuntimeError) as exc:
         raise AnnIndexError(f"{target}: cannot write index: {exc}") from exc
     finally:
-        temporary.unlink(missing_ok=True)
+        for file in files:
+            file.abort()  # nothing where all went well
 
 
 def crc32(path: Path) -> int:
@@ -158,6 +170,7 @@ class AnnIndex:
     ) -> None:
         self.path = Path(index_path)
         self.collection = collection
+        self.expansion_search = expansion_search
         meta = self._check_meta()
         self._meta = meta
         self._check_file(meta)

@@ -69,6 +69,7 @@ class AtomicFile:
             raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from exc
         self.file: BinaryIO = os.fdopen(fd, "w+b")
         self._done = False
+        self._prepared = False
         self._synced = 0
         self._syncer: threading.Thread | None = None
 
@@ -102,18 +103,32 @@ class AtomicFile:
             self._syncer.join()
             self._syncer = None
 
-    def commit(self) -> None:
-        """Flush, sync to disk and put the file in place of the target."""
-        if self._done:
+    def prepare(self) -> None:
+        """Flush and sync to disk, and give the file its hidden temporary name: all that can
+        fail before it is put in place (so that several files can all be made ready before
+        any of them replaces its target). Aborts on failure."""
+        if self._done or self._prepared:
             return
         try:
             self._join()
             self.file.flush()
-            os.fsync(self.file.fileno())
-            if self.tmp_path is None:  # give the unnamed file a name, then rename it
+            os.fsync(self.file.fileno())  # the data is on disk before any name points at it
+            if self.tmp_path is None:  # give the unnamed file a name, to rename it
                 self.tmp_path = self._link()
             self.file.close()
             os.chmod(self.tmp_path, 0o666 & ~_umask())
+        except OSError as exc:
+            self.abort()
+            raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from exc
+        self._prepared = True
+
+    def commit(self) -> None:
+        """Flush, sync to disk and put the file in place of the target."""
+        if self._done:
+            return
+        self.prepare()
+        assert self.tmp_path is not None
+        try:
             os.replace(self.tmp_path, self.path)
         except OSError as exc:
             self.abort()

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from jsonvec import arguments
 from jsonvec.cache import LruCache
 from jsonvec.errors import CodebookError
 from jsonvec.roles import SignedPermutation
@@ -28,6 +29,8 @@ DEFAULT_SEED = 0
 MIN_DIM, MAX_DIM = 64, 65536
 
 _ROLE_CACHE = 1 << 10
+#: the kinds of role matrices: of a key name, of array positions, of sets
+ROLE_KINDS = ("key", "seq", "set")
 
 
 class Codebook:
@@ -66,8 +69,10 @@ class Codebook:
             raise CodebookError("", f"dim must be a multiple of 8, not {dim}")
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
             raise CodebookError("", "seed must be an integer from 0 to 2**64 - 1")
-        if family not in FAMILIES:
+        if not isinstance(family, str) or family not in FAMILIES:
             raise CodebookError("", f"unknown matrix family {family!r}")
+        if settings is not None and not isinstance(settings, Settings):
+            raise CodebookError("", f"settings must be a Settings, not {type(settings).__name__}")
         self.dim = dim
         self.seed = seed
         self.settings = settings if settings is not None else Settings()
@@ -94,6 +99,10 @@ class Codebook:
         canonical = orjson.dumps(self.params(), option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(canonical).hexdigest()[:16]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (and copied) as its parameters: the role cache, and its lock, stay behind."""
+        return (Codebook, (self.dim, self.seed, self.settings, self.family))
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Codebook) and self.params() == other.params()
 
@@ -105,6 +114,8 @@ class Codebook:
 
     def role(self, kind: str, name: str = "") -> SignedPermutation:
         """The orthogonal role matrix of ``name``: kind ``key`` (a key name), ``seq`` or ``set``."""
+        arguments.choice(kind, "kind", ROLE_KINDS)
+        arguments.text(name, "name")
         found = self._roles.get((kind, name))
         if found is None:
             found = SignedPermutation.from_seed(self.seed, kind, name, self.dim)

@@ -17,9 +17,10 @@ from typing import Any
 
 import orjson
 
+from jsonvec import arguments
 from jsonvec.atomic import AtomicFile
 from jsonvec.codebook import FORMAT, Codebook
-from jsonvec.errors import CodebookError
+from jsonvec.errors import ArgumentError, CodebookError
 from jsonvec.settings import Settings
 from jsonvec.version import __version__
 
@@ -43,6 +44,9 @@ def save_codebook(codebook: Codebook, path: str | os.PathLike[str]) -> None:
     >>> load_codebook(path) == Codebook(dim=512, seed=7)
     True
     """
+    if not isinstance(codebook, Codebook):
+        raise ArgumentError(f"codebook must be a Codebook, not {type(codebook).__name__}")
+    path = arguments.path(path, "path")
     manifest = {
         **codebook.params(),
         "fingerprint": codebook.fingerprint,
@@ -79,6 +83,7 @@ def load_codebook(path: str | os.PathLike[str]) -> Codebook:
     >>> load_codebook(path).seed
     3
     """
+    path = arguments.path(path, "path")
     source = os.fspath(path)
     try:
         with open(source, "rb") as handle:

@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from jsonvec import arguments
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.errors import (
     AmbiguousIdError,
+    ArgumentError,
     CodebookError,
     CodebookMismatchError,
     NotFoundError,
@@ -140,8 +142,9 @@ class Collection:
 
     @classmethod
     def open(cls, patterns: Sequence[str]) -> Collection:
-        """Open the vectors files named by ``patterns`` (see :func:`resolve`)."""
-        return cls([open_vector_file(p) for p in resolve(patterns)])
+        """Open the vectors files named by ``patterns`` (see :func:`resolve`): paths of
+        files or folders, or glob patterns (one, or a list)."""
+        return cls([open_vector_file(p) for p in resolve(arguments.paths(patterns, "patterns"))])
 
     def read_files(self) -> list[Named]:
         """Every file the collection reads: vectors files, their sidecars, the manifests of
@@ -224,17 +227,17 @@ class Collection:
 
     def vector(self, row: int) -> NDArray[np.float32]:
         """The stored vector of a row: shape (dim,), float32."""
-        file, local = self._locate(row)
+        file, local = self._locate(self._row(row))
         vector: NDArray[np.float32] = file.vectors_at([local])[0]
         return vector
 
     def ids(self, rows: Sequence[int]) -> list[Any]:
         """The ids of ``rows`` (global row numbers), in the same order."""
-        return self._values(rows, "ids")
+        return self._values(self._rows(rows), "ids")
 
     def records(self, rows: Sequence[int]) -> list[Any]:
         """The original records of ``rows`` (parsed JSON), or None where none was kept."""
-        return self._values(rows, "records")
+        return self._values(self._rows(rows), "records")
 
     def all_records(self) -> Iterator[Any]:
         """Every row's stored record (parsed JSON) in row order, streamed a row group at a
@@ -265,13 +268,16 @@ class Collection:
             rows += [int(offset) + local for local in file.find(wanted)]
         return rows
 
-    def find(self, wanted: str) -> int:
-        """The one row whose id is ``wanted``.
+    def find(self, wanted: str | int) -> int:
+        """The one row whose id is ``wanted`` (an integer id as an int or its decimal text).
 
         Raises :class:`NotFoundError` (with a hint when the id looks like a field's value
         but the ids are record positions) or :class:`AmbiguousIdError` naming where the id
         occurs when several records hold it.
         """
+        if isinstance(wanted, int) and not isinstance(wanted, bool):
+            wanted = str(wanted)
+        wanted = arguments.text(wanted, "wanted")
         rows = self.find_all(wanted)
         if len(rows) == 1:
             return rows[0]
@@ -292,6 +298,18 @@ class Collection:
                 "field, encode with --id-field (e.g. --id-field id)"
             )
         return ""
+
+    def _row(self, row: object) -> int:
+        """A row number, checked: an integer from 0 to count - 1."""
+        number = arguments.integer(row, "row")
+        if not 0 <= number < self.count:
+            raise ArgumentError(f"row {number} is not in the vectors (rows 0 to {self.count - 1})")
+        return number
+
+    def _rows(self, rows: object) -> list[int]:
+        if isinstance(rows, str | bytes) or not isinstance(rows, Sequence | range | np.ndarray):
+            raise ArgumentError(f"rows must be a list of row numbers, not {type(rows).__name__}")
+        return [self._row(row) for row in rows]
 
     def _file_index(self, row: int) -> int:
         if not 0 <= row < self.count:

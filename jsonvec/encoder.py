@@ -21,14 +21,15 @@ from __future__ import annotations
 import itertools
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from jsonvec import arguments
 from jsonvec.codebook import Codebook, default_codebook
-from jsonvec.errors import EncodeError
+from jsonvec.errors import ArgumentError, EncodeError
 from jsonvec.reference import ReferenceEncoder
 from jsonvec.values import as_json
 
@@ -65,11 +66,14 @@ class Encoder:
     """
 
     def __init__(self, codebook: Codebook | None = None, *, compiled: bool | None = None) -> None:
+        arguments.instance(codebook, "codebook", Codebook, "a Codebook")
+        if compiled is not None:
+            arguments.flag(compiled, "compiled")
         self.codebook = codebook if codebook is not None else default_codebook()
         self.dim = self.codebook.dim
         self.compiled = COMPILED if compiled is None else compiled
         if self.compiled and _Core is None:
-            raise ValueError("the compiled core is not built in this installation")
+            raise ArgumentError("the compiled core is not built in this installation")
         self._impl: Any = (
             _Core(self.codebook) if _Core and self.compiled else (ReferenceEncoder(self.codebook))
         )
@@ -89,8 +93,9 @@ class Encoder:
 
         ``values`` is any iterable of records; records may hold the Python values
         :mod:`jsonvec.values` lists (numpy scalars and arrays, tuples, mappings, sequences).
+        A ``str``, ``bytes`` or mapping is one record, not a batch: :class:`EncodeError`.
         """
-        records = values if isinstance(values, list) else list(values)
+        records = arguments.batch(values, "values", "encode_batch([record])", EncodeError)
         try:
             vectors: NDArray[np.float32] = self._impl.encode_batch(records)
         except EncodeError:
@@ -119,6 +124,7 @@ _lock = threading.Lock()
 
 def encoder_for(codebook: Codebook | None = None) -> Encoder:
     """A shared :class:`Encoder` for ``codebook`` (the default codebook if None)."""
+    arguments.instance(codebook, "codebook", Codebook, "a Codebook")
     codebook = codebook if codebook is not None else default_codebook()
     with _lock:
         found = _encoders.get(codebook)
@@ -210,9 +216,12 @@ def iter_encode(
     >>> [block.shape[0] for block in iter_encode(stream, batch_size=2)]
     [2, 2, 1]
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+    arguments.integer(batch_size, "batch_size", 1)
     encoder = encoder_for(codebook)
+    if isinstance(values, str | bytes | bytearray | Mapping):
+        arguments.batch(values, "values", "iter_encode([record])", EncodeError)
+    if not isinstance(values, Iterable):
+        raise EncodeError(f"values must be an iterable of records, not {type(values).__name__}")
     iterator = iter(values)
     while batch := list(itertools.islice(iterator, batch_size)):
         yield encoder.encode_batch(batch)

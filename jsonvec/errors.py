@@ -1,7 +1,8 @@
 """The exception hierarchy: every error jsonvec raises on purpose is a :class:`JsonvecError`.
 
-The command line maps these to a one-line ``Error: ...`` message and exit status 1; anything
-else that escapes is a bug and keeps its traceback.
+The command line maps these to a one-line ``Error: ...`` message and exit status 1 (2 for a
+:class:`UsageError`); anything else that escapes is a bug and keeps its traceback. Every
+error survives pickling (errors raised in worker processes travel back to their caller).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ class CodebookError(JsonvecError):
         self.source = source
         self.problem = problem
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.source, self.problem))
+
 
 class InvalidLineError(JsonvecError):
     """One line of JSON Lines input is not a record jsonvec can encode.
@@ -33,6 +37,9 @@ class InvalidLineError(JsonvecError):
         self.lineno = lineno
         self.reason = reason
         self.line = line
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.source, self.lineno, self.reason, self.line))
 
 
 class InputError(JsonvecError):
@@ -69,6 +76,12 @@ class UsageError(JsonvecError):
 
     The command line reports it like a bad option: exit status 2.
     """
+
+
+class ArgumentError(UsageError, TypeError, ValueError):
+    """An argument of a Python call of the wrong type or value (a path given as a number, a
+    codebook as a string). Also a ``TypeError`` and a ``ValueError``, as Python's own
+    functions raise for such arguments."""
 
 
 class TooManyInvalidError(JsonvecError):

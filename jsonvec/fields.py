@@ -39,6 +39,9 @@ Path = tuple[str | None, ...]
 #: the best score of a value that is not the query's own, or of a record that does not hold
 #: every value of the query: below 1.0 in six digits as in float32
 ALMOST = 1.0 - 2.0**-20
+#: characters of two strings compared by edit distance (as the n-grams of a vector: the first
+#: 1,000); different strings that share them differ by their lengths, or score ALMOST
+TEXT_CHARS = 1000
 
 _osa_distance: Callable[[str, str], int] | None
 try:
@@ -103,7 +106,8 @@ def _osa_python(a: str, b: str) -> int:
 def similarity(query: Any, value: Any) -> float:
     """How well ``value`` matches ``query``, in [0, 1]; 1.0 for the same value only.
 
-    Strings: ``1 - osa_distance / max(len)``. Numbers (bools excluded):
+    Strings: ``1 - osa_distance / max(len)`` (over their first :data:`TEXT_CHARS`
+    characters). Numbers (bools excluded):
     ``1 - |a - b| / (|a| + |b|)``. Both at most :data:`ALMOST` for different values. Anything
     else: 1.0 if equal, else 0.0. A string never matches a number.
 
@@ -132,9 +136,14 @@ def _number_similarity(query: float, value: float) -> float:
 
 
 def _text_similarity(query: str, value: str) -> float:
+    """``1 - osa_distance / max(len)`` over the first :data:`TEXT_CHARS` characters (the
+    distance takes time in the product of the lengths: two strings of a million characters
+    would take hours), and the difference in length past them."""
     if query == value:
         return 1.0
-    return 1.0 - osa_distance(query, value) / max(len(query), len(value))
+    head = osa_distance(query[:TEXT_CHARS], value[:TEXT_CHARS])
+    tail = abs(max(len(query) - TEXT_CHARS, 0) - max(len(value) - TEXT_CHARS, 0))
+    return max(0.0, 1.0 - (head + tail) / max(len(query), len(value)))
 
 
 def _is_number(value: Any) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from jsonvec import arguments
 from jsonvec.appending import (
     AppendPlan,
     SeenIds,
@@ -34,7 +35,8 @@ from jsonvec.guard import Named, check_files, reads
 from jsonvec.interrupts import check_interrupted
 from jsonvec.layout import VECTORS_FORMAT, IdKind
 from jsonvec.manifest import Manifest, write_manifest
-from jsonvec.reader import STDIN, Batch, Line, read_batches
+from jsonvec.paths import parse_path
+from jsonvec.reader import INPUT_FORMATS, STDIN, Batch, Line, expand_inputs, read_batches
 from jsonvec.stdout import StdoutWriter
 from jsonvec.version import ENCODING, __version__
 from jsonvec.workers import encode_batches
@@ -470,13 +472,16 @@ def encode_file(
     skip_existing: bool = False,
     batch_size: int = 1024,
     jobs: int = 1,
+    input_format: str | None = None,
 ) -> EncodeSummary:
-    """Encode JSON Lines files into a vectors file: ``jsonvec encode`` as one call.
+    """Encode files of records into a vectors file: ``jsonvec encode`` as one call.
 
     Parameters
     ----------
     inputs : path or list of paths
-        JSON Lines files, gzip-compressed or not (``-``: this process's stdin).
+        JSON Lines files, gzip-compressed or not (``-``: this process's stdin); files named
+        ``*.json`` are JSON documents (the elements of a top-level array, or each top-level
+        value); folders and glob patterns as ``jsonvec encode`` takes them.
     output : path
         ``NAME.parquet``, ``NAME.npy`` (ids and metadata beside it), ``NAME.jsonl``, ``-``
         (JSON Lines on stdout), or with ``append`` a folder ``NAME/`` of Parquet parts.
@@ -491,6 +496,9 @@ def encode_file(
     jobs : int
         Processes that encode: this one and ``jobs - 1`` workers; the output does not depend
         on it.
+    input_format : {"jsonl", "json"}, optional
+        How to read every input; by default ``json`` for names ending in ``.json`` (or
+        ``.json.gz``), else ``jsonl``.
 
     Returns
     -------
@@ -504,7 +512,8 @@ def encode_file(
     TooManyInvalidError
         When more than ``max_invalid`` lines were invalid.
     UsageError
-        For options that do not go together, or an output that is also an input.
+        For options that do not go together, or an output that is also an input
+        (:class:`ArgumentError`, a kind of it, for an argument of the wrong type).
     InputError, OutputError, CodebookError, CodebookMismatchError
         For files that cannot be read or written, or an append with another codebook.
 
@@ -520,22 +529,51 @@ def encode_file(
     >>> summary.records
     2
     """
-    paths = (
-        [os.fspath(inputs)]
-        if isinstance(inputs, str | os.PathLike)
-        else [os.fspath(p) for p in inputs]
-    )
-    target = os.fspath(output)
-    rejects_path = None if rejects is None else os.fspath(rejects)
-    if not isinstance(codebook, Codebook):
-        codebook = None if codebook is None else load_codebook(os.fspath(codebook))
-    options = EncodeOptions(
-        id_field=id_field, skip_invalid=skip_invalid or max_invalid is not None,
-        keep_records=keep_records, batch_size=batch_size, jobs=jobs, max_invalid=max_invalid,
-        append=append, skip_existing=skip_existing,
+    paths = expand_inputs(arguments.paths(inputs, "inputs"))
+    target = arguments.path(output, "output")
+    rejects_path = arguments.optional_path(rejects, "rejects")
+    codebook_path = None
+    if not isinstance(codebook, Codebook) and codebook is not None:
+        codebook_path = arguments.path(codebook, "codebook (a Codebook or a path)")
+    options = _options(
+        id_field=id_field, skip_invalid=skip_invalid, keep_records=keep_records,
+        batch_size=batch_size, jobs=jobs, max_invalid=max_invalid, append=append,
+        skip_existing=skip_existing,
     )  # fmt: skip
+    if input_format is not None:
+        arguments.choice(input_format, "input_format", INPUT_FORMATS)
     check_options(target, options, rejects=rejects_path)
-    check_outputs(paths or [STDIN], target, options, rejects=rejects_path)
+    check_outputs(paths, target, options, rejects=rejects_path, codebook=codebook_path)
+    book = load_codebook(codebook_path) if codebook_path is not None else None
+    book = codebook if isinstance(codebook, Codebook) else book
     with rejects_file(rejects_path) as stream:
-        return encode_to(target, Inputs(paths or [STDIN]), Encoder(codebook), options,
+        return encode_to(target, Inputs(paths, fmt=input_format), Encoder(book), options,
                          rejects=stream)  # fmt: skip
+
+
+def _options(
+    *,
+    id_field: object,
+    skip_invalid: object,
+    keep_records: object,
+    batch_size: object,
+    jobs: object,
+    max_invalid: object,
+    append: object,
+    skip_existing: object,
+) -> EncodeOptions:
+    """The options of :func:`encode_file`, checked."""
+    id_path = arguments.optional_text(id_field, "id_field")
+    if id_path is not None:
+        parse_path(id_path)
+    limit = arguments.optional_integer(max_invalid, "max_invalid", 0)
+    return EncodeOptions(
+        id_field=id_path,
+        skip_invalid=arguments.flag(skip_invalid, "skip_invalid") or limit is not None,
+        keep_records=arguments.flag(keep_records, "keep_records"),
+        batch_size=arguments.integer(batch_size, "batch_size", 1),
+        jobs=arguments.integer(jobs, "jobs", 1),
+        max_invalid=limit,
+        append=arguments.flag(append, "append"),
+        skip_existing=arguments.flag(skip_existing, "skip_existing"),
+    )

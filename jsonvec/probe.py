@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from jsonvec import arguments
 from jsonvec.bind import SeqPowers, bind
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.encoder import Encoder
@@ -124,14 +125,25 @@ def unbind(
     >>> ["Paris", "Oslo", "Rome"][int(scores.argmax())]
     'Oslo'
     """
-    book = codebook or default_codebook()
-    segments = parse_path(path) if isinstance(path, str) else tuple(path)
-    v = np.asarray(vectors, dtype=np.float32)
+    book = arguments.instance(codebook, "codebook", Codebook, "a Codebook") or default_codebook()
+    segments = _segments(path)
+    v = np.asarray(vectors, dtype=np.float32) if isinstance(vectors, np.ndarray) else None
+    if v is None or v.shape[-1:] != (book.dim,) or v.ndim > 2:
+        v = arguments.matrix(vectors, "vectors", book.dim, ProbeError)
     out = np.zeros_like(v)
     for concrete in _concrete(segments, book, positions):
         target, sign = _role(concrete, book)
         out += v[..., target] * sign.astype(np.float32)
     return out
+
+
+def _segments(path: object) -> tuple[Segment, ...]:
+    """A path given as text (``user.city``) or as segments."""
+    if isinstance(path, str):
+        return parse_path(path)
+    if isinstance(path, tuple | list) and all(isinstance(s, str | int) for s in path):
+        return tuple(path)
+    raise ProbeError(f"path must be a path such as 'user.city', not {type(path).__name__}")
 
 
 def check_path(path: str | Sequence[Segment], codebook: Codebook | None = None) -> None:

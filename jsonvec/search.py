@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from jsonvec import arguments
 from jsonvec.collection import Collection
 from jsonvec.errors import SearchError
 
@@ -137,11 +138,8 @@ class CollectionSearch:
         SearchError
             When the queries' dimension is not the vectors'.
         """
-        q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        if q.shape[1] != self.collection.dim:
-            raise SearchError(
-                f"queries have dim {q.shape[1]}, the vectors have dim {self.collection.dim}"
-            )
+        q = arguments.matrix(queries, "queries", self.collection.dim, SearchError)
+        k = arguments.integer(k, "k", 0)
         norms = np.linalg.norm(q, axis=1, keepdims=True)
         q = (q / np.where(norms > 0, norms, 1.0)).astype(np.float32)
         k = min(k, self.collection.count)

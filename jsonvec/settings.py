@@ -61,6 +61,9 @@ class Settings:
     ignore_fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # the types of every value, as from_dict checks
+            default = f.default_factory() if callable(f.default_factory) else f.default
+            object.__setattr__(self, f.name, _coerce(f.name, default, getattr(self, f.name)))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name.endswith("_weight"):
@@ -110,6 +113,8 @@ class Settings:
 
         Raises :class:`CodebookError` for unknown keys and for values of the wrong type.
         """
+        if not isinstance(data, dict):
+            raise CodebookError("", f"settings must be an object, not {_kind(data)}")
         defaults = cls()
         kwargs: dict[str, Any] = {}
         for name, value in data.items():
@@ -145,7 +150,9 @@ def _coerce(name: str, default: Any, value: Any, entry: bool = False) -> Any:
     if isinstance(default, dict):
         if not isinstance(value, dict):
             raise CodebookError("", f"setting {name!r} must be an object, not {_kind(value)}")
-        return {str(k): _coerce(name, 0.0, v, entry=True) for k, v in value.items()}
+        if not all(isinstance(k, str) for k in value):
+            raise CodebookError("", f"the keys of setting {name!r} must be paths (strings)")
+        return {k: _coerce(name, 0.0, v, entry=True) for k, v in value.items()}
     if isinstance(default, tuple):
         if not isinstance(value, list | tuple):
             raise CodebookError("", f"setting {name!r} must be a list, not {_kind(value)}")

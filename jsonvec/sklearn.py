@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from jsonvec.codebook import DEFAULT_DIM, DEFAULT_SEED, Codebook
 from jsonvec.codebook_file import load_codebook
 from jsonvec.encoder import encoder_for
-from jsonvec.errors import EncodeError
+from jsonvec.errors import ArgumentError, EncodeError
 from jsonvec.fit import DEFAULT_FLOOR, fit_settings
 from jsonvec.values import as_json
 
@@ -103,10 +103,10 @@ class JsonVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         book = self._base_codebook()
         if self.learn_weights:
             if not 0.0 <= self.floor <= 1.0:
-                raise ValueError(f"floor must be from 0 to 1, not {self.floor!r}")
+                raise ArgumentError(f"floor must be from 0 to 1, not {self.floor!r}")
             records = [as_json(r) for r in self._records(X)]
             if not records:
-                raise ValueError("learn_weights needs at least one record to learn from")
+                raise ArgumentError("learn_weights needs at least one record to learn from")
             settings = fit_settings(records, book.settings, self.floor)
             book = Codebook(book.dim, book.seed, settings, book.family)
         self.codebook_ = book
@@ -146,7 +146,7 @@ class JsonVectorizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def _base_codebook(self) -> Codebook:
         if self.input_type not in INPUT_TYPES:
-            raise ValueError(f"input_type must be 'dict' or 'json', not {self.input_type!r}")
+            raise ArgumentError(f"input_type must be 'dict' or 'json', not {self.input_type!r}")
         if self.codebook is None:
             return Codebook(dim=self.dim, seed=self.seed)
         if isinstance(self.codebook, Codebook):
@@ -169,14 +169,14 @@ def _column(X: Any) -> list[Any]:  # noqa: N803 - sklearn's name
     """The samples of ``X``: one column of a DataFrame or 2-D array, or any iterable."""
     if hasattr(X, "columns") and hasattr(X, "iloc"):  # a pandas DataFrame
         if len(X.columns) != 1:
-            raise ValueError(f"expected one column of records, got {len(X.columns)} columns")
+            raise ArgumentError(f"expected one column of records, got {len(X.columns)} columns")
         return list(X.iloc[:, 0])
     if isinstance(X, np.ndarray) and X.ndim == 2:
         if X.shape[1] != 1:
-            raise ValueError(f"expected one column of records, got {X.shape[1]} columns")
+            raise ArgumentError(f"expected one column of records, got {X.shape[1]} columns")
         return list(X[:, 0])
     if isinstance(X, dict | str | bytes) or not isinstance(X, Iterable):
-        raise TypeError(
+        raise ArgumentError(
             f"expected an iterable of records (a list, a Series), got {type(X).__name__}"
         )
     return list(X)

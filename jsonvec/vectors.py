@@ -16,11 +16,12 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from jsonvec import arguments
 from jsonvec.arrow_arrays import float32_array, int64_array, string_array
 from jsonvec.codebook import Codebook
 from jsonvec.collection import Collection
 from jsonvec.encoder import encoder_for
-from jsonvec.errors import CodebookMismatchError, SearchError
+from jsonvec.errors import ArgumentError, CodebookMismatchError, EncodeError, SearchError
 from jsonvec.hits import Hit, collect_hits
 from jsonvec.layout import ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
 from jsonvec.search import CollectionSearch, Searcher
@@ -68,8 +69,8 @@ def load(paths: PathLike | Sequence[PathLike], *, index: PathLike | None = None)
     >>> vectors.ids, vectors.vectors.shape
     (['a', 'b'], (2, 1024))
     """
-    named = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-    collection = Collection.open([os.fspath(p) for p in named])
+    collection = Collection.open(arguments.paths(paths, "paths"))
+    index = arguments.optional_path(index, "index")
     ann = None
     if index is not None:
         from jsonvec.ann import AnnIndex  # noqa: PLC0415 - the ANN extra, when asked for
@@ -98,11 +99,25 @@ class Vectors:
 
     def __init__(self, collection: Collection, ann: Searcher | None = None) -> None:
         self.collection = collection
+        self._ann = ann
         self.dim = collection.dim
         self.fingerprint = collection.fingerprint
         self._search = CollectionSearch(collection, ann)
         self._ids: list[Any] | None = None
         self._vectors: NDArray[np.float32] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (and copied) as what it was opened from: the files, and the index with
+        its breadth, opened and checked again where it is unpickled (the vectors are not
+        copied; the files must be there)."""
+        from jsonvec.ann import AnnIndex  # noqa: PLC0415 - the ANN extra, when there is one
+
+        if self._ann is not None and not isinstance(self._ann, AnnIndex):
+            raise ArgumentError(
+                "Vectors searched through a searcher of their own cannot be pickled"
+            )
+        index = None if self._ann is None else (str(self._ann.path), self._ann.expansion_search)
+        return (_reopen, ([str(p) for p in self.files], index))
 
     def __len__(self) -> int:
         return self.collection.count
@@ -253,9 +268,16 @@ class Vectors:
         >>> [hit.id for hit in jsonvec.load(folder / "v.parquet").search({"city": "Pari"})[0]]
         ['a', 'b']
         """
-        queries = [records] if isinstance(records, Mapping) else records
+        if isinstance(records, Mapping):
+            records = [records]
+        queries = arguments.batch(records, "records", _ONE_QUERY.format(shown=_example(records)),
+                                  SearchError)  # fmt: skip
+        arguments.instance(codebook, "codebook", Codebook, "a Codebook")
         book = self.collection.query_codebook(codebook)
-        vectors = encoder_for(book).encode_batch(queries)
+        try:
+            vectors = encoder_for(book).encode_batch(queries)
+        except EncodeError as exc:
+            raise SearchError(f"a query cannot be encoded: {exc}") from exc
         return self._hits(vectors, k, include_records)
 
     def search_vectors(
@@ -294,6 +316,10 @@ class Vectors:
             When the queries carry (or ``codebook`` names) another codebook.
         """
         array, carried = _query_array(queries)
+        if codebook is not None and not isinstance(codebook, Codebook | str):
+            raise ArgumentError(
+                f"codebook must be a Codebook or a fingerprint, not {type(codebook).__name__}"
+            )
         named = codebook.fingerprint if isinstance(codebook, Codebook) else codebook
         for fingerprint in (carried, named):
             if None not in (fingerprint, self.fingerprint) and fingerprint != self.fingerprint:
@@ -306,14 +332,10 @@ class Vectors:
     def _hits(self, queries: Any, k: int, include_records: bool) -> list[list[Hit]]:
         if include_records and not self.has_records:
             raise SearchError("include_records needs vectors written with encode --keep-records")
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise ValueError(f"k must be a non-negative integer, not {k!r}")
-        q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        if q.ndim != 2:
-            raise SearchError(f"queries must be one vector or a matrix, not shape {q.shape}")
+        k = arguments.integer(k, "k", 0)
+        arguments.flag(include_records, "include_records")
+        q = arguments.matrix(queries, "queries", self.dim, SearchError)
         if len(self) == 0 or k == 0 or q.shape[0] == 0:
-            if q.shape[1] != self.dim:
-                raise SearchError(f"queries have dim {q.shape[1]}, the vectors have dim {self.dim}")
             return [[] for _ in range(q.shape[0])]
         rows, scores = self._search.search(q, k)
         hits = collect_hits(self.collection, rows, scores, k, records=include_records)
@@ -321,6 +343,25 @@ class Vectors:
         for hit in hits:
             grouped[hit.query].append(hit)
         return grouped
+
+
+_ONE_QUERY = "search([{shown}]) for one query, a list of records for several"
+
+
+def _reopen(files: list[str], index: tuple[str, int] | None) -> Vectors:
+    """:class:`Vectors` opened again from their files (and index): what unpickling does."""
+    collection = Collection.open(files)
+    if index is None:
+        return Vectors(collection)
+    from jsonvec.ann import AnnIndex  # noqa: PLC0415 - the ANN extra
+
+    return Vectors(collection, AnnIndex(collection, index[0], index[1]))
+
+
+def _example(value: object) -> str:
+    """How a query is shown in the hint: the value itself when short."""
+    shown = orjson.dumps(value).decode() if isinstance(value, str) else repr(value)
+    return shown if len(shown) <= 30 else "query"
 
 
 def _query_array(queries: Any) -> tuple[Any, str | None]:

@@ -228,14 +228,17 @@ class _Worker:
     def submit(self, slot_index: int, batch: Batch) -> None:
         """Copy ``batch`` into a slot and ask for it to be encoded."""
         slot = self.slots[slot_index]
-        lines = b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for raw in batch.raws)
+        # the texts one after another, and where each ends: a record of a JSON document
+        # may hold line breaks, so the texts cannot be told apart by them
+        lines = b"".join(batch.raws)
+        ends = np.cumsum([len(raw) for raw in batch.raws], dtype=np.int64).tobytes()
         try:
             slot.reserve(slot.vector_bytes + len(lines))
         except OSError as exc:
             raise EncodeError(f"cannot share a batch with the workers: {exc.strerror}") from exc
         assert slot.map is not None
         slot.map[slot.vector_bytes : slot.vector_bytes + len(lines)] = lines
-        command = (slot_index, slot.size, len(lines), len(batch), batch.bom, batch.first)
+        command = (slot_index, slot.size, len(lines), len(batch), batch.bom, batch.first, ends)
         try:
             _send(self.commands, command)
         except (BrokenPipeError, OSError) as exc:
@@ -455,7 +458,7 @@ def _serve(commands: IO[bytes], replies: IO[bytes], config: dict[str, Any] | Non
     maps: dict[int, mmap.mmap] = {}
     while True:
         try:
-            slot, size, nbytes, count, bom, first = _receive(commands)
+            slot, size, nbytes, count, bom, first, ends = _receive(commands)
         except EOFError:
             return
         if slot not in maps or len(maps[slot]) != size:
@@ -463,7 +466,8 @@ def _serve(commands: IO[bytes], replies: IO[bytes], config: dict[str, Any] | Non
                 maps[slot].close()
             maps[slot] = mmap.mmap(config["fds"][slot], size)
         try:
-            reply = _encode(work, maps[slot], config["vector_bytes"], nbytes, count, bom, first)
+            where = (config["vector_bytes"], nbytes, ends)
+            reply = _encode(work, maps[slot], where, count, bom, first)
         except Exception:
             reply = ("error", traceback.format_exc())
         try:
@@ -513,14 +517,17 @@ def _keep_only(keep: set[int]) -> None:
 def _encode(
     work: BatchEncoder,
     shared: mmap.mmap,
-    vector_bytes: int,
-    nbytes: int,
+    where: tuple[int, int, bytes],
     count: int,
     bom: int,
     first: int,
 ) -> tuple[Any, ...]:
-    """Encode the batch in ``shared`` into its vector area: the reply's fields."""
-    raws = shared[vector_bytes : vector_bytes + nbytes].split(b"\n")[:count]
+    """Encode the batch in ``shared`` into its vector area: the reply's fields. ``where``
+    says where its texts are: their offset, their length, and where each ends."""
+    vector_bytes, nbytes, ends = where
+    data = shared[vector_bytes : vector_bytes + nbytes]
+    stops = np.frombuffer(ends, dtype=np.int64).tolist()
+    raws = [data[start:stop] for start, stop in zip([0, *stops[:-1]], stops, strict=True)]
     batch = Batch(first=first, raws=raws, linenos=[0] * count, runs=[(0, "")], bom=bom)
     dim = work.encoder.dim
     out = np.frombuffer(shared, dtype=np.float32, count=count * dim).reshape(count, dim)

@@ -206,6 +206,8 @@ class NpySink:
         try:
             self._behind.finish()
             self._guard(finish)
+            for handle in self._files:  # every file on disk before any is put in place
+                handle.prepare()
             for handle in self._files:
                 handle.commit()
         except BaseException:

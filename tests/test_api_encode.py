@@ -16,7 +16,16 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import jsonvec
-from jsonvec import Codebook, EncodeError, Encoder, UsageError, encode, encode_batch, iter_encode
+from jsonvec import (
+    ArgumentError,
+    Codebook,
+    EncodeError,
+    Encoder,
+    UsageError,
+    encode,
+    encode_batch,
+    iter_encode,
+)
 from jsonvec.encoder import COMPILED
 from jsonvec.values import as_json
 from tests.helpers import jsonvec as jsonvec_command
@@ -154,7 +163,7 @@ def test_iter_encode_streams_in_batches() -> None:
 
 @pytest.mark.parametrize("size", [0, -1, 1.5, True])
 def test_iter_encode_refuses_a_bad_batch_size(size: Any) -> None:
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(ArgumentError, match=r"batch_size must be (an integer|at least 1)"):
         next(iter_encode([{"a": 1}], batch_size=size))
 
 

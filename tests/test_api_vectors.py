@@ -178,7 +178,7 @@ def test_search_edges(written: dict[str, Path], lines: Path, tmp_path: Path) -> 
     assert len(vectors.search({"name": "Ann"}, k=10_000)[0]) == len(ROWS)
     with pytest.raises(SearchError, match="include_records needs"):
         vectors.search({"name": "Ann"}, include_records=True)
-    with pytest.raises(ValueError, match="k must be a non-negative integer"):
+    with pytest.raises(ValueError, match="k must be at least 0"):
         vectors.search({"name": "Ann"}, k=-1)
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")

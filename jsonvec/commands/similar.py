@@ -187,7 +187,7 @@ def similar(
     # after the hits, and only when they were written
     for warning in found.warnings:
         warn(warning)
-    if not (conditions or by_field or query_id is not None):
+    if hits and not (conditions or by_field or query_id is not None):
         _noise_warning(found.scores, collection)
     if len({hit.query for hit in hits}) < len(queries):
         _say_why_none(hits, len(queries), collection, exclude, threshold, allowed)

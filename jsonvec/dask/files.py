@@ -31,7 +31,13 @@ from jsonvec.dask.cluster import run_tasks
 from jsonvec.dask.output import Output, file_system, is_url, open_file
 from jsonvec.dask.ranges import Range, Start, batches, count, cut, starts
 from jsonvec.dask.records import worker_encoder
-from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError, VectorsError
+from jsonvec.errors import (
+    InvalidLineError,
+    OutputError,
+    TooManyInvalidError,
+    UsageError,
+    VectorsError,
+)
 from jsonvec.interrupts import check_interrupted
 from jsonvec.layout import MANIFEST, part_name, part_number
 from jsonvec.manifest import Manifest
@@ -306,7 +312,7 @@ def encode_files(
         append=append, skip_existing=skip_existing, batch_size=batch_size,
     )  # fmt: skip
     if skip_existing and not (append and id_field is not None):
-        raise ValueError("skip_existing needs append and id_field")
+        raise UsageError("skip_existing needs append and id_field")
     check_files(paths)
     output = Output(out_dir)
     output.create()

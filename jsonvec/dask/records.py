@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.encoder import Encoder
-from jsonvec.errors import EncodeError
+from jsonvec.errors import ArgumentError, EncodeError
 from jsonvec.settings import Settings
 
 if TYPE_CHECKING:  # dask is an optional extra
@@ -142,7 +142,7 @@ def encode_column(
     (1024,)
     """
     if input_type not in ("json", "dict"):
-        raise ValueError(f"input_type must be 'json' or 'dict', not {input_type!r}")
+        raise ArgumentError(f"input_type must be 'json' or 'dict', not {input_type!r}")
     delayed: Any = importlib.import_module("dask.delayed").delayed
     book = codebook or default_codebook()
     shared = delayed(book.params(), pure=True)
