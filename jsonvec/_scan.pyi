@@ -1,3 +1,7 @@
 """Types of the compiled document scanner (jsonvec/_scan.pyx)."""
 
-def scan_record(buffer: bytes, pos: int, depth: int, in_string: bool) -> tuple[int, int, bool]: ...
+def advance(
+    buffer: bytes, state: tuple[int, int, int, int, int, int, bool, int, int]
+) -> tuple[
+    list[tuple[int, int, int]], tuple[int, int, int, int, int, int, bool, int, int], int
+]: ...

@@ -16,84 +16,187 @@ document whose structure is broken (an unclosed array, a missing comma, a value 
 the end) cannot be cut and stops the run: :class:`~jsonvec.errors.InputError` naming the file
 and line. Memory holds one piece and the record being cut, whatever the document's size.
 
-The scan keeps track of strings (a bracket inside ``"..."`` is text), escapes and nesting
-depth, jumping from one character that matters to the next with a regular expression.
+The cut keeps track of strings (a bracket inside ``"..."`` is text), escapes, nesting depth
+and lines, a byte at a time in C (``jsonvec/_scan.pyx``), or with the same rules in Python
+(:func:`advance_python`, jumping from one character that matters to the next) where the
+package was installed without a compiler.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from jsonvec.errors import InputError
 
 BOM = b"\xef\xbb\xbf"
 
-#: inside a record, outside strings: what opens or closes a value or a string
-_STRUCTURE = re.compile(rb'[\[\]{}"]')
-#: inside a string: its end, or an escape
-_IN_STRING = re.compile(rb'["\\]')
+# where the scan is between records (jsonvec/_scan.pyx holds the same numbers)
+START, ARRAY_FIRST, ARRAY_NEXT, ARRAY_COMMA, AFTER_ARRAY, VALUES = range(6)
+_IN_ARRAY = (ARRAY_FIRST, ARRAY_NEXT, ARRAY_COMMA)
+# what is wrong with a document (0: nothing)
+COMMA_BEFORE_CLOSE, EXPECTED_COMMA, MORE_AFTER_ARRAY, UNEXPECTED = range(1, 5)
+_REASONS = {
+    COMMA_BEFORE_CLOSE: "a comma before ] (an element is missing)",
+    EXPECTED_COMMA: "expected , or ] after an element",
+    MORE_AFTER_ARRAY: "more follows the top-level array (JSON Lines? read it with "
+    "--input-format jsonl)",
+}
+
+#: (pos, mode, start, start_line, start_column, depth, in_string, line, line_start): where
+#: the scan goes on; the record being cut (start -1: none), where it starts and how deep the
+#: scan is in it; the line the scan is on, and where that line starts in the buffer
+State = tuple[int, int, int, int, int, int, bool, int, int]
+Spans = list[tuple[int, int, int]]
+FIRST: State = (0, START, -1, 0, 0, 0, False, 1, 0)
+
+#: inside a record, outside strings: what opens or closes a value or a string, or a line
+_STRUCTURE = re.compile(rb'[\[\]{}"\n]')
+#: inside a string: its end, an escape, or a line break (invalid there, but counted)
+_IN_STRING = re.compile(rb'["\\\n]')
 #: the end of a bare scalar (number, true, false, null)
-_SCALAR_END = re.compile(rb'[\s,\[\]{}"]')
+_SCALAR_END = re.compile(rb'[ \t\r\n\x0b\x0c,\[\]{}"]')
 _SPACE = re.compile(rb"[ \t\r\n]*")
 
 
-def scan_record_python(
-    buffer: bytes, pos: int, depth: int, in_string: bool
-) -> tuple[int, int, bool]:
-    """Scan a record's text from ``pos``, ``depth`` containers deep, in a string or not.
+def advance_python(buffer: bytes, state: State) -> tuple[Spans, State, int]:
+    """Scan ``buffer`` on from ``state`` (:data:`FIRST` to begin).
 
-    Returns ``(pos, depth, in_string)``: with depth 0 and not in a string, the record ends
-    just before ``pos``; otherwise the buffer was used up and the scan goes on from ``pos``
-    with more text (an escape cut by the end of the buffer resumes at its backslash). The
-    compiled scanner (``jsonvec/_scan.pyx``) does the same a byte at a time in C.
+    Returns ``(spans, state, error)``: ``(line, start, end)`` of each record completed, the
+    state to go on from with more text (the compiled scan of ``jsonvec/_scan.pyx`` returns the
+    same, byte for byte), and what is wrong with the document (0: nothing so far), the state
+    then being where.
 
-    >>> scan_record_python(b'{"a": "}"} tail', 1, 1, False)
-    (10, 0, False)
+    >>> spans, state, error = advance_python(b'[{"a": "]"}, 2', FIRST)
+    >>> spans, state[2], error
+    ([(1, 1, 11)], 13, 0)
     """
-    end = len(buffer)
-    while pos < end:
-        if in_string:
-            pos, in_string = _string_end(buffer, pos)
-            if in_string or depth == 0:
-                return pos, depth, in_string
-            continue
-        found = _STRUCTURE.search(buffer, pos)
+    scan = _Scan(buffer, state)
+    error = scan.run()
+    return scan.spans, scan.state(), error
+
+
+class _Scan:
+    """The state of :func:`advance_python` as it goes."""
+
+    def __init__(self, buffer: bytes, state: State) -> None:
+        self.buffer = buffer
+        (self.pos, self.mode, self.start, self.start_line, self.start_column, self.depth,
+         self.in_string, self.line, self.line_start) = state  # fmt: skip
+        self.spans: Spans = []
+
+    def state(self) -> State:
+        return (self.pos, self.mode, self.start, self.start_line, self.start_column,
+                self.depth, self.in_string, self.line, self.line_start)  # fmt: skip
+
+    def run(self) -> int:
+        while self.pos < len(self.buffer):
+            if self.start >= 0:
+                if not self.in_record():
+                    return 0
+                continue
+            error = self.between()
+            if error:
+                return error
+        return 0
+
+    def lines(self, start: int, end: int) -> None:
+        """Count the line breaks of ``buffer[start:end]``."""
+        breaks = self.buffer.count(b"\n", start, end)
+        if breaks:
+            self.line += breaks
+            self.line_start = self.buffer.rfind(b"\n", start, end) + 1
+
+    def emit(self, end: int) -> None:
+        self.spans.append((self.start_line, self.start, end))
+        self.start = -1
+        if self.mode in (ARRAY_FIRST, ARRAY_COMMA):
+            self.mode = ARRAY_NEXT
+
+    def in_record(self) -> bool:
+        """Scan on inside a record; False when the buffer is used up."""
+        buffer, pos = self.buffer, self.pos
+        if not self.in_string and self.depth == 0:  # a bare scalar
+            end = _SCALAR_END.search(buffer, pos)
+            if end is None:
+                self.pos = len(buffer)
+                return False
+            self.pos = end.start()
+            self.emit(self.pos)
+            return True
+        found = (_IN_STRING if self.in_string else _STRUCTURE).search(buffer, pos)
         if found is None:
-            return end, depth, False
-        char, pos = found.group(), found.end()
-        if char == b'"':
-            in_string = True
-        elif char in (b"{", b"["):
-            depth += 1
+            self.lines(pos, len(buffer))
+            self.pos = len(buffer)
+            return False
+        char, self.pos = found.group(), found.end()
+        if char == b"\\":
+            if self.pos == len(buffer):  # the escaped byte is in the next piece
+                self.pos -= 1
+                return False
+            self.lines(self.pos, self.pos + 1)
+            self.pos += 1
         else:
-            depth -= 1
-            if depth == 0:
-                return pos, 0, False
-    return pos, depth, in_string
+            self.mark(char)
+        return True
+
+    def mark(self, char: bytes) -> None:
+        """Take a line break, a quote or a bracket of a record into account."""
+        if char == b"\n":
+            self.line, self.line_start = self.line + 1, self.pos
+        elif char == b'"':
+            self.in_string = not self.in_string
+            if not self.in_string and self.depth == 0:
+                self.emit(self.pos)
+        elif char in (b"{", b"["):
+            self.depth += 1
+        else:
+            self.depth -= 1
+            if self.depth == 0:
+                self.emit(self.pos)
+
+    def between(self) -> int:
+        """Scan on between records: an error code, or 0."""
+        buffer = self.buffer
+        space = _SPACE.match(buffer, self.pos)
+        assert space is not None
+        self.lines(self.pos, space.end())
+        pos = self.pos = space.end()
+        if pos == len(buffer):
+            return 0
+        char, mode = buffer[pos : pos + 1], self.mode
+        error = 0
+        if mode == START:
+            self.mode, self.pos = (ARRAY_FIRST, pos + 1) if char == b"[" else (VALUES, pos)
+        elif char == b"]" and mode in _IN_ARRAY:
+            error = COMMA_BEFORE_CLOSE if mode == ARRAY_COMMA else 0
+            self.mode, self.pos = (mode, pos) if error else (AFTER_ARRAY, pos + 1)
+        elif mode == ARRAY_NEXT:
+            error = EXPECTED_COMMA if char != b"," else 0
+            self.mode, self.pos = (mode, pos) if error else (ARRAY_COMMA, pos + 1)
+        elif mode == AFTER_ARRAY:
+            error = MORE_AFTER_ARRAY
+        elif char in (b",", b"]", b"}"):
+            error = UNEXPECTED
+        else:
+            self.begin(char)
+        return error
+
+    def begin(self, char: bytes) -> None:
+        """A record starts at ``pos`` with ``char``."""
+        self.start, self.start_line = self.pos, self.line
+        self.start_column = self.pos - self.line_start + 1
+        self.depth = 1 if char in (b"{", b"[") else 0
+        self.in_string = char == b'"'
+        self.pos += 1
 
 
-def _string_end(buffer: bytes, pos: int) -> tuple[int, bool]:
-    """Past the end of the string ``pos`` is in, and False; or where to go on, and True."""
-    while True:
-        mark = _IN_STRING.search(buffer, pos)
-        if mark is None:
-            return len(buffer), True
-        if mark.group() == b'"':
-            return mark.end(), False
-        if mark.end() == len(buffer):  # the escaped character is in the next piece
-            return mark.start(), True
-        pos = mark.end() + 1
-
-
-scan_record: Callable[[bytes, int, int, bool], tuple[int, int, bool]]
+advance: Callable[[bytes, State], tuple[Spans, State, int]]
 try:
-    from jsonvec._scan import scan_record
+    from jsonvec._scan import advance
 except ImportError:  # built without a C compiler
-    scan_record = scan_record_python
-
-# where the splitter is, between records
-_START, _ARRAY_FIRST, _ARRAY_NEXT, _ARRAY_COMMA, _AFTER_ARRAY, _VALUES = range(6)
+    advance = advance_python
 
 
 class DocumentSplitter:
@@ -115,141 +218,52 @@ class DocumentSplitter:
     def __init__(self, source: str) -> None:
         self.source = source
         self._buffer = b""
-        self._pos = 0  # where the scan goes on in the buffer
-        # a place in the buffer whose line and column are known, moved forward as needed
-        self._mark, self._line, self._column = 0, 1, 1
-        self._state = _START
+        self._state: State = FIRST
         self._first = True  # nothing fed yet (a byte order mark may come first)
-        # the record being cut: where it starts in the buffer (-1: between records)
-        self._start = -1
-        self._depth = 0
-        self._in_string = False
-        self._array = False  # inside the top-level array
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         """The records completed by ``data``, in order."""
         if self._first and data:
-            if len(self._buffer) + len(data) < len(BOM) and BOM.startswith(self._buffer + data):
-                self._buffer += data  # too short to tell whether it is a byte order mark
-                return []
             data = self._buffer + data
-            self._buffer = b""
-            self._first = False
+            if len(data) < len(BOM) and BOM.startswith(data):
+                self._buffer = data  # too short to tell whether it is a byte order mark
+                return []
+            self._buffer, self._first = b"", False
             if data.startswith(BOM):
                 data = data[len(BOM) :]
-        keep = self._start if self._start >= 0 else self._pos
-        self._where(keep)
+        pos, mode, start, line0, column0, depth, in_string, line, line_start = self._state
+        keep = start if start >= 0 else pos  # what is left of the record being cut
         self._buffer = self._buffer[keep:] + data
-        self._pos -= keep
-        self._mark -= keep
-        self._start = min(self._start, 0)  # the record being cut now starts the buffer
-        found: list[tuple[int, bytes]] = []
-        while self._step(found):
-            pass
-        return found
+        state = (pos - keep, mode, start - keep if start >= 0 else -1, line0, column0, depth,
+                 in_string, line, line_start - keep)  # fmt: skip
+        spans, self._state, error = advance(self._buffer, state)
+        if error:
+            self._fail(error)
+        buffer = self._buffer
+        return [(at, buffer[begin:end]) for at, begin, end in spans]
 
     def finish(self) -> list[tuple[int, bytes]]:
         """The last record (a bare scalar ends only with the document); raises
         :class:`InputError` if the document is cut short."""
+        _, mode, start, line0, column0, depth, in_string, line, line_start = self._state
         found: list[tuple[int, bytes]] = []
-        if self._start >= 0 and self._depth == 0 and not self._in_string:
-            self._emit(len(self._buffer), found)  # a bare scalar at the very end
-            self._after_record()
-        if self._start >= 0:
-            self._fail(self._start, "the document ends inside a record that starts here")
-        if self._state in (_ARRAY_FIRST, _ARRAY_NEXT, _ARRAY_COMMA):
-            self._fail(len(self._buffer), "the document ends before its array is closed by ]")
+        if start >= 0 and depth == 0 and not in_string:  # a bare scalar at the very end
+            found.append((line0, self._buffer[start:]))
+            start, mode = -1, ARRAY_NEXT if mode in (ARRAY_FIRST, ARRAY_COMMA) else mode
+        if start >= 0:
+            self._say(line0, column0, "the document ends inside a record that starts here")
+        if mode in _IN_ARRAY:
+            column = len(self._buffer) - line_start + 1
+            self._say(line, column, "the document ends before its array is closed by ]")
         return found
 
-    # -- the scan
+    def _fail(self, error: int) -> None:
+        pos, mode, *_, line, line_start = self._state
+        reason = _REASONS.get(error)
+        if reason is None:  # UNEXPECTED
+            where = "between elements" if mode in _IN_ARRAY else "between top-level values"
+            reason = f"unexpected {chr(self._buffer[pos])} {where}"
+        self._say(line, pos - line_start + 1, reason)
 
-    def _step(self, found: list[tuple[int, bytes]]) -> bool:
-        """Scan on from ``_pos``; False when the buffer is used up."""
-        if self._start >= 0:
-            return self._in_record(found)
-        return self._between(found)
-
-    def _between(self, found: list[tuple[int, bytes]]) -> bool:
-        buffer = self._buffer
-        pos = _SPACE.match(buffer, self._pos).end()  # type: ignore[union-attr]
-        self._pos = pos
-        if pos == len(buffer):
-            return False
-        char = buffer[pos : pos + 1]
-        state = self._state
-        if state == _START:
-            if char == b"[":
-                self._state, self._array, self._pos = _ARRAY_FIRST, True, pos + 1
-                return True
-            self._state = _VALUES
-            return True
-        if state in (_ARRAY_FIRST, _ARRAY_COMMA, _ARRAY_NEXT) and char == b"]":
-            if state == _ARRAY_COMMA:
-                self._fail(pos, "a comma before ] (an element is missing)")
-            self._state, self._array, self._pos = _AFTER_ARRAY, False, pos + 1
-            return True
-        if state == _ARRAY_NEXT:
-            if char != b",":
-                self._fail(pos, "expected , or ] after an element")
-            self._state, self._pos = _ARRAY_COMMA, pos + 1
-            return True
-        if state == _AFTER_ARRAY:
-            self._fail(
-                pos,
-                "more follows the top-level array (JSON Lines? read it with --input-format jsonl)",
-            )
-        if char in (b",", b"]", b"}"):
-            where = "between elements" if self._array else "between top-level values"
-            self._fail(pos, f"unexpected {char.decode()} {where}")
-        self._start, self._depth, self._in_string = pos, 0, False
-        return True
-
-    def _in_record(self, found: list[tuple[int, bytes]]) -> bool:
-        buffer = self._buffer
-        pos = self._pos
-        if pos == self._start:  # the record's first byte tells its kind
-            char = buffer[pos : pos + 1]
-            if char in (b"{", b"["):
-                self._depth, pos = 1, pos + 1
-            elif char == b'"':
-                self._in_string, pos = True, pos + 1
-            else:  # a bare scalar: it ends where a scalar cannot go on
-                end = _SCALAR_END.search(buffer, pos + 1)
-                if end is None:
-                    return False  # may go on in the next piece
-                self._emit(end.start(), found)
-                return True
-        pos, self._depth, self._in_string = scan_record(buffer, pos, self._depth, self._in_string)
-        self._pos = pos
-        if self._depth or self._in_string:
-            return False  # the buffer is used up
-        self._emit(pos, found)
-        return True
-
-    def _where(self, pos: int) -> tuple[int, int]:
-        """The line and column of the buffer's byte ``pos`` (never before the last asked)."""
-        buffer, mark = self._buffer, self._mark
-        lines = buffer.count(b"\n", mark, pos)
-        if lines:
-            self._line += lines
-            self._column = pos - buffer.rfind(b"\n", mark, pos)
-        else:
-            self._column += pos - mark
-        self._mark = pos
-        return self._line, self._column
-
-    def _emit(self, end: int, found: list[tuple[int, bytes]]) -> None:
-        start = self._start
-        line, _ = self._where(start)
-        found.append((line, self._buffer[start:end]))
-        self._pos = end
-        self._start = -1
-        self._after_record()
-
-    def _after_record(self) -> None:
-        if self._array:
-            self._state = _ARRAY_NEXT
-
-    def _fail(self, pos: int, reason: str) -> None:
-        line, column = self._where(pos)
+    def _say(self, line: int, column: int, reason: str) -> Any:
         raise InputError(f"{self.source}:{line}: not a JSON document: {reason} (column {column})")

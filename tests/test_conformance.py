@@ -97,28 +97,34 @@ def test_implementation_defined_case(runner: CliRunner, case: Path) -> None:
         assert result.stdout == ""
 
 
-def outcome(path: Path) -> str:
-    """``records N`` or ``invalid``; anything else escaping is a bug and fails the test."""
+class Count:
+    """A sink that only counts the rows written."""
 
-    class Count:
-        rows = 0
+    rows = 0
 
-        def write(
-            self, ids: list[object], vectors: object, records: object = None, crc: object = None
-        ) -> None:
-            self.rows += len(ids)
+    def write(
+        self, ids: list[object], vectors: object, records: object = None, crc: object = None
+    ) -> None:
+        self.rows += len(ids)
 
-        def commit(self) -> None:
-            pass
+    def commit(self) -> None:
+        pass
 
-        def abort(self) -> None:
-            pass
+    def abort(self) -> None:
+        pass
 
+
+def outcome(path: Path, fmt: str = "jsonl") -> str:
+    """``records N`` (every record encoded), ``invalid`` (a record is not valid JSON) or
+    ``broken`` (a document that cannot be cut into records); anything else escaping is a bug
+    and fails the test."""
     sink = Count()
     try:
-        encode_lines(read_lines([str(path)], fmt="jsonl"), Encoder(BOOK), sink, EncodeOptions())
+        encode_lines(read_lines([str(path)], fmt=fmt), Encoder(BOOK), sink, EncodeOptions())
     except InvalidLineError:
         return "invalid"
+    except InputError:
+        return "broken"
     return f"records {sink.rows}"
 
 
@@ -143,34 +149,6 @@ def test_the_whole_suite() -> None:
     assert tally[("n", "invalid")] == 185
 
 
-def as_document(path: Path) -> str:
-    """``records N`` (every record of the document encoded), ``invalid`` (a record is not
-    valid JSON) or ``broken`` (the document cannot be cut into records)."""
-
-    class Count:
-        rows = 0
-
-        def write(
-            self, ids: list[object], vectors: object, records: object = None, crc: object = None
-        ) -> None:
-            self.rows += len(ids)
-
-        def commit(self) -> None:
-            pass
-
-        def abort(self) -> None:
-            pass
-
-    sink = Count()
-    try:
-        encode_lines(read_lines([str(path)]), Encoder(BOOK), sink, EncodeOptions())
-    except InvalidLineError:
-        return "invalid"
-    except InputError:
-        return "broken"
-    return f"records {sink.rows}"
-
-
 def elements(path: Path) -> int:
     """How many records a valid document holds: its array's elements, or its one value."""
     value = json.loads(path.read_bytes().decode("utf-8-sig"))
@@ -189,7 +167,7 @@ def test_the_whole_suite_as_documents() -> None:
     tally: Counter[tuple[str, str]] = Counter()
     for row in manifest:
         path = SUITE / "test_parsing" / row["file"]
-        got = as_document(path)
+        got = outcome(path, fmt="json")
         if row["expected"] == "y":
             assert got == f"records {elements(path)}", row["file"]
         elif row["expected"] == "n" and row["file"] not in SEQUENCES_N:

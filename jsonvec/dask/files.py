@@ -44,7 +44,7 @@ from jsonvec.manifest import Manifest
 from jsonvec.parquet_sink import ParquetSink
 from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.pipeline import EncodeOptions, EncodeSummary, collector_paused, vectors_metadata
-from jsonvec.reader import check_files
+from jsonvec.reader import check_files, expand_inputs
 from jsonvec.vector_files import reading
 
 _NAMED = 5  # invalid lines named in a summary, as on one machine
@@ -313,6 +313,7 @@ def encode_files(
     )  # fmt: skip
     if skip_existing and not (append and id_field is not None):
         raise UsageError("skip_existing needs append and id_field")
+    paths = expand_inputs(paths)  # folders and globs as every command takes them
     check_files(paths)
     output = Output(out_dir)
     output.create()
