@@ -71,6 +71,12 @@ class JsonvecGroup(click.Group):
 def cli() -> None:
     """Turn JSON records into vectors that are similar when the records are.
 
+    In every command: -q/--quiet silences progress, summaries, hints and warnings (never
+    errors); a file the command would write over a file it reads (an input, a vectors file
+    or its sidecars, a codebook) is refused before anything is read or written; stdout is
+    written in full. Exit statuses: 0 done, 1 data or runtime error (one "Error:" line), 2
+    usage error, 130/143 interrupted or terminated, 141 stdout closed by its reader.
+
     Example:
 
     \b

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -451,3 +452,13 @@ def test_the_readme_codebook_flow_runs(samples: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     found = [orjson.loads(line) for line in done.stdout.splitlines() if line.startswith(b"{")]
     assert [hit["id"] for hit in found][:1] == ["p02"]
+
+
+def test_encode_to_npy_does_not_load_parquet_support(tmp_path: Path, samples: Path) -> None:
+    """pyarrow is a large import (tenths of a second): a run that writes .npy needs none."""
+    command = [sys.executable, "-X", "importtime", "-m", "jsonvec", "encode",
+               str(samples / "people.jsonl"), "-o", str(tmp_path / "v.npy"), "-q"]  # fmt: skip
+    done = run(command)
+    assert done.returncode == 0
+    imported = [line.split("|")[-1].strip() for line in done.stderr.decode().splitlines()]
+    assert not [m for m in imported if m.startswith(("pyarrow", "tqdm", "pandas"))]

@@ -9,18 +9,20 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
 
 from jsonvec.codebook import Codebook, default_codebook
 from jsonvec.codebook_file import load_codebook
-from jsonvec.collection import Collection
 from jsonvec.errors import JsonvecError, PathError, PipeClosedError, UsageError
 from jsonvec.paths import parse_path
 from jsonvec.reader import INPUT_FORMATS
 from jsonvec.stdout import StdoutWriter
+
+if TYPE_CHECKING:
+    from jsonvec.collection import Collection  # Parquet reading: only where vectors are read
 
 EXIT_OK = 0
 EXIT_ERROR = 1
