@@ -21,6 +21,10 @@ CC=/bin/false timeout 900 "$work/wheel/bin/python" -m pip install --quiet "$work
 version=$(timeout 60 "$work/wheel/bin/jsonvec" --version)
 echo "wheel: $version"
 case "$version" in *"(compiled encoder)"*) ;; *) echo "the wheel has no compiled core"; exit 1;; esac
+timeout 60 "$work/wheel/bin/python" -P -c "
+import jsonvec.documents as d
+assert d.advance is not d.advance_python, 'the wheel has no compiled document scan'
+"
 echo '{"a": [1, "x"]}' | timeout 60 "$work/wheel/bin/jsonvec" encode -o "$work/a.npy" -q
 
 rm -rf "$work/src/build" "$work/src/jsonvec/_core.c" "$work/src/jsonvec/_scan.c"  # what the wheel's build left there
@@ -32,10 +36,15 @@ version=$(timeout 60 "$work/plain/bin/jsonvec" --version)
 echo "no compiler: $version"
 case "$version" in *"pure-Python encoder"*) ;; *) echo "expected the pure-Python encoder"; exit 1;; esac
 echo '{"a": [1, "x"]}' | timeout 60 "$work/plain/bin/jsonvec" encode -o "$work/b.npy" -q
-timeout 60 "$work/plain/bin/python" -c "
+# a JSON document, cut by the pure-Python scan: the same record, the same vector
+printf '[\n  {"a": [1,\n    "x"]}\n]\n' > "$work/d.json"
+timeout 60 "$work/plain/bin/jsonvec" encode "$work/d.json" -o "$work/c.npy" -q
+timeout 60 "$work/plain/bin/python" -P -c "
 import numpy as np
-a, b = np.load('$work/a.npy'), np.load('$work/b.npy')
-assert a.tobytes() == b.tobytes(), 'the two encoders differ'
+import jsonvec.documents as d
+assert d.advance is d.advance_python, 'no compiler, yet a compiled scan'
+a, b, c = (np.load(f'$work/{n}.npy') for n in 'abc')
+assert a.tobytes() == b.tobytes() == c.tobytes(), 'the two encoders differ'
 print('same vectors from both installs')
 "
 rm -rf "$work"
