@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import NoReturn
 
 from jsonvec.errors import InputError
 
@@ -265,5 +265,5 @@ class DocumentSplitter:
             reason = f"unexpected {chr(self._buffer[pos])} {where}"
         self._say(line, pos - line_start + 1, reason)
 
-    def _say(self, line: int, column: int, reason: str) -> Any:
+    def _say(self, line: int, column: int, reason: str) -> NoReturn:
         raise InputError(f"{self.source}:{line}: not a JSON document: {reason} (column {column})")

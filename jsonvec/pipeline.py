@@ -532,8 +532,9 @@ def encode_file(
     paths = expand_inputs(arguments.paths(inputs, "inputs"))
     target = arguments.path(output, "output")
     rejects_path = arguments.optional_path(rejects, "rejects")
+    book = codebook if isinstance(codebook, Codebook) else None
     codebook_path = None
-    if not isinstance(codebook, Codebook) and codebook is not None:
+    if book is None and codebook is not None:
         codebook_path = arguments.path(codebook, "codebook (a Codebook or a path)")
     options = _options(
         id_field=id_field, skip_invalid=skip_invalid, keep_records=keep_records,
@@ -544,8 +545,7 @@ def encode_file(
         arguments.choice(input_format, "input_format", INPUT_FORMATS)
     check_options(target, options, rejects=rejects_path)
     check_outputs(paths, target, options, rejects=rejects_path, codebook=codebook_path)
-    book = load_codebook(codebook_path) if codebook_path is not None else None
-    book = codebook if isinstance(codebook, Codebook) else book
+    book = load_codebook(codebook_path) if codebook_path is not None else book
     with rejects_file(rejects_path) as stream:
         return encode_to(target, Inputs(paths, fmt=input_format), Encoder(book), options,
                          rejects=stream)  # fmt: skip

@@ -54,9 +54,7 @@ class StdoutWriter:
                 done += taken
         except OSError as exc:
             self._count(bytes(view[:done]))
-            if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
-                raise PipeClosedError(self.name, self.lines) from exc
-            raise OutputError(f"{self.name}: cannot write: {exc.strerror or exc}") from exc
+            raise self._failure(exc) from exc
         self._count(data)
 
     def write_lines(self, lines: list[str] | list[bytes]) -> None:
@@ -83,10 +81,14 @@ class StdoutWriter:
                 return stream
             stream.flush()
         except OSError as exc:
-            if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
-                raise PipeClosedError(self.name, self.lines) from exc
-            raise OutputError(f"{self.name}: cannot write: {exc.strerror or exc}") from exc
+            raise self._failure(exc) from exc
         return raw
+
+    def _failure(self, exc: OSError) -> OutputError:
+        """A reader that went away, or any other failure to write, in jsonvec's words."""
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            return PipeClosedError(self.name, self.lines)
+        return OutputError(f"{self.name}: cannot write: {exc.strerror or exc}")
 
 
 def _wait_writable(stream: Any) -> None:

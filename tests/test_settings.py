@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from jsonvec import CodebookError, Settings
+from jsonvec import Codebook, CodebookError, Settings, load_codebook, save_codebook
 
 
 def test_round_trip_through_dict() -> None:
@@ -59,3 +61,12 @@ def test_to_dict_does_not_alias_the_settings() -> None:
     s = Settings(field_weights={"a": 2.0})
     s.to_dict()["field_weights"]["a"] = 9.0
     assert s.field_weights == {"a": 2.0}
+
+
+def test_settings_given_as_python_values_are_the_settings_a_file_holds(tmp_path: Path) -> None:
+    """An integer weight is the number it is: the same codebook, fingerprint and file as the
+    float (it once saved, then failed to load as "corrupted")."""
+    book = Codebook(settings=Settings(field_weights={"name": 2}, set_arrays=["tags"]))
+    assert book == Codebook(settings=Settings(field_weights={"name": 2.0}, set_arrays=("tags",)))
+    save_codebook(book, tmp_path / "b.jvc")
+    assert load_codebook(tmp_path / "b.jvc").fingerprint == book.fingerprint

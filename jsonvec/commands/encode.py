@@ -266,14 +266,13 @@ def _on_dask(
     """``--engine dask``: the run on a cluster (:func:`jsonvec.dask.encode_files`)."""
     from jsonvec.dask import connect, encode_files  # noqa: PLC0415 - the extra
 
-    paths = inputs
-    check_files(paths)  # before a cluster is started or reached
+    check_files(inputs)  # before a cluster is started or reached
     shown = not quiet and sys.stderr.isatty()
     with connect(settings.scheduler) as client:
         if shown:
             _dashboard(client)
         return encode_files(
-            paths, output, codebook, id_field=options.id_field,
+            inputs, output, codebook, id_field=options.id_field,
             keep_records=options.keep_records, skip_invalid=options.skip_invalid,
             max_invalid=options.max_invalid, rejects=rejects, append=options.append,
             skip_existing=options.skip_existing, partition_size=settings.partition_size,

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from jsonvec.ann import AnnIndex, build_index, meta_path
+from jsonvec.codebook import Codebook
 from jsonvec.collection import Collection
 from jsonvec.commands.common import (
     VECTORS_CODEBOOK_HELP,
@@ -217,7 +218,7 @@ def _guard(
 
 def _search(
     collection: Collection,
-    book: Any,
+    book: Codebook,
     conditions: list[Condition],
     by_field: list[Any] | None,
     queries: NDArray[np.float32],
@@ -337,7 +338,7 @@ def _conditions(where: tuple[str, ...], index_path: str | None) -> list[Conditio
         raise click.BadParameter(str(exc), param_hint="--where") from exc
 
 
-def _where_mask(collection: Collection, conditions: list[Condition], book: Any) -> Filter:
+def _where_mask(collection: Collection, conditions: list[Condition], book: Codebook) -> Filter:
     """Rows that hold every condition: exact from stored records, else decoded."""
     try:
         kept = where_mask(collection, conditions, book)
