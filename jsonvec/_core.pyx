@@ -74,6 +74,13 @@ cdef inline uint32_t fold(uint32_t c) noexcept nogil:
     return c + 32 if 65 <= c <= 90 else c
 
 
+cdef class _Budget:
+    """How many more composed tables an encoder may hold: a node that is dropped (the tree
+    starts over) gives its tables back, so long runs over ever-new keys keep getting them."""
+
+    cdef public Py_ssize_t left
+
+
 cdef class CNode:
     """A path node (see jsonvec.path_tree.PathNode), with its table in C arrays."""
 
@@ -90,11 +97,17 @@ cdef class CNode:
     cdef public object set_item
     cdef int32_t[::1] moves  # 2 * inverse[j] + (1 if signs[j] < 0 else 0)
     cdef int32_t* composed[COMPOSED]  # the roles of the first positions (item nodes), or NULL
+    cdef _Budget budget  # where its composed tables came from (None until it has one)
 
     def __dealloc__(self):
         cdef int i
+        cdef Py_ssize_t held = 0
         for i in range(COMPOSED):
-            free(self.composed[i])
+            if self.composed[i] != NULL:
+                held += 1
+                free(self.composed[i])
+        if self.budget is not None:
+            self.budget.left += held
 
     def __init__(self, gpath, table, boundary, identity, weight, array_kind):
         self.gpath = gpath
@@ -256,7 +269,7 @@ cdef class CoreEncoder:
     cdef int64_t[::1] const_ptr, const_pos
     cdef double[::1] const_val
     cdef dict const_ids
-    cdef public Py_ssize_t composed_left  # how many more composed tables the budget allows
+    cdef _Budget budget  # how many more composed tables the encoder may hold
 
     def __init__(self, codebook):
         from jsonvec.bind import SeqPowers  # the reference's cycles
@@ -305,10 +318,20 @@ cdef class CoreEncoder:
         self.const_pos = np.ascontiguousarray(table.positions, dtype=np.int64)
         self.const_val = np.ascontiguousarray(table.values, dtype=np.float64)
         self.const_ids = {name: i for i, name in enumerate(CONSTANTS)}
-        self.composed_left = COMPOSED_BYTES // (self.dim * sizeof(int32_t))
+        self.budget = _Budget()
+        self.budget.left = COMPOSED_BYTES // (self.dim * sizeof(int32_t))
         self.padded = 1
         while self.padded < self.dim:
             self.padded *= 2
+
+    @property
+    def composed_left(self):
+        """How many more composed tables the budget allows (nodes dropped give theirs back)."""
+        return self.budget.left
+
+    @composed_left.setter
+    def composed_left(self, Py_ssize_t value):
+        self.budget.left = value
 
     def __dealloc__(self):
         free(self.coords)
@@ -748,14 +771,15 @@ cdef class CoreEncoder:
                 step.shift[c] = <int32_t> (k % self.cycles[c].length)
                 turns = k // self.cycles[c].length
                 step.flip[c] = <uint8_t> ((turns & 1) & self.cycles[c].full)
-        if node.depth == 1 and 1 <= powers[0] <= COMPOSED and self.composed_left > 0:
+        if node.depth == 1 and 1 <= powers[0] <= COMPOSED and self.budget.left > 0:
             table = <int32_t*> malloc(self.dim * sizeof(int32_t))
             if table == NULL:
                 raise MemoryError()
             for j in range(self.dim):
                 table[j] = self.moved(chain, j)
             node.composed[powers[0] - 1] = table
-            self.composed_left -= 1
+            node.budget = self.budget
+            self.budget.left -= 1
             chain.levels = 0
             chain.moves[0] = table
         return 0

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jsonvec.errors import CodebookError, PathError
-from jsonvec.paths import format_path, parse_path
+from jsonvec.paths import EVERY, format_path, parse_path
 
 
 @dataclass(frozen=True)
@@ -65,37 +65,38 @@ class Settings:
             default = f.default_factory() if callable(f.default_factory) else f.default
             object.__setattr__(self, f.name, _coerce(f.name, default, getattr(self, f.name)))
         for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
             if f.name.endswith("_weight"):
-                ok = isinstance(value, float) and math.isfinite(value) and value >= 0
-                _check(ok, f"setting {f.name!r} must be a number of at least 0")
-        for name in ("atom_nonzeros", "piece_nonzeros", "ngram", "ngram_max_chars"):
-            _check(getattr(self, name) >= 1, f"setting {name!r} must be at least 1")
+                _check_weight(f"setting {f.name!r}", getattr(self, f.name))
+        for name, (low, high) in COUNTS.items():
+            value = getattr(self, name)
+            _check(low <= value <= high, f"setting {name!r} must be from {low} to {high:,}")
         widths, weights = self.number_level_widths, self.number_level_weights
         _check(
-            all(math.isfinite(w) and w > 0 for w in widths),
-            "every entry of setting 'number_level_widths' must be a number above 0",
+            all(WIDTHS[0] <= w <= WIDTHS[1] for w in widths),
+            f"every entry of setting 'number_level_widths' must be from {WIDTHS[0]} to "
+            f"{WIDTHS[1]:,.0f} (octaves)",
         )
         _check(
-            all(math.isfinite(w) and w >= 0 for w in weights),
-            "every entry of setting 'number_level_weights' must be a number of at least 0",
+            0 < len(widths) <= MAX_LEVELS,
+            f"setting 'number_level_widths' needs from 1 to {MAX_LEVELS} entries",
         )
-        _check(len(widths) > 0, "setting 'number_level_widths' needs at least one entry")
         _check(
             len(weights) == len(widths),
             f"number_level_widths has {_entries(len(widths))} but number_level_weights has "
             f"{_entries(len(weights))}: give one weight per width (set both)",
         )
-        _check(
-            all(math.isfinite(w) and w >= 0 for w in self.field_weights.values()),
-            "every weight in setting 'field_weights' must be a number of at least 0",
-        )
+        for weight in weights:
+            _check_weight("every entry of setting 'number_level_weights'", weight)
+        for weight in self.field_weights.values():
+            _check_weight("every weight in setting 'field_weights'", weight)
+            _check(
+                weight == 0.0 or weight >= MIN_FIELD_WEIGHT,
+                f"every weight in setting 'field_weights' must be 0 (ignored) or at least "
+                f"{MIN_FIELD_WEIGHT}",
+            )
         for name in ("set_arrays", "ignore_fields", "field_weights"):
             for path in getattr(self, name):
-                try:
-                    parse_path(path)
-                except PathError as exc:
-                    raise CodebookError("", f"{name}: {exc}") from exc
+                _check_generic(name, path)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy of every setting (tuples become lists)."""
@@ -127,6 +128,21 @@ class Settings:
         """A copy with some settings changed (validated like :meth:`from_dict`)."""
         return Settings.from_dict({**self.to_dict(), **changes})
 
+
+#: The bounds of every integer setting (inclusive).
+COUNTS = {
+    "atom_nonzeros": (1, 65536),
+    "piece_nonzeros": (1, 65536),
+    "ngram": (1, 64),
+    "ngram_max_chars": (1, 1_000_000),
+}
+#: Every weight is at most this (its square, summed over many fields, stays far from
+#: overflow); a field weight that is not 0 is at least MIN_FIELD_WEIGHT (far from underflow).
+MAX_WEIGHT = 1e6
+MIN_FIELD_WEIGHT = 1e-6
+#: The widths of the graded number codes, in octaves (a cell number always fits an int64).
+WIDTHS = (1e-3, 1e6)
+MAX_LEVELS = 16
 
 _KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
@@ -184,6 +200,29 @@ def _canonical(path: str) -> str:
 
 def _entries(count: int) -> str:
     return f"{count} entr{'y' if count == 1 else 'ies'}"
+
+
+def _check_weight(what: str, value: float) -> None:
+    _check(
+        math.isfinite(value) and 0.0 <= value <= MAX_WEIGHT,
+        f"{what} must be a number from 0 to {MAX_WEIGHT:,.0f}",
+    )
+
+
+def _check_generic(name: str, path: str) -> None:
+    """A path of a setting must be valid and generic: ``items[].sku``, never ``items[0].sku``
+    (a setting applies to every element alike; an index would never match)."""
+    try:
+        segments = parse_path(path)
+    except PathError as exc:
+        raise CodebookError("", f"{name}: {exc}") from exc
+    if any(isinstance(segment, int) for segment in segments):
+        generic = format_path(tuple(EVERY if isinstance(s, int) else s for s in segments))
+        raise CodebookError(
+            "",
+            f"{name}: {path!r} names one element of an array, but settings apply to every "
+            f"element alike: write {generic!r}",
+        )
 
 
 def _check(ok: bool, problem: str) -> None:

@@ -168,3 +168,20 @@ def test_thread_safety() -> None:
         for _ in range(3):
             got = list(pool.map(encode_batch, batches))
             assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
+
+
+def test_composed_tables_come_back_when_the_tree_starts_over() -> None:
+    """Dropped path nodes give their composed tables back: after 100,000 records of ever-new
+    keys (the tree starts over many times), a path still gets its table."""
+    book = Codebook(dim=64)
+    encoder = Encoder(book, compiled=True)
+    core = encoder._impl
+    full = core.composed_left
+    for start in range(0, 100_000, 1000):
+        encoder.encode_batch([{f"k{start + i}": [1, 2]} for i in range(1000)])
+    assert core.composed_left > full // 2  # without the refund: 0 after ~2,000 records
+    before = core.composed_left
+    records = [{"fresh": ["a", "b", 3]}]
+    vectors = encoder.encode_batch(records)
+    assert core.composed_left == before - 3  # the new path took a table per position
+    assert vectors.tobytes() == Encoder(book, compiled=False).encode_batch(records).tobytes()

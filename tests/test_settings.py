@@ -22,8 +22,8 @@ def test_missing_keys_take_defaults() -> None:
 
 
 def test_weight_of_canonicalises_paths() -> None:
-    s = Settings(field_weights={"a[0]": 2.0, "b": 3.0}, ignore_fields=("b",))
-    assert s.weight_of() == {"a[0]": 2.0, "b": 0.0}
+    s = Settings(field_weights={"a[]": 2.0, "b": 3.0, "c\\.d": 1.0}, ignore_fields=("b",))
+    assert s.weight_of() == {"a[]": 2.0, "b": 0.0, "c\\.d": 1.0}
 
 
 def test_integers_are_accepted_for_weights() -> None:
@@ -36,8 +36,32 @@ def test_integers_are_accepted_for_weights() -> None:
         ({"colour": 1}, "unknown setting 'colour'"),
         ({"ngram": "3"}, "^setting 'ngram' must be an integer, not a string$"),
         ({"ngram": 2.5}, "^setting 'ngram' must be an integer, not a number$"),
-        ({"ngram": 0}, "^setting 'ngram' must be at least 1$"),
-        ({"string_exact_weight": -1}, "^setting 'string_exact_weight' must be a number of at"),
+        ({"ngram": 0}, "^setting 'ngram' must be from 1 to 64$"),
+        ({"ngram_max_chars": 2**31}, "^setting 'ngram_max_chars' must be from 1 to 1,000,000$"),
+        ({"atom_nonzeros": 0}, "^setting 'atom_nonzeros' must be from 1 to 65,536$"),
+        ({"string_exact_weight": -1}, "^setting 'string_exact_weight' must be a number from 0 to"),
+        ({"array_set_weight": float("inf")}, "^setting 'array_set_weight' must be a number from"),
+        (
+            {"number_level_widths": [1e-17], "number_level_weights": [1.0]},
+            "^every entry of setting 'number_level_widths' must be from 0.001 to 1,000,000",
+        ),
+        (
+            {"number_level_widths": [1.0] * 17, "number_level_weights": [1.0] * 17},
+            "^setting 'number_level_widths' needs from 1 to 16 entries$",
+        ),
+        ({"number_level_weights": [1.0, 1.0, 1.0, -1.0]}, "^every entry of setting 'number_lev"),
+        ({"field_weights": {"a": 1e200}}, "^every weight in setting 'field_weights' must be a n"),
+        ({"field_weights": {"a": 1e-170}}, "^every weight in setting 'field_weights' must be 0 "),
+        (
+            {"field_weights": {"items[0].sku": 2.0}},
+            "^field_weights: 'items\\[0\\].sku' names one element of an array, but settings "
+            "apply to every element alike: write 'items\\[\\].sku'$",
+        ),
+        (
+            {"ignore_fields": ["a[3][]"]},
+            "^ignore_fields: 'a\\[3\\]\\[\\]' names one .* write 'a\\[\\]\\[\\]'$",
+        ),
+        ({"set_arrays": ["x[0].tags"]}, "write 'x\\[\\].tags'$"),
         ({"string_exact_weight": True}, "must be a number, not true or false$"),
         (
             {"number_level_widths": [1.0, 2.0]},
