@@ -38,7 +38,7 @@ from libc.string cimport memcpy, memset
 
 from jsonvec.errors import EncodeError
 from jsonvec.hashing import kind_key
-from jsonvec.leaves import CONSTANTS, LeafCoder
+from jsonvec.leaves import CONSTANTS, TAP as _TAP, LeafCoder, level_weights
 from jsonvec.path_tree import SET, PathTree
 from jsonvec.walk import CONSTANT, NUMBER, STRING, leaf_kind
 
@@ -55,6 +55,15 @@ cdef int64_t ANCHOR_OFFSET = 140737488355328  # 2**47
 # of an element never depends on the array's length.
 DEF COMPOSED = 32
 cdef Py_ssize_t COMPOSED_BYTES = 32 * 1024 * 1024
+cdef double TAP = _TAP  # the weight of each atom of a character at an odd place
+
+
+cdef Shape _shape(int nonzeros, int dim):
+    cdef Shape shape
+    shape.k = min(nonzeros, dim)
+    shape.block = dim // shape.k
+    shape.inverse = 1.0 / math.sqrt(shape.k)
+    return shape
 
 
 cdef inline uint64_t mix(uint64_t z) noexcept nogil:
@@ -123,6 +132,21 @@ cdef class CNode:
         moves = 2 * np.asarray(self.inverse, dtype=np.int32)
         moves += np.asarray(self.signs) < 0
         self.moves = np.ascontiguousarray(moves, dtype=np.int32)
+
+
+cdef struct Shape:
+    # the entries of one kind of atom (jsonvec.atoms): k blocks of ``block`` coordinates,
+    # entries of magnitude ``inverse`` = 1/sqrt(k)
+    int k
+    int block
+    double inverse
+
+
+cdef struct StringCode:
+    # the weights of a string leaf's parts (jsonvec.leaves.LeafCoder.strings)
+    double exact, gram, word, place
+    Py_ssize_t ngram, ngram_max, reach, traced_words
+    uint64_t k_str, k_gram, k_word, k_first, k_last
 
 
 cdef struct Coord:
@@ -254,10 +278,11 @@ cdef class CoreEncoder:
     cdef object coder
     cdef double beta, root, bag_weight
     cdef bint weighted
-    cdef int atom_k, piece_k, atom_block, piece_block, ngram, ngram_max, padded
-    cdef double inv_atom, inv_piece, ew, gw, ww, ew2gw2, ww2
+    cdef int padded
+    cdef Shape atom_shape, piece_shape, exact_shape, anchor_shape
+    cdef StringCode text
     cdef double num_exact, num_part
-    cdef uint64_t k_str, k_gram, k_word, k_num, k_num0, k_numtext, k_plus, k_minus
+    cdef uint64_t k_num, k_num0, k_numint, k_plus, k_minus
     cdef int levels
     cdef double[::1] widths
     cdef double[::1] graded
@@ -283,34 +308,34 @@ cdef class CoreEncoder:
         self.root = math.sqrt(1.0 + self.beta * self.beta)
         self.bag_weight = s.leaf_bag_weight
         self.weighted = bool(s.weight_of())
-        self.atom_k = min(s.atom_nonzeros, self.dim)
-        self.piece_k = min(s.piece_nonzeros, self.dim)
-        self.atom_block = self.dim // self.atom_k
-        self.piece_block = self.dim // self.piece_k
-        self.inv_atom = 1.0 / math.sqrt(self.atom_k)
-        self.inv_piece = 1.0 / math.sqrt(self.piece_k)
-        self.ngram = s.ngram
-        self.ngram_max = s.ngram_max_chars
-        self.ew, self.gw, self.ww = (
-            s.string_exact_weight, s.string_ngram_weight, s.string_word_weight
-        )
-        self.ew2gw2 = s.string_exact_weight**2 + s.string_ngram_weight**2
-        self.ww2 = s.string_word_weight**2
+        self.atom_shape = _shape(s.atom_nonzeros, self.dim)
+        self.piece_shape = _shape(s.piece_nonzeros, self.dim)
+        self.exact_shape = _shape(s.number_exact_nonzeros, self.dim)
+        self.anchor_shape = _shape(s.number_anchor_nonzeros, self.dim)
+        seed = codebook.seed
+        self.text.exact = s.string_exact_weight
+        self.text.gram = s.string_ngram_weight
+        self.text.word = s.string_word_weight
+        self.text.place = s.string_position_weight
+        self.text.ngram = s.ngram
+        self.text.ngram_max = s.ngram_max_chars
+        self.text.reach = s.position_chars
+        self.text.traced_words = s.position_words
+        self.text.k_str = int(kind_key(seed, "str"))
+        self.text.k_gram = int(kind_key(seed, "gram"))
+        self.text.k_word = int(kind_key(seed, "word"))
+        self.text.k_first = int(kind_key(seed, "pos<"))
+        self.text.k_last = int(kind_key(seed, "pos>"))
         e = s.number_exact_weight
         part = 1.0 / math.sqrt(1.0 + e * e)
         self.num_exact = e * part
         self.num_part = part
-        weights = np.asarray(s.number_level_weights, dtype=np.float64)
-        graded = part / math.sqrt(float(np.sum(weights * weights)))
-        self.levels = len(weights)
-        self.widths = np.asarray(s.number_level_widths, dtype=np.float64)
-        self.graded = np.asarray([graded * w for w in weights], dtype=np.float64)
-        seed = codebook.seed
-        self.k_str, self.k_gram, self.k_word = (
-            int(kind_key(seed, "str")), int(kind_key(seed, "gram")), int(kind_key(seed, "word"))
-        )
+        levels = level_weights(s)
+        self.levels = len(levels)
+        self.widths = np.asarray([width for width, _ in levels], dtype=np.float64)
+        self.graded = np.asarray([weight for _, weight in levels], dtype=np.float64)
         self.k_num, self.k_num0 = int(kind_key(seed, "num")), int(kind_key(seed, "num0"))
-        self.k_numtext = int(kind_key(seed, "numtext"))
+        self.k_numint = int(kind_key(seed, "numint"))
         self.k_plus, self.k_minus = int(kind_key(seed, "lvl+")), int(kind_key(seed, "lvl-"))
         self._cycles(SeqPowers.of(codebook.role("seq")))
         table = self.coder.constants(CONSTANTS)
@@ -390,8 +415,8 @@ cdef class CoreEncoder:
         sc.track.touched = <int32_t*> malloc((sc.track.limit + 1) * sizeof(int32_t))
         sc.track.marks = <uint8_t*> calloc(self.dim, sizeof(uint8_t))
         sc.track.on = self.bag_weight <= 0.0
-        sc.text = <uint32_t*> malloc((self.ngram_max + 2) * sizeof(uint32_t))
-        sc.grams = <uint64_t*> malloc((self.ngram_max + 2) * sizeof(uint64_t))
+        sc.text = <uint32_t*> malloc((self.text.ngram_max + 2) * sizeof(uint32_t))
+        sc.grams = <uint64_t*> malloc((self.text.ngram_max + 2) * sizeof(uint64_t))
         if sc.text == NULL or sc.grams == NULL:
             raise MemoryError()
         if sc.track.touched == NULL or sc.track.marks == NULL:
@@ -546,11 +571,22 @@ cdef class CoreEncoder:
         for index in range(n):
             element = a[index]
             if _container(element):
-                stack.append((element, share, item, (index + 1,) + powers))
-                continue
+                if not (self.weighted and self.reads_empty(element, item)):
+                    stack.append((element, share, item, (index + 1,) + powers))
+                    continue
+                element = {}  # every field ignored: the element reads as {} (walk.reads_empty)
             sc.powers[0] = index + 1
             self.leaf(element, item, ordered, sc.powers, copy_node, copy, sc.powers + 1, sc)
         return 0
+
+    cdef bint reads_empty(self, object value, CNode at) except -1:
+        """Whether ``value`` is an object whose fields are all ignored (walk.reads_empty)."""
+        if not isinstance(value, dict):
+            return False
+        for key in value:
+            if self.key_node(at, key).weight != 0.0:
+                return False
+        return True
 
     # -- leaves (jsonvec.leaves) ---------------------------------------------------------
 
@@ -590,48 +626,58 @@ cdef class CoreEncoder:
     cdef int string(
         self, str text, Chain* chain, uint32_t* padded, uint64_t* grams
     ) except -1:
+        cdef StringCode* code = &self.text
         cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, start, words = 0, size, count, w
+        cdef Py_ssize_t traced = 0, span, run = 0
         cdef int kind = PyUnicode_KIND(text)
         cdef void* data = PyUnicode_DATA(text)
-        cdef bint inside = False
         cdef uint32_t c
         cdef uint64_t h, total
-        cdef double scale, coef
+        cdef double scale, coef, place_coef = 0.0, squares
         cdef Py_ssize_t cut, length
-        for i in range(n):  # words: runs of what str.split() does not split on
-            if Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
-                inside = False
-            elif not inside:
-                inside = True
+        for i in range(n + 1):  # words: runs of what str.split() does not split on
+            if i < n and not Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
+                run += 1
+                continue
+            if run > 0:  # a word ends: the first ones leave a trace of their characters
+                if words < code.traced_words:
+                    traced += 2 * (run if run <= code.reach else code.reach)
                 words += 1
-        scale = 1.0 / sqrt(self.ew2gw2 + (self.ww2 if words > 0 else 0.0))
+                run = 0
+        squares = code.exact * code.exact + code.gram * code.gram  # the reference's order
+        squares = squares + (code.word * code.word if words > 0 else 0.0)
+        squares = squares + (code.place * code.place if traced > 0 else 0.0)
+        scale = 1.0 / sqrt(squares)
         # the exact string: hash_texts of its code points
         total = 0
         for i in range(n):
             c = PyUnicode_READ(kind, data, i)
-            total += mix((<uint64_t> c | (<uint64_t> i << 21)) ^ self.k_str)
-        h = mix(total ^ mix(<uint64_t> n ^ self.k_str))
-        self.atom(chain, h, self.atom_k, self.atom_block, self.inv_atom, self.ew * scale)
+            total += mix((<uint64_t> c | (<uint64_t> i << 21)) ^ code.k_str)
+        h = mix(total ^ mix(<uint64_t> n ^ code.k_str))
+        self.atom(chain, h, &self.atom_shape, code.exact * scale)
         # n-grams of the folded text, cut and padded with \x02 ... \x03 (hash_windows)
-        cut = n if n <= self.ngram_max else self.ngram_max
+        cut = n if n <= code.ngram_max else code.ngram_max
         length = cut + 2
         padded[0] = 2
         for i in range(cut):
             padded[i + 1] = fold(PyUnicode_READ(kind, data, i))
         padded[length - 1] = 3
-        count = length - self.ngram + 1 if length > self.ngram else 1
-        size = self.ngram if length > self.ngram else length
-        coef = self.gw * scale / sqrt(<double> count)
+        count = length - code.ngram + 1 if length > code.ngram else 1
+        size = code.ngram if length > code.ngram else length
+        coef = code.gram * scale / sqrt(<double> count)
         for w in range(count):  # the hashes first, independent of each other, then the atoms
-            h = self.k_gram
+            h = code.k_gram
             for i in range(w, w + size):
                 h = mix(h ^ <uint64_t> padded[i])
             grams[w] = mix(h + <uint64_t> size * GOLDEN)
         for w in range(count):
-            self.atom(chain, grams[w], self.piece_k, self.piece_block, self.inv_piece, coef)
+            self.atom(chain, grams[w], &self.piece_shape, coef)
         if words == 0:
             return 0
-        coef = self.ww * scale / sqrt(<double> words)
+        coef = code.word * scale / sqrt(<double> words)
+        if traced > 0:
+            place_coef = code.place * scale / sqrt(<double> traced)
+        words = 0
         i = 0
         while i < n:  # each word: hash_texts of its folded code points
             if Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
@@ -641,11 +687,35 @@ cdef class CoreEncoder:
             total = 0
             while i < n and not Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
                 c = fold(PyUnicode_READ(kind, data, i))
-                total += mix((<uint64_t> c | (<uint64_t> (i - start) << 21)) ^ self.k_word)
+                total += mix((<uint64_t> c | (<uint64_t> (i - start) << 21)) ^ code.k_word)
                 i += 1
-            h = mix(total ^ mix(<uint64_t> (i - start) ^ self.k_word))
-            self.atom(chain, h, self.piece_k, self.piece_block, self.inv_piece, coef)
+            h = mix(total ^ mix(<uint64_t> (i - start) ^ code.k_word))
+            self.atom(chain, h, &self.piece_shape, coef)
+            if words < code.traced_words:  # its trace (_PositionTrace): from each end
+                span = i - start if i - start <= code.reach else code.reach
+                for w in range(span):
+                    c = fold(PyUnicode_READ(kind, data, start + w))
+                    self.place(chain, c, w, code.k_first, place_coef)
+                for w in range(span):
+                    c = fold(PyUnicode_READ(kind, data, i - 1 - w))
+                    self.place(chain, c, w, code.k_last, place_coef)
+            words += 1
         return 0
+
+    cdef inline void place(
+        self, Chain* chain, uint32_t c, Py_ssize_t i, uint64_t key, double coef
+    ) noexcept nogil:
+        """Character ``c`` at place ``i``: one atom at an even place, two at an odd one."""
+        cdef uint64_t cell = <uint64_t> (i >> 1)
+        if i & 1 == 0:
+            self.atom(chain, hash_int(<uint64_t> c | (cell << 21), key), &self.piece_shape, coef)
+            return
+        self.atom(
+            chain, hash_int(<uint64_t> c | (cell << 21), key), &self.piece_shape, coef * TAP
+        )
+        self.atom(
+            chain, hash_int(<uint64_t> c | ((cell + 1) << 21), key), &self.piece_shape, coef * TAP
+        )
 
     cdef int number(self, object value, Chain* chain) except -1:
         cdef double x, fraction, t
@@ -667,15 +737,9 @@ cdef class CoreEncoder:
         fraction = frexp(fabs(x), &exponent)
         t = (<double> exponent - 2.0) + 2.0 * fraction
         memcpy(&bits, &x, sizeof(double))
-        self.atom(
-            chain, hash_int(bits, self.k_num), self.atom_k, self.atom_block, self.inv_atom,
-            self.num_exact,
-        )
+        self.atom(chain, hash_int(bits, self.k_num), &self.exact_shape, self.num_exact)
         if x == 0.0:
-            self.atom(
-                chain, hash_int(0, self.k_num0), self.atom_k, self.atom_block, self.inv_atom,
-                self.num_part,
-            )
+            self.atom(chain, hash_int(0, self.k_num0), &self.exact_shape, self.num_part)
             return 0
         self.graded_code(chain, t, self.k_plus if x > 0.0 else self.k_minus)
         return 0
@@ -692,25 +756,18 @@ cdef class CoreEncoder:
             norm = sqrt((1.0 - f) * (1.0 - f) + f * f)
             anchor = (<uint64_t> (<int64_t> cell + ANCHOR_OFFSET)) ^ (<uint64_t> level << 48)
             g = self.graded[level]
-            self.atom(
-                chain, hash_int(anchor, key), self.atom_k, self.atom_block, self.inv_atom,
-                g * (1.0 - f) / norm,
-            )
-            self.atom(
-                chain, hash_int(anchor + 1, key), self.atom_k, self.atom_block, self.inv_atom,
-                g * f / norm,
-            )
+            self.atom(chain, hash_int(anchor, key), &self.anchor_shape, g * (1.0 - f) / norm)
+            self.atom(chain, hash_int(anchor + 1, key), &self.anchor_shape, g * f / norm)
 
     cdef int wide(self, long long whole, Chain* chain) except -1:
         """An integer past 2**53 within 64 bits (LeafCoder._huge_parts): magnitude from its
-        nearest float64, the exact atom from that float if it is exact, else from its digits."""
+        nearest float64, the exact atom from that float if it is exact, else from its one
+        64-bit word of magnitude and its sign (jsonvec.leaves.integer_hash)."""
         cdef double m = <double> whole
         cdef double fraction, t
         cdef int exponent
-        cdef uint64_t bits, h, total
+        cdef uint64_t bits, h, magnitude
         cdef bint exact
-        cdef Py_ssize_t i, n
-        cdef bytes digits
         fraction = frexp(fabs(m), &exponent)
         t = <double> (exponent - 2) + 2.0 * fraction
         exact = -9.223372036854775808e18 <= m < 9.223372036854775808e18 and <long long> m == whole
@@ -718,13 +775,10 @@ cdef class CoreEncoder:
             memcpy(&bits, &m, sizeof(double))
             h = hash_int(bits, self.k_num)
         else:
-            digits = str(whole).encode("ascii")
-            n = len(digits)
-            total = 0
-            for i in range(n):
-                total += mix((<uint64_t> digits[i] | (<uint64_t> i << 21)) ^ self.k_numtext)
-            h = mix(total ^ mix(<uint64_t> n ^ self.k_numtext))
-        self.atom(chain, h, self.atom_k, self.atom_block, self.inv_atom, self.num_exact)
+            magnitude = <uint64_t> whole if whole >= 0 else (~(<uint64_t> whole)) + 1
+            h = mix(mix(magnitude ^ self.k_numint) + GOLDEN)
+            h = mix(h ^ mix(<uint64_t> 1 ^ self.k_numint ^ (<uint64_t> (whole < 0) << 63)))
+        self.atom(chain, h, &self.exact_shape, self.num_exact)
         self.graded_code(chain, t, self.k_plus if whole > 0 else self.k_minus)
         return 0
 
@@ -785,7 +839,7 @@ cdef class CoreEncoder:
         return 0
 
     cdef inline void atom(
-        self, Chain* chain, uint64_t h, int k, int block, double inverse, double coef
+        self, Chain* chain, uint64_t h, Shape* shape, double coef
     ) noexcept nogil:
         """The ``k`` entries of the atom of hash ``h``, times ``coef`` (jsonvec.atoms).
 
@@ -794,7 +848,8 @@ cdef class CoreEncoder:
         (to nearest, ties to even), so every entry of the atom adds ``±amount``, computed once
         per term.
         """
-        cdef int t
+        cdef int t, k = shape.k, block = shape.block
+        cdef double inverse = shape.inverse
         cdef uint64_t w, offset
         cdef uint64_t mask = <uint64_t> (block - 1)
         cdef bint power_of_two = (block & (block - 1)) == 0

@@ -33,6 +33,10 @@ _ROLE_CACHE = 1 << 10
 ROLE_KINDS = ("key", "seq", "set")
 
 
+#: The settings that count an atom's entries: none may exceed the dimension.
+NONZEROS = ("atom_nonzeros", "piece_nonzeros", "number_exact_nonzeros", "number_anchor_nonzeros")
+
+
 class Codebook:
     """The parameters of an encoding, and the role matrices of key names they define.
 
@@ -78,7 +82,7 @@ class Codebook:
         self.settings = settings if settings is not None else Settings()
         self.family = family
         self._roles: LruCache[tuple[str, str], SignedPermutation] = LruCache(_ROLE_CACHE)
-        for name in ("atom_nonzeros", "piece_nonzeros"):
+        for name in NONZEROS:
             if getattr(self.settings, name) > dim:
                 raise CodebookError("", f"{name} must be at most dim ({dim})")
 

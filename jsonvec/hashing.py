@@ -24,7 +24,8 @@ U64 = NDArray[np.uint64]
 _DOMAIN = b"jsonvec/hash/v2\x00"
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_GOLDEN = GOLDEN
 _POSITION_SHIFT = np.uint64(21)  # code points are below 2**21
 
 

@@ -27,7 +27,8 @@ from numpy.typing import NDArray
 
 from jsonvec.atoms import atom_entries
 from jsonvec.errors import EncodeError
-from jsonvec.hashing import hash_ints, hash_texts, hash_windows, kind_key
+from jsonvec.hashing import GOLDEN as _GOLDEN
+from jsonvec.hashing import code_points, hash_ints, hash_texts, hash_windows, kind_key, mix
 from jsonvec.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ _START, _END = "\x02", "\x03"
 _EXACT_FLOAT = 2**53  # integers up to this size are exact as float64
 _ANCHOR_LEVEL_SHIFT = np.uint64(48)
 _ANCHOR_OFFSET = 2**47
+_CELL_SHIFT = np.uint64(21)  # code points are below 2**21
+#: The weight of each of the two atoms of a character at an odd place (unit length in all).
+TAP = 0.5 / math.sqrt(0.5)
 
 
 @dataclass(frozen=True)
@@ -107,30 +111,45 @@ class LeafCoder:
         """Leaf vectors of strings."""
         s = self.settings
         key = self._key
+        n = len(texts)
         folded = [fold_case(t) for t in texts]
         cut = s.ngram_max_chars
         padded = [_START + (f if len(f) <= cut else f[:cut]) + _END for f in folded]
         gram_owner, gram_hash = hash_windows(padded, s.ngram, key("gram"))
         word_lists = [f.split() for f in folded]
         words = [w for ws in word_lists for w in ws]
-        word_counts = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(texts))
-        word_owner = np.repeat(np.arange(len(texts), dtype=np.int64), word_counts)
-        gram_counts = np.bincount(gram_owner, minlength=len(texts)).astype(np.float64)
+        word_counts = np.fromiter(map(len, word_lists), dtype=np.int64, count=n)
+        word_owner = np.repeat(np.arange(n, dtype=np.int64), word_counts)
+        gram_counts = np.bincount(gram_owner, minlength=n).astype(np.float64)
+        first_words = [ws[: s.position_words] for ws in word_lists]
+        traced = [w for ws in first_words for w in ws]
+        traced_owner = np.repeat(
+            np.arange(n, dtype=np.int64),
+            np.fromiter(map(len, first_words), dtype=np.int64, count=n),
+        )
+        trace = _PositionTrace.of(traced, s.position_chars, key("pos<"), key("pos>"))
+        trace_owner = traced_owner[trace.owners]
+        trace_chars = np.bincount(traced_owner, weights=trace.chars, minlength=n).astype(np.int64)
 
-        exact_w, gram_w, word_w = (
+        exact_w, gram_w, word_w, place_w = (
             s.string_exact_weight,
             s.string_ngram_weight,
             s.string_word_weight,
+            s.string_position_weight,
         )
         has_words = word_counts > 0
-        scale = 1.0 / np.sqrt(exact_w**2 + gram_w**2 + np.where(has_words, word_w**2, 0.0))
+        total = exact_w * exact_w + gram_w * gram_w  # in this order, as the core adds them
+        total = total + np.where(has_words, word_w * word_w, 0.0)
+        total = total + np.where(trace_chars > 0, place_w * place_w, 0.0)
+        scale = 1.0 / np.sqrt(total)
         safe_words = np.where(has_words, word_counts, 1).astype(np.float64)
+        safe_chars = np.maximum(trace_chars, 1).astype(np.float64)
         pieces = s.piece_nonzeros
         return self._table(
-            len(texts),
+            n,
             [
                 _Part(
-                    np.arange(len(texts), dtype=np.int64),
+                    np.arange(n, dtype=np.int64),
                     hash_texts(texts, key("str")),
                     exact_w * scale,
                     s.atom_nonzeros,
@@ -147,6 +166,12 @@ class LeafCoder:
                     (word_w * scale / np.sqrt(safe_words))[word_owner],
                     pieces,
                 ),
+                _Part(
+                    trace_owner,
+                    trace.hashes,
+                    (place_w * scale / np.sqrt(safe_chars))[trace_owner] * trace.taps,
+                    pieces,
+                ),
             ],
         )
 
@@ -161,16 +186,14 @@ class LeafCoder:
         nonzero = np.flatnonzero(~zero)
         e = s.number_exact_weight
         part = 1.0 / math.sqrt(1.0 + e * e)
-        k = s.atom_nonzeros
+        exact_k, anchor_k = s.number_exact_nonzeros, s.number_anchor_nonzeros
         zeros = int(zero.sum())
         parts = [
-            _Part(rows, exact_hash, np.full(n, e * part), k),
-            _Part(rows[zero], hash_ints(np.zeros(zeros, np.uint64), key("num0")), part, k),
+            _Part(rows, exact_hash, np.full(n, e * part), exact_k),
+            _Part(rows[zero], hash_ints(np.zeros(zeros, np.uint64), key("num0")), part, exact_k),
         ]
         sign_key = np.where(x[nonzero] > 0.0, key("lvl+"), key("lvl-")).astype(np.uint64)
-        weights = np.asarray(s.number_level_weights, dtype=np.float64)
-        graded = part / math.sqrt(float(np.sum(weights * weights)))
-        for level, (width, weight) in enumerate(zip(s.number_level_widths, weights, strict=True)):
+        for level, (width, weight) in enumerate(level_weights(s)):
             u = t[nonzero] / width
             cell = np.floor(u)
             f = u - cell
@@ -179,7 +202,7 @@ class LeafCoder:
             anchor ^= np.uint64(level) << _ANCHOR_LEVEL_SHIFT
             for symbol, coef in ((anchor, 1.0 - f), (anchor + np.uint64(1), f)):
                 parts.append(
-                    _Part(nonzero, hash_ints(symbol, sign_key), graded * weight * coef / norm, k)
+                    _Part(nonzero, hash_ints(symbol, sign_key), weight * coef / norm, anchor_k)
                 )
         return self._table(n, parts)
 
@@ -228,7 +251,8 @@ class LeafCoder:
         t: Float64Array,
         exact_hash: NDArray[np.uint64],
     ) -> None:
-        """Fill in integers beyond 2**53: magnitude from their bits, exact atom from digits."""
+        """Fill in integers beyond 2**53: magnitude from their bits, exact atom from the float
+        that equals them, else from their 64-bit words (:func:`integer_hash`)."""
         for i, value in big.items():
             assert isinstance(value, int)
             x[i] = 1.0 if value > 0 else -1.0
@@ -241,7 +265,7 @@ class LeafCoder:
                 bits = np.array([float(value)], dtype=np.float64)
                 exact_hash[i] = hash_ints(bits.view(np.uint64), self._key("num"))[0]
             else:
-                exact_hash[i] = hash_texts([str(value)], self._key("numtext"))[0]
+                exact_hash[i] = integer_hash(value, self._key("numint"))
 
     def _table(self, n: int, parts: list[_Part]) -> LeafTable:
         """Gather the parts' atom entries leaf by leaf (part by part within a leaf)."""
@@ -277,6 +301,96 @@ class _Part:
 
     def entries(self, dim: int) -> int:
         return min(self.nonzeros, dim)
+
+
+@dataclass(frozen=True)
+class _PositionTrace:
+    """Which character stands where, in the first and last ``reach`` characters of each word.
+
+    A character ``c`` at place ``i`` (0-based, counted from the start, and again from the end
+    with the other key) is the atom of ``(c, i / 2)`` when ``i`` is even, and the mean of the
+    atoms of ``(c, (i - 1) / 2)`` and ``(c, (i + 1) / 2)`` (each ``TAP``, unit length in
+    all) when it is odd: the linear code of the numbers, with cells two places wide. A
+    character moved by one place keeps a cosine of ``TAP`` ≈ 0.71 with itself, one replaced
+    keeps nothing, so a swap of neighbours or a shift by an insertion costs less than a
+    substitution, as in an edit distance (docs/method.md, "Strings").
+    """
+
+    owners: Int64Array  # the text of each atom, ascending
+    hashes: NDArray[np.uint64]
+    taps: Float64Array  # 1.0 or TAP
+    chars: Int64Array  # per text: characters traced (twice min(len, reach))
+
+    @classmethod
+    def of(
+        cls, texts: Sequence[str], reach: int, first: np.uint64, last: np.uint64
+    ) -> _PositionTrace:
+        codes, lengths = code_points(texts)
+        starts = np.zeros(len(texts), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        span = np.minimum(lengths, reach)
+        # one row per traced character: its text, its end (from the start or the end), place
+        owner = np.repeat(np.arange(len(texts), dtype=np.int64), 2 * span)
+        within = np.arange(len(owner), dtype=np.int64) - np.repeat(_starts(2 * span), 2 * span)
+        from_end = within >= span[owner]
+        place = np.where(from_end, within - span[owner], within)
+        at = np.where(from_end, starts[owner] + lengths[owner] - 1 - place, starts[owner] + place)
+        # one atom for an even place, two for an odd one
+        odd = place & 1
+        taps = 1 + odd
+        atom_owner = np.repeat(owner, taps)
+        second = np.arange(len(atom_owner), dtype=np.int64) - np.repeat(_starts(taps), taps)
+        place_t, odd_t = np.repeat(place, taps), np.repeat(odd, taps)
+        cell = (place_t - odd_t) // 2 + second
+        symbols = np.repeat(codes[at], taps) | (cell.astype(np.uint64) << _CELL_SHIFT)
+        keys = np.where(np.repeat(from_end, taps), last, first).astype(np.uint64)
+        return cls(
+            atom_owner,
+            hash_ints(symbols, keys),
+            np.where(odd_t == 1, TAP, 1.0),
+            2 * span,
+        )
+
+
+def _starts(counts: Int64Array) -> Int64Array:
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    return starts
+
+
+def level_weights(settings: Settings) -> list[tuple[float, float]]:
+    """Each graded number level's width and weight in the leaf: ``number_level_weights``
+    scaled so the graded code and the exact atom have unit norm together. Sums in one fixed
+    order (the core takes these values as they are)."""
+    e = settings.number_exact_weight
+    part = 1.0 / math.sqrt(1.0 + e * e)
+    total = 0.0
+    for weight in settings.number_level_weights:
+        total = total + weight * weight
+    graded = part / math.sqrt(total)
+    return [
+        (width, graded * weight)
+        for width, weight in zip(
+            settings.number_level_widths, settings.number_level_weights, strict=True
+        )
+    ]
+
+
+def integer_hash(value: int, key: np.uint64) -> np.uint64:
+    """The exact symbol of an integer that no float64 equals: its magnitude's 64-bit words and
+    its sign (any size; nothing goes through decimal digits, so no limit of Python's on them
+    applies)."""
+    magnitude = abs(value)
+    count = max(1, (magnitude.bit_length() + 63) // 64)
+    words = np.frombuffer(magnitude.to_bytes(8 * count, "little"), dtype="<u8").astype(np.uint64)
+    steps = np.arange(1, count + 1, dtype=np.uint64) * _GOLDEN
+    terms = mix(mix(words ^ key) + steps)
+    total = np.zeros(1, dtype=np.uint64)
+    for term in terms:  # wrapping sums of 64-bit words: exact in any order
+        total += term
+    sign = np.uint64(1 << 63) if value < 0 else np.uint64(0)
+    tail = mix(np.array([np.uint64(count) ^ key ^ sign], dtype=np.uint64))
+    return np.uint64(mix(total ^ tail)[0])
 
 
 def fold_case(text: str) -> str:

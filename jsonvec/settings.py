@@ -23,9 +23,15 @@ class Settings:
     string_exact_weight : weight of the atom of the exact string.
     string_ngram_weight : weight of the bundle of character n-grams (case-folded for ASCII).
     string_word_weight : weight of the bundle of whitespace-separated words (case-folded).
+    string_position_weight : weight of the trace of which character stands where in each word,
+        counted from each end of the word (case-folded).
+    position_chars : how many characters at each end of a word leave a trace of their place.
+    position_words : how many words (the first) leave a trace.
     ngram : n of the character n-grams.
     ngram_max_chars : only the first this many characters of a string give n-grams.
     number_exact_weight : weight of the atom of the exact number.
+    number_exact_nonzeros : entries of the atom of an exact number (and of zero).
+    number_anchor_nonzeros : entries of each anchor atom of the graded number codes.
     number_level_widths : widths, in octaves of magnitude, of the graded number codes.
     number_level_weights : weight of each graded code, one per width.
     leaf_bag_weight : weight of the MBAT additive terms (unbound leaf vectors) per record.
@@ -49,9 +55,14 @@ class Settings:
     string_exact_weight: float = 1.0
     string_ngram_weight: float = 1.0
     string_word_weight: float = 0.5
+    string_position_weight: float = 2.0
+    position_chars: int = 8
+    position_words: int = 16
     ngram: int = 3
     ngram_max_chars: int = 1000
     number_exact_weight: float = 0.3
+    number_exact_nonzeros: int = 2
+    number_anchor_nonzeros: int = 1
     number_level_widths: tuple[float, ...] = (0.0625, 0.5, 4.0, 16.0)
     number_level_weights: tuple[float, ...] = (1.0, 0.7, 0.6, 0.5)
     leaf_bag_weight: float = 0.0
@@ -133,8 +144,12 @@ class Settings:
 COUNTS = {
     "atom_nonzeros": (1, 65536),
     "piece_nonzeros": (1, 65536),
+    "number_exact_nonzeros": (1, 65536),
+    "number_anchor_nonzeros": (1, 65536),
     "ngram": (1, 64),
     "ngram_max_chars": (1, 1_000_000),
+    "position_chars": (0, 1000),
+    "position_words": (0, 1_000_000),
 }
 #: Every weight is at most this (its square, summed over many fields, stays far from
 #: overflow); a field weight that is not 0 is at least MIN_FIELD_WEIGHT (far from underflow).

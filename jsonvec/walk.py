@@ -11,9 +11,9 @@ walks records the same way, so both give the same bits.
 
 - an object of ``n`` children: each child gets ``weight / sqrt(n)``; with field weights or
   ignored fields in the codebook, ``weight / total · w_k`` where ``total = sqrt(Σ w_k²)``
-  summed in the object's key order (an object whose fields all weigh 0 reads as ``{}``);
+  summed one by one in the object's key order (an object whose fields all weigh 0 reads as ``{}``);
 - an ordered array of ``n``: ``c = weight / sqrt(n)``; an element that is a non-empty object
-  or array gets ``c``; a scalar gets ``o = c / sqrt(1 + β²)`` at its position and ``β · o``
+  or array gets ``c``; a scalar (or an object whose fields are all ignored) gets ``o = c / sqrt(1 + β²)`` at its position and ``β · o``
   order-free (``array_set_weight`` β; with β = 0 only ``c`` at its position);
 - an array at a path of ``set_arrays``: every element ``c`` order-free;
 - ``true``, ``false``, ``null``, ``{}``, ``[]`` are constant leaves; strings and numbers are
@@ -23,7 +23,7 @@ walks records the same way, so both give the same bits.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jsonvec.errors import EncodeError
@@ -59,6 +59,22 @@ def _container(value: Any) -> bool:
     return isinstance(value, dict | list) and len(value) > 0
 
 
+def squared_weights(nodes: Iterable[PathNode]) -> float:
+    """``Σ w²`` over the nodes' field weights, added one by one in their order (never
+    ``sum()``, which Python 3.12 made compensated: the core adds plainly)."""
+    total = 0.0
+    for node in nodes:
+        total = total + node.weight * node.weight
+    return total
+
+
+def reads_empty(value: Any, at: PathNode, tree: PathTree, weighted: bool) -> bool:
+    """Whether ``value`` is an object whose fields are all ignored: it reads as ``{}``."""
+    if not weighted or not isinstance(value, dict):
+        return False
+    return all(tree.key(at, key).weight == 0.0 for key in value)
+
+
 def walk(value: Any, tree: PathTree, beta: float, weighted: bool, emit: Emit) -> None:
     """Call ``emit`` for every term of ``value`` (see the module docstring).
 
@@ -75,7 +91,7 @@ def walk(value: Any, tree: PathTree, beta: float, weighted: bool, emit: Emit) ->
         elif isinstance(node, dict):
             _object(node, weight, path, powers, tree, weighted, stack, emit)
         else:
-            _array(node, weight, path, powers, tree, beta, root, stack, emit)
+            _array(node, weight, path, powers, tree, beta, root, weighted, stack, emit)
 
 
 def _object(
@@ -90,11 +106,11 @@ def _object(
 ) -> None:
     children = [(tree.key(path, key), child) for key, child in node.items()]
     if weighted:
-        total = math.sqrt(sum(child.weight * child.weight for child, _ in children))
+        total = squared_weights(child for child, _ in children)
         if total == 0.0:  # every field ignored: the object reads as {}
             emit(CONSTANT, "{}", path, powers, weight)
             return
-        scale = weight / total
+        scale = weight / math.sqrt(total)
     else:
         scale = weight / math.sqrt(len(node))
     for child_path, child in children:
@@ -116,6 +132,7 @@ def _array(
     tree: PathTree,
     beta: float,
     root: float,
+    weighted: bool,
     stack: list[tuple[Any, float, PathNode, tuple[int, ...]]],
     emit: Emit,
 ) -> None:
@@ -134,10 +151,13 @@ def _array(
     copy = beta * ordered
     for index, element in enumerate(node):
         at = (index + 1, *powers)
-        if _container(element):
+        if not _container(element):
+            kind, leaf = leaf_kind(element, item.gpath)
+        elif reads_empty(element, item, tree, weighted):
+            kind, leaf = CONSTANT, "{}"
+        else:
             stack.append((element, share, item, at))
             continue
-        kind, leaf = leaf_kind(element, item.gpath)
         emit(kind, leaf, item, at, ordered)
         if beta > 0.0:
             emit(kind, leaf, set_item, powers, copy)

@@ -17,7 +17,7 @@ Layouts (read by other tools):
   so a glob over JSON inputs (``*.jsonl``, ``*.json``) never feeds them back into a run;
   files written by jsonvec 0.2 (``NAME.ids.jsonl``, ``NAME.meta.json``) are still read.
 - ``.jsonl`` or ``-`` (stdout): one ``{"id": ..., "vector": [...], "codebook": FINGERPRINT,
-  "encoding": 2}`` per line (the fingerprint on every line, so that lines of several runs
+  "encoding": 3}`` per line (the fingerprint on every line, so that lines of several runs
   cannot be mixed unnoticed).
 """
 

@@ -103,7 +103,7 @@ def test_append_refuses_vectors_of_other_encoding_rules(runner: CliRunner, tmp_p
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: cannot append: {out}: encoded by jsonvec 0.1 rules (encoding 1), which give "
-        "other vectors than this jsonvec's (encoding 2): re-encode the records\n"
+        "other vectors than this jsonvec's (encoding 3): re-encode the records\n"
     )
     assert out.read_bytes() == before
 

@@ -101,12 +101,19 @@ def test_codebook_mismatch_is_an_error(runner: CliRunner, people: Path, tmp_path
 
 
 def test_vectors_of_other_encoding_rules_are_an_error(runner: CliRunner, people: Path) -> None:
-    say_encoding(people, 3)
+    say_encoding(people, 4)
     result = runner.invoke(cli, ["similar", str(people), "{}"])
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: {people}: encoded by the rules of a newer jsonvec (encoding 3; this is "
-        f"jsonvec {__version__}, encoding 2): upgrade jsonvec, or re-encode\n"
+        f"Error: {people}: encoded by the rules of a newer jsonvec (encoding 4; this is "
+        f"jsonvec {__version__}, encoding 3): upgrade jsonvec, or re-encode\n"
+    )
+    say_encoding(people, None)  # a file of jsonvec 0.2 or 0.3
+    result = runner.invoke(cli, ["similar", str(people), "{}"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {people}: encoded by jsonvec 0.2 rules (encoding 2), which give other "
+        "vectors than this jsonvec's (encoding 3): re-encode the records\n"
     )
     assert result.stdout == ""
 

@@ -96,7 +96,7 @@ def test_damaged_and_foreign_files(tmp_path: Path, samples: Path) -> None:
 
 def say_encoding(path: Path, encoding: int | None) -> None:
     """Make a vectors file say it was computed by the encoding rules ``encoding`` (None: say
-    nothing, as files of jsonvec 0.2 and 0.3.0.dev0 did)."""
+    nothing, as files of jsonvec 0.2 and 0.3 did)."""
 
     def edit(meta: dict[str, Any]) -> dict[str, Any]:
         meta.pop("encoding", None)
@@ -121,33 +121,32 @@ def test_vectors_of_other_encoding_rules_are_refused(
 ) -> None:
     path = write_vectors(tmp_path / f"v{suffix}", samples / "people.jsonl", keep_records=False)
     assert Collection.open([str(path)]).count == 12
-    say_encoding(path, None)  # written before encodings were stored: the rules of 0.2
-    assert Collection.open([str(path)]).count == 12
     where = f"{path}:1" if suffix == ".jsonl" else str(path)
-    say_encoding(path, 1)
+    for encoding, release, said in ((None, "0.2", 2), (1, "0.1", 1), (2, "0.2", 2)):
+        say_encoding(path, encoding)  # None: written before encodings were stored (0.2, 0.3)
+        with pytest.raises(VectorsError) as caught:
+            Collection.open([str(path)])
+        assert str(caught.value) == (
+            f"{where}: encoded by jsonvec {release} rules (encoding {said}), which give other "
+            "vectors than this jsonvec's (encoding 3): re-encode the records"
+        )
+    say_encoding(path, 4)
     with pytest.raises(VectorsError) as caught:
         Collection.open([str(path)])
     assert str(caught.value) == (
-        f"{where}: encoded by jsonvec 0.1 rules (encoding 1), which give other vectors than "
-        "this jsonvec's (encoding 2): re-encode the records"
-    )
-    say_encoding(path, 3)
-    with pytest.raises(VectorsError) as caught:
-        Collection.open([str(path)])
-    assert str(caught.value) == (
-        f"{where}: encoded by the rules of a newer jsonvec (encoding 3; this is jsonvec "
-        f"{jsonvec.__version__}, encoding 2): upgrade jsonvec, or re-encode"
+        f"{where}: encoded by the rules of a newer jsonvec (encoding 4; this is jsonvec "
+        f"{jsonvec.__version__}, encoding 3): upgrade jsonvec, or re-encode"
     )
 
 
 def test_a_file_says_its_encoding_rules(tmp_path: Path, samples: Path) -> None:
     npy = write_vectors(tmp_path / "v.npy", samples / "people.jsonl")
-    assert orjson.loads((tmp_path / "v.npy.meta").read_bytes())["encoding"] == 2
+    assert orjson.loads((tmp_path / "v.npy.meta").read_bytes())["encoding"] == 3
     parquet = write_vectors(tmp_path / "v.parquet", samples / "people.jsonl")
     meta = orjson.loads(pq.read_schema(parquet).metadata[b"jsonvec"])
-    assert meta["encoding"] == 2
+    assert meta["encoding"] == 3
     lines = write_vectors(tmp_path / "v.jsonl", samples / "people.jsonl").read_bytes()
-    assert all(orjson.loads(x)["encoding"] == 2 for x in lines.splitlines())
+    assert all(orjson.loads(x)["encoding"] == 3 for x in lines.splitlines())
     assert npy.exists()
 
 

@@ -146,8 +146,10 @@ def test_deep_nesting_is_not_a_recursion_error() -> None:
     assert encode(value, Codebook(dim=64)).shape == (64,)
 
 
-# Pinned in 0.2.0, when atoms became sparse and sums exact in fixed point (docs/method.md,
-# "Speed"); a change here changes every vector jsonvec writes.
+# Pinned for encoding 3 (jsonvec 0.4: numbers of ten entries, the position trace of strings,
+# integer symbols by their bits; docs/method.md, "Representation changes"); a change here
+# changes every vector jsonvec writes. Objects inside arrays, nested arrays and an integer past
+# 64 bits take the paths a planted off-by-one in the core would change.
 GOLDEN = [
     (
         {
@@ -156,12 +158,20 @@ GOLDEN = [
             "tags": ["a", "b"],
             "address": {"city": "Paris", "zip": "75001"},
         },
-        "6049746adf23e9ce311c9f27dc30964a",
+        "9a96a0eefd1bd18cdd09c71d5304616c",
     ),
-    ([1, 2.5, "x", True, None, {}, []], "874c5dd4e343fcce163e94106e37020a"),
-    ("plain string", "2ec22eee110e32d98bc9dd68d4effc09"),
-    (12345678901234567890, "1f50af109b3e851f81f59d032795aff4"),
-    (-0.001, "7787211e9367548a7f42b1c207ae2e93"),
+    ([1, 2.5, "x", True, None, {}, []], "b06ea991515fb98a47408159e82cd142"),
+    ("plain string", "3ae16383004f1a9d7007bcef90e66451"),
+    (12345678901234567890, "3d51b04bcb9e7f5e777dacd1f8050ef1"),
+    (-0.001, "9a8930c968ccbf0c6c03c7848f8b6987"),
+    (
+        {
+            "items": [{"sku": "A-100", "qty": 2}, {"sku": "B-7", "qty": [1, {"x": None}]}],
+            "when": "2021/03/15",
+        },
+        "d3f8aa501fb3716ef230e001946ca789",
+    ),
+    (-(2**63) - 12345, "b9740ff41595b1cbe545ce5d494d9d44"),
 ]
 
 
@@ -223,7 +233,8 @@ def test_vectors_do_not_depend_on_batches_or_caches(values: list[Any], size: int
 
 
 def test_long_arrays_past_the_cached_elements() -> None:
-    book = Codebook(dim=256)
+    # order alone (no order-free copy, which 3,000 strings of one alphabet would dominate)
+    book = Codebook(dim=256, settings=Settings(array_set_weight=0.0))
     words = [f"{i * 2654435761 % 2**32:08x}" for i in range(3000)]
     value = {"xs": words}
     first = Encoder(book).encode(value)
@@ -232,7 +243,7 @@ def test_long_arrays_past_the_cached_elements() -> None:
     assert np.array_equal(warm.encode(value), first)
     assert np.array_equal(warm.encode(value), first)
     reversed_ = Encoder(book).encode({"xs": words[::-1]})
-    assert float(first @ reversed_) < 0.9
+    assert float(first @ reversed_) < 0.7  # about the mean cosine of two of these strings
 
 
 def test_non_finite_numbers_from_python_are_refused() -> None:

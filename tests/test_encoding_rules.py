@@ -53,7 +53,7 @@ def say_manifest_encoding(folder: Path, encoding: object) -> None:
 def test_a_manifest_carries_the_encoding_and_is_checked(tmp_path: Path, people: Path) -> None:
     folder = folder_of_parts(tmp_path, people)
     assert orjson.loads((folder / MANIFEST).read_bytes())["encoding"] == ENCODING
-    for encoding, found in ((1, "encoding 1"), (2.0, "corrupted (encoding 2.0)")):
+    for encoding, found in ((1, "encoding 1"), (3.0, "corrupted (encoding 3.0)")):
         say_manifest_encoding(folder, encoding)
         with pytest.raises(
             VectorsError, match=re.escape(f"{MANIFEST}: ") + ".*" + re.escape(found)
@@ -74,7 +74,7 @@ def test_a_table_carries_the_encoding_and_is_checked(tmp_path: Path, people: Pat
     meta = orjson.loads(table.schema.metadata[b"jsonvec"])
     assert meta["encoding"] == ENCODING
     assert vectors.search_vectors(table, k=1)[0][0].score == pytest.approx(1.0, abs=1e-6)
-    for encoding in (1, 3, 2.0):
+    for encoding in (1, 2, 4, 3.0):
         edited = {b"jsonvec": orjson.dumps({**meta, "encoding": encoding})}
         other: pa.Table = table.replace_schema_metadata(edited)
         with pytest.raises(SearchError, match="the queries' table: "):
@@ -89,10 +89,11 @@ def test_an_index_carries_the_encoding_and_is_checked(tmp_path: Path, people: Pa
     meta = orjson.loads(meta_path(index).read_bytes())
     assert meta["encoding"] == ENCODING
     AnnIndex(collection, index)
-    for encoding, found in ((1, "encoding 1"), (2.0, r"corrupted \(encoding 2.0\)")):
+    for encoding, found in ((1, "encoding 1"), (3.0, r"corrupted \(encoding 3.0\)")):
         meta_path(index).write_bytes(orjson.dumps({**meta, "encoding": encoding}))
         with pytest.raises(AnnIndexError, match=found):
             AnnIndex(collection, index)
-    meta.pop("encoding")  # an index of jsonvec 0.3.0.dev0: the rules of 0.2 and 0.3
+    meta.pop("encoding")  # an index of jsonvec 0.3: the rules of 0.2 and 0.3
     meta_path(index).write_bytes(orjson.dumps(meta))
-    AnnIndex(collection, index)
+    with pytest.raises(AnnIndexError, match=r"encoding 2\)"):
+        AnnIndex(collection, index)

@@ -121,10 +121,24 @@ def test_equal_numbers_share_their_exact_atom() -> None:
 
 
 def test_strings_are_soft() -> None:
-    assert str_sim("Jonathan", "Johnathan") > 0.2
-    assert str_sim("Jonathan", "Johnathan") > 2 * abs(str_sim("Jonathan", "Paris"))
-    assert abs(str_sim("Jonathan", "Paris")) < 0.08
+    assert str_sim("Jonathan", "Johnathan") > 0.5
+    assert str_sim("Jonathan", "Johnathan") > 4 * abs(str_sim("Jonathan", "Paris"))
+    assert abs(str_sim("Jonathan", "Paris")) < 0.15
     assert str_sim("Paris", "paris") > 0.4
+
+
+@pytest.mark.parametrize(
+    ("original", "edited", "rival"),
+    [
+        ("2021/03/15", "2021/03/1x", "2021/04/19"),  # substitution: one place lost
+        ("2021/03/15", "2021/30/15", "2021/31/25"),  # a swap costs less than two substitutions
+        ("vadim@truegate.com", "vadim@truegat.com", "vadim@truedate.com"),  # a shift keeps a trace
+        ("0012345", "0012354", "0012359"),
+    ],
+)
+def test_one_edit_keeps_the_original_nearest(original: str, edited: str, rival: str) -> None:
+    """The position trace: each string nearer its one-edit copy than a rival two edits away."""
+    assert str_sim(edited, original) > str_sim(edited, rival)
 
 
 def test_a_typo_in_long_text_keeps_it_close() -> None:

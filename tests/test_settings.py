@@ -38,8 +38,11 @@ def test_integers_are_accepted_for_weights() -> None:
         ({"ngram": 2.5}, "^setting 'ngram' must be an integer, not a number$"),
         ({"ngram": 0}, "^setting 'ngram' must be from 1 to 64$"),
         ({"ngram_max_chars": 2**31}, "^setting 'ngram_max_chars' must be from 1 to 1,000,000$"),
+        ({"position_chars": -1}, "^setting 'position_chars' must be from 0 to 1,000$"),
         ({"atom_nonzeros": 0}, "^setting 'atom_nonzeros' must be from 1 to 65,536$"),
+        ({"number_anchor_nonzeros": 0}, "^setting 'number_anchor_nonzeros' must be from 1 to"),
         ({"string_exact_weight": -1}, "^setting 'string_exact_weight' must be a number from 0 to"),
+        ({"string_position_weight": 1e7}, "^setting 'string_position_weight' must be a number"),
         ({"array_set_weight": float("inf")}, "^setting 'array_set_weight' must be a number from"),
         (
             {"number_level_widths": [1e-17], "number_level_weights": [1.0]},
@@ -57,10 +60,7 @@ def test_integers_are_accepted_for_weights() -> None:
             "^field_weights: 'items\\[0\\].sku' names one element of an array, but settings "
             "apply to every element alike: write 'items\\[\\].sku'$",
         ),
-        (
-            {"ignore_fields": ["a[3][]"]},
-            "^ignore_fields: 'a\\[3\\]\\[\\]' names one .* write 'a\\[\\]\\[\\]'$",
-        ),
+        ({"ignore_fields": ["a[3][]"]}, "^ignore_fields: 'a\\[3\\]\\[\\]' names one .* write 'a\\[\\]\\[\\]'$"),
         ({"set_arrays": ["x[0].tags"]}, "write 'x\\[\\].tags'$"),
         ({"string_exact_weight": True}, "must be a number, not true or false$"),
         (
