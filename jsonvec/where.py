@@ -5,6 +5,8 @@ are compared with VALUE (JSON equality: ``1`` equals ``1.0``, ``true`` is not ``
 
 Decoded from the vectors otherwise (:mod:`jsonvec.probe`): a record holds VALUE when the cosine
 of its vector unbound at PATH with VALUE's vector passes ``DECODE_SPREADS / sqrt(dim)``. A
+string VALUE is compared by the atom of its exact text alone (:func:`exact_leaves`): its
+n-grams and position trace, shared with every similar string, would let similar values through. A
 record of n leaves gives its own value about ``1/sqrt(n)``, an absent value scores noise of
 spread ``1/sqrt(dim)``: 4 spreads lets through about 3 records in 100,000 that do not hold the
 value, and keeps a held value while ``sqrt(dim / n)`` is well above 4 (measured precision and
@@ -85,13 +87,28 @@ def exact_mask(conditions: Sequence[Condition], records: Iterable[Any]) -> NDArr
     )
 
 
+def exact_leaves(values: Sequence[Any], codebook: Codebook) -> NDArray[np.float32]:
+    """The leaf vectors of ``values``, strings by the atom of their exact text only (unit
+    length): the part of a string's leaf that no other string shares."""
+    exact = Codebook(
+        dim=codebook.dim,
+        seed=codebook.seed,
+        family=codebook.family,
+        settings=codebook.settings.replace(
+            string_ngram_weight=0.0, string_word_weight=0.0, string_position_weight=0.0
+        ),
+    )
+    leaves: NDArray[np.float32] = Encoder(exact).encode_batch(list(values))
+    return leaves
+
+
 def decoded_mask(
     conditions: Sequence[Condition],
     chunks: Iterable[tuple[int, NDArray[np.float32]]],
     codebook: Codebook,
 ) -> NDArray[np.bool_]:
     """Which records' vectors decode to every condition's value at its path."""
-    wanted = Encoder(codebook).encode_batch([c.value for c in conditions])
+    wanted = exact_leaves([c.value for c in conditions], codebook)
     floor = DECODE_SPREADS / math.sqrt(codebook.dim)
     parts = []
     for _, block in chunks:

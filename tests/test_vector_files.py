@@ -19,10 +19,18 @@ from jsonvec.layout import CRC_KEY, METADATA_KEY
 from jsonvec.parquet_pages import vector_pages
 from jsonvec.parquet_vectors import ParquetVectors
 from jsonvec.vector_files import NpyVectors, VectorsError
+from jsonvec.version import ENCODING
 from jsonvec.writers import open_sink
 
 DIM = 16
-META = {"format": 1, "dim": DIM, "dtype": "float32", "codebook": "00" * 8, "id_type": "int"}
+META = {
+    "format": 1,
+    "dim": DIM,
+    "dtype": "float32",
+    "codebook": "00" * 8,
+    "id_type": "int",
+    "encoding": ENCODING,
+}
 
 
 def vectors(n: int, seed: int = 0) -> np.ndarray:
