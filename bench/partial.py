@@ -267,13 +267,15 @@ def where_sweep(data: Path, count: int, dim: int) -> list[str]:
     book = Codebook(dim=dim)
     encoder = Encoder(book)
     lines = [
-        "| corpus | records | leaves (median) | conditions | held (exact) | precision | recall |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| corpus | records | leaves (median) | conditions | held (exact) | precision | recall "
+        "| strings: precision | recall | numbers: precision | recall |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, records in sets.items():
         rng = random.Random(5)
         vectors = encoder.encode_batch(records)
         tp = fp = fn = 0
+        kinds = {"strings": [0, 0, 0], "numbers": [0, 0, 0]}
         for _ in range(count):
             fields = [
                 (keys, v)
@@ -284,13 +286,25 @@ def where_sweep(data: Path, count: int, dim: int) -> list[str]:
             condition = Condition(keys, value)
             truth = exact_mask([condition], records)
             decoded = decoded_mask([condition], [(0, vectors)], book)
-            tp += int((truth & decoded).sum())
-            fp += int((~truth & decoded).sum())
-            fn += int((truth & ~decoded).sum())
+            counts = (
+                int((truth & decoded).sum()),
+                int((~truth & decoded).sum()),
+                int((truth & ~decoded).sum()),
+            )
+            tp, fp, fn = tp + counts[0], fp + counts[1], fn + counts[2]
+            kind = kinds["strings" if isinstance(value, str) else "numbers"]
+            for i, n in enumerate(counts):
+                kind[i] += n
         leaves_median = int(np.median([leaves(r) for r in records]))
+        by_kind = " | ".join(
+            f"{k[0] / max(k[0] + k[1], 1):.3f} | {k[0] / max(k[0] + k[2], 1):.3f}"
+            if k[0] + k[2]
+            else "– | –"
+            for k in kinds.values()
+        )
         lines.append(
             f"| {name} | {len(records):,} | {leaves_median} | {count} | {tp + fn:,} | "
-            f"{tp / max(tp + fp, 1):.3f} | {tp / max(tp + fn, 1):.3f} |"
+            f"{tp / max(tp + fp, 1):.3f} | {tp / max(tp + fn, 1):.3f} | {by_kind} |"
         )
         print(lines[-1], flush=True)
     return lines

@@ -149,6 +149,14 @@ cdef struct StringCode:
     uint64_t k_str, k_gram, k_word, k_first, k_last
 
 
+cdef struct Symbol:
+    # one distinct symbol of a string's position trace: its atoms of weight 1 and TAP
+    uint64_t h
+    int64_t full
+    int64_t half
+    bint used
+
+
 cdef struct Coord:
     # a coordinate's place among the cycles of Q_seq's scatter map
     int32_t cycle
@@ -237,6 +245,8 @@ cdef class _Scratch:
     cdef int64_t* powers
     cdef uint32_t* text      # a string's folded, padded code points for its n-grams
     cdef uint64_t* grams     # the hashes of its n-grams
+    cdef Symbol* symbols     # its trace's distinct symbols (an open-addressing table)
+    cdef Py_ssize_t symbol_room
     cdef Track track
     cdef int capacity
     cdef _Route main
@@ -251,6 +261,7 @@ cdef class _Scratch:
         free(self.track.marks)
         free(self.text)
         free(self.grams)
+        free(self.symbols)
 
     cdef int reserve(self, int levels) except -1:
         """Room for the powers of a path inside ``levels`` ordered arrays, plus one."""
@@ -605,7 +616,7 @@ cdef class CoreEncoder:
             self.route(sc.second, copy_node, copy_weight, copy_powers)
             chain.copy = &sc.second.chain
         if kind is str:
-            return self.string(value, chain, sc.text, sc.grams)
+            return self.string(value, chain, sc)
         if kind is float or kind is int:
             return self.number(value, chain)
         if value is None or kind is bool or ((kind is dict or kind is list) and not value):
@@ -614,7 +625,7 @@ cdef class CoreEncoder:
         if leaf_type == CONSTANT:
             return self.constant(self.const_ids[leaf], chain)
         if leaf_type == STRING:
-            return self.string(leaf, chain, sc.text, sc.grams)
+            return self.string(leaf, chain, sc)
         return self.number(leaf, chain)
 
     cdef int constant(self, Py_ssize_t which, Chain* chain) except -1:
@@ -623,17 +634,17 @@ cdef class CoreEncoder:
             self.put(chain, self.const_pos[i], self.const_val[i])
         return 0
 
-    cdef int string(
-        self, str text, Chain* chain, uint32_t* padded, uint64_t* grams
-    ) except -1:
+    cdef int string(self, str text, Chain* chain, _Scratch sc) except -1:
         cdef StringCode* code = &self.text
+        cdef uint32_t* padded = sc.text  # its folded, padded code points
+        cdef uint64_t* grams = sc.grams
         cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, start, words = 0, size, count, w
         cdef Py_ssize_t traced = 0, span, run = 0
         cdef int kind = PyUnicode_KIND(text)
         cdef void* data = PyUnicode_DATA(text)
         cdef uint32_t c
         cdef uint64_t h, total
-        cdef double scale, coef, place_coef = 0.0, squares
+        cdef double scale, coef, place_coef = 0.0, squares, trace_norm = 0.0
         cdef Py_ssize_t cut, length
         for i in range(n + 1):  # words: runs of what str.split() does not split on
             if i < n and not Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
@@ -647,6 +658,8 @@ cdef class CoreEncoder:
         squares = code.exact * code.exact + code.gram * code.gram  # the reference's order
         squares = squares + (code.word * code.word if words > 0 else 0.0)
         squares = squares + (code.place * code.place if traced > 0 else 0.0)
+        if traced > 0:
+            trace_norm = self.trace_norm(text, n, traced, sc)
         scale = 1.0 / sqrt(squares)
         # the exact string: hash_texts of its code points
         total = 0
@@ -676,7 +689,7 @@ cdef class CoreEncoder:
             return 0
         coef = code.word * scale / sqrt(<double> words)
         if traced > 0:
-            place_coef = code.place * scale / sqrt(<double> traced)
+            place_coef = code.place * scale / trace_norm
         words = 0
         i = 0
         while i < n:  # each word: hash_texts of its folded code points
@@ -701,6 +714,53 @@ cdef class CoreEncoder:
                     self.place(chain, c, w, code.k_last, place_coef)
             words += 1
         return 0
+
+    cdef double trace_norm(self, str text, Py_ssize_t n, Py_ssize_t traced, _Scratch sc) except -1:
+        """The norm of the string's position trace, its repeated symbols counted
+        (leaves._trace_norms): ``sqrt(A + 2·TAP·B + TAP²·C)`` from integer sums."""
+        cdef StringCode* code = &self.text
+        cdef int kind = PyUnicode_KIND(text)
+        cdef void* data = PyUnicode_DATA(text)
+        cdef Py_ssize_t room = 4, i, start, w, span, words = 0, slot
+        cdef uint64_t mask, c
+        cdef int64_t big_a = 0, big_b = 0, big_c = 0
+        cdef Symbol* table
+        cdef double squares
+        while room < 4 * traced:  # two atoms at most per traced character, half full at most
+            room *= 2
+        if room > sc.symbol_room:
+            free(sc.symbols)
+            sc.symbols = <Symbol*> malloc(room * sizeof(Symbol))
+            if sc.symbols == NULL:
+                sc.symbol_room = 0
+                raise MemoryError()
+            sc.symbol_room = room
+        table = sc.symbols
+        memset(table, 0, room * sizeof(Symbol))
+        mask = <uint64_t> (room - 1)
+        i = 0
+        while i < n and words < code.traced_words:
+            if Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
+                i += 1
+                continue
+            start = i
+            while i < n and not Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
+                i += 1
+            span = i - start if i - start <= code.reach else code.reach
+            for w in range(span):
+                c = fold(PyUnicode_READ(kind, data, start + w))
+                _count(table, mask, c, w, code.k_first)
+                c = fold(PyUnicode_READ(kind, data, i - 1 - w))
+                _count(table, mask, c, w, code.k_last)
+            words += 1
+        for slot in range(room):
+            if table[slot].used:
+                big_a += table[slot].full * table[slot].full
+                big_b += table[slot].full * table[slot].half
+                big_c += table[slot].half * table[slot].half
+        squares = <double> big_a + (2.0 * TAP) * <double> big_b
+        squares = squares + (TAP * TAP) * <double> big_c
+        return sqrt(squares)
 
     cdef inline void place(
         self, Chain* chain, uint32_t c, Py_ssize_t i, uint64_t key, double coef
@@ -996,6 +1056,30 @@ cdef class CoreEncoder:
                 tree[i] = tree[i] + tree[i + half]
             width = half
         return sqrt(tree[0])
+
+
+cdef inline void _count(
+    Symbol* table, uint64_t mask, uint64_t c, Py_ssize_t i, uint64_t key
+) noexcept nogil:
+    """Count the atoms of character ``c`` at place ``i`` (as LeafCoder.place emits them)."""
+    cdef uint64_t cell = <uint64_t> (i >> 1)
+    if i & 1 == 0:
+        _add_symbol(table, mask, hash_int(c | (cell << 21), key), True)
+        return
+    _add_symbol(table, mask, hash_int(c | (cell << 21), key), False)
+    _add_symbol(table, mask, hash_int(c | ((cell + 1) << 21), key), False)
+
+
+cdef inline void _add_symbol(Symbol* table, uint64_t mask, uint64_t h, bint full) noexcept nogil:
+    cdef uint64_t slot = h & mask
+    while table[slot].used and table[slot].h != h:
+        slot = (slot + 1) & mask
+    table[slot].used = True
+    table[slot].h = h
+    if full:
+        table[slot].full += 1
+    else:
+        table[slot].half += 1
 
 
 cdef inline void touch(Track* track, int32_t p) noexcept nogil:

@@ -41,7 +41,7 @@ def leaf_vector(value: object, codebook: Codebook | None = None) -> NDArray[np.f
 
     >>> paris = leaf_vector("Paris")
     >>> [round(float(paris @ leaf_vector(other)), 2) for other in ("paris", "Pariss", "Rome")]
-    [0.56, 0.32, 0.0]
+    [0.84, 0.66, 0.05]
     """
     book = codebook if codebook is not None else default_codebook()
     coder = LeafCoder.of(book)

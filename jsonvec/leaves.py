@@ -129,7 +129,7 @@ class LeafCoder:
         )
         trace = _PositionTrace.of(traced, s.position_chars, key("pos<"), key("pos>"))
         trace_owner = traced_owner[trace.owners]
-        trace_chars = np.bincount(traced_owner, weights=trace.chars, minlength=n).astype(np.int64)
+        trace_norm = _trace_norms(trace_owner, trace.hashes, trace.taps == 1.0, n)
 
         exact_w, gram_w, word_w, place_w = (
             s.string_exact_weight,
@@ -140,10 +140,10 @@ class LeafCoder:
         has_words = word_counts > 0
         total = exact_w * exact_w + gram_w * gram_w  # in this order, as the core adds them
         total = total + np.where(has_words, word_w * word_w, 0.0)
-        total = total + np.where(trace_chars > 0, place_w * place_w, 0.0)
+        total = total + np.where(trace_norm > 0.0, place_w * place_w, 0.0)
         scale = 1.0 / np.sqrt(total)
         safe_words = np.where(has_words, word_counts, 1).astype(np.float64)
-        safe_chars = np.maximum(trace_chars, 1).astype(np.float64)
+        safe_norm = np.where(trace_norm > 0.0, trace_norm, 1.0)
         pieces = s.piece_nonzeros
         return self._table(
             n,
@@ -169,7 +169,7 @@ class LeafCoder:
                 _Part(
                     trace_owner,
                     trace.hashes,
-                    (place_w * scale / np.sqrt(safe_chars))[trace_owner] * trace.taps,
+                    (place_w * scale / safe_norm)[trace_owner] * trace.taps,
                     pieces,
                 ),
             ],
@@ -350,6 +350,32 @@ class _PositionTrace:
             np.where(odd_t == 1, TAP, 1.0),
             2 * span,
         )
+
+
+def _trace_norms(
+    owners: Int64Array, hashes: NDArray[np.uint64], full: NDArray[np.bool_], n: int
+) -> Float64Array:
+    """The norm of each text's trace, its repeated symbols counted (the same character at the
+    same place of several words adds up): ``sqrt(A + 2·TAP·B + TAP²·C)`` with ``A = Σ a²``,
+    ``B = Σ a·b``, ``C = Σ b²`` over its distinct symbols, ``a`` and ``b`` the symbol's atoms
+    of weight 1 and ``TAP``. Integer sums first: the same bits in any order (the core's)."""
+    norms = np.zeros(n, dtype=np.float64)
+    if not len(owners):
+        return norms
+    order = np.lexsort((hashes, owners))
+    o, h, f = owners[order], hashes[order], full[order]
+    new = np.ones(len(o), dtype=bool)
+    new[1:] = (o[1:] != o[:-1]) | (h[1:] != h[:-1])
+    group = np.cumsum(new) - 1
+    a = np.bincount(group, weights=f).astype(np.int64)
+    b = np.bincount(group, weights=~f).astype(np.int64)
+    owner = o[new]
+    big_a = np.bincount(owner, weights=a * a, minlength=n).astype(np.int64)
+    big_b = np.bincount(owner, weights=a * b, minlength=n).astype(np.int64)
+    big_c = np.bincount(owner, weights=b * b, minlength=n).astype(np.int64)
+    squares = big_a.astype(np.float64) + (2.0 * TAP) * big_b.astype(np.float64)
+    squares = squares + (TAP * TAP) * big_c.astype(np.float64)
+    return np.sqrt(squares)
 
 
 def _starts(counts: Int64Array) -> Int64Array:

@@ -236,14 +236,19 @@ class NumberEstimate:
     """A number read back from a vector, with the range of numbers that fit as well.
 
     ``low`` … ``high`` are the numbers whose vectors score within one noise spread
-    (``1/sqrt(dim)``) of the best; ``score`` is the best cosine (compare it with
-    :func:`jsonvec.search.noise_ceiling`: under it, there is likely no number there).
+    (``1/sqrt(dim)``) of the best; ``score`` is the best cosine. ``support`` is that cosine
+    without the share of its one largest coordinate: compare it with
+    :func:`jsonvec.search.noise_ceiling` (under it, there is likely no number there). A
+    number's code spreads over ten entries; a vector that holds no number can still meet a
+    large entry of another value at one coordinate (the sparse atoms of strings and numbers),
+    which would lift the plain cosine alone.
     """
 
     value: float | int
     low: float
     high: float
     score: float
+    support: float
 
 
 _T_RANGE = (-40.0, 70.0)  # log2 magnitudes searched: about 1e-12 to 1e21
@@ -295,7 +300,8 @@ def estimate_numbers(
     for row in range(len(unit)):
         best = int(np.argmax(coarse[row]))
         if numbers[best] == 0.0:
-            out.append(NumberEstimate(0, 0.0, 0.0, float(coarse[row, best])))
+            score = float(coarse[row, best])
+            out.append(NumberEstimate(0, 0.0, 0.0, score, _support(unit[row], vectors[best])))
             continue
         sign = 1.0 if numbers[best] > 0 else -1.0
         t = _t_of(abs(numbers[best])) + np.arange(-2 * _COARSE, 2 * _COARSE + _FINE / 2, _FINE)
@@ -313,8 +319,16 @@ def estimate_numbers(
                 value, score = whole[int(np.argmax(whole_scores))], float(whole_scores.max())
         if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**53:
             value = int(value)
-        out.append(NumberEstimate(value, min(low, float(value)), max(high, float(value)), score))
+        support = _support(unit[row], encoder.encode(value))
+        low, high = min(low, float(value)), max(high, float(value))
+        out.append(NumberEstimate(value, low, high, score, support))
     return out
+
+
+def _support(unit: NDArray[np.float32], leaf: NDArray[np.float32]) -> float:
+    """The cosine of ``unit`` and ``leaf`` without its largest single coordinate's share."""
+    shares = unit.astype(np.float64) * leaf
+    return float(shares.sum() - shares.max())
 
 
 def _t_of(magnitude: float) -> float:

@@ -57,7 +57,7 @@ class Settings:
     string_word_weight: float = 0.5
     string_position_weight: float = 2.0
     position_chars: int = 8
-    position_words: int = 16
+    position_words: int = 2
     ngram: int = 3
     ngram_max_chars: int = 1000
     number_exact_weight: float = 0.3

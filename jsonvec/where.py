@@ -5,8 +5,6 @@ are compared with VALUE (JSON equality: ``1`` equals ``1.0``, ``true`` is not ``
 
 Decoded from the vectors otherwise (:mod:`jsonvec.probe`): a record holds VALUE when the cosine
 of its vector unbound at PATH with VALUE's vector passes ``DECODE_SPREADS / sqrt(dim)``. A
-string VALUE is compared by the atom of its exact text alone (:func:`exact_leaves`): its
-n-grams and position trace, shared with every similar string, would let similar values through. A
 record of n leaves gives its own value about ``1/sqrt(n)``, an absent value scores noise of
 spread ``1/sqrt(dim)``: 4 spreads lets through about 3 records in 100,000 that do not hold the
 value, and keeps a held value while ``sqrt(dim / n)`` is well above 4 (measured precision and
@@ -26,6 +24,7 @@ from numpy.typing import NDArray
 
 from jsonvec.codebook import Codebook
 from jsonvec.encoder import Encoder
+from jsonvec.leaves import LeafCoder
 from jsonvec.errors import WhereError
 from jsonvec.paths import Segment, format_path, parse_path, values_at
 from jsonvec.probe import unbind_each
@@ -87,37 +86,60 @@ def exact_mask(conditions: Sequence[Condition], records: Iterable[Any]) -> NDArr
     )
 
 
-def exact_leaves(values: Sequence[Any], codebook: Codebook) -> NDArray[np.float32]:
-    """The leaf vectors of ``values``, strings by the atom of their exact text only (unit
-    length): the part of a string's leaf that no other string shares."""
-    exact = Codebook(
-        dim=codebook.dim,
-        seed=codebook.seed,
-        family=codebook.family,
-        settings=codebook.settings.replace(
-            string_ngram_weight=0.0, string_word_weight=0.0, string_position_weight=0.0
-        ),
-    )
-    leaves: NDArray[np.float32] = Encoder(exact).encode_batch(list(values))
-    return leaves
-
-
 def decoded_mask(
     conditions: Sequence[Condition],
     chunks: Iterable[tuple[int, NDArray[np.float32]]],
     codebook: Codebook,
 ) -> NDArray[np.bool_]:
     """Which records' vectors decode to every condition's value at its path."""
-    wanted = exact_leaves([c.value for c in conditions], codebook)
+    values = [c.value for c in conditions]
+    wanted = Encoder(codebook).encode_batch(values)
+    exact = exact_atoms(values, codebook)
     floor = DECODE_SPREADS / math.sqrt(codebook.dim)
     parts = []
     for _, block in chunks:
         keep = np.ones(len(block), dtype=bool)
-        for condition, leaf in zip(conditions, wanted, strict=True):
-            best = np.full(len(block), -np.inf)
+        for condition, leaf, atom in zip(conditions, wanted, exact, strict=True):
+            best = np.zeros(len(block), dtype=bool)
             for unbound in unbind_each(block, condition.path, codebook):
                 norms = np.linalg.norm(unbound, axis=1)
-                best = np.maximum(best, (unbound @ leaf) / np.where(norms > 0, norms, 1.0))
-            keep &= best >= floor
+                held = unbound @ leaf
+                found = held >= floor * np.where(norms > 0, norms, 1.0)
+                if atom is not None:
+                    found &= _exact_agrees(unbound, leaf, atom, held)
+                best |= found
+            keep &= best
         parts.append(keep)
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def exact_atoms(values: Sequence[Any], codebook: Codebook) -> list[NDArray[np.int64] | None]:
+    """For each string value, the coordinates of the atom of its exact text (the part of its
+    leaf that no other string shares); None for other values, which are graded on purpose."""
+    strings = [v for v in values if isinstance(v, str)]
+    table = LeafCoder.of(codebook).strings(strings) if strings else None
+    out: list[NDArray[np.int64] | None] = []
+    k = min(codebook.settings.atom_nonzeros, codebook.dim)
+    row = 0
+    for value in values:
+        if not isinstance(value, str) or table is None:
+            out.append(None)
+            continue
+        start = int(table.ptr[row])
+        out.append(table.positions[start : start + k])  # the exact atom comes first
+        row += 1
+    return out
+
+
+def _exact_agrees(
+    unbound: NDArray[np.float32],
+    leaf: NDArray[np.float32],
+    atom: NDArray[np.int64],
+    held: NDArray[np.float32],
+) -> NDArray[np.bool_]:
+    """Whether each row holds the string itself and not one that shares its n-grams and
+    position trace: a row holding ``c · leaf`` has ``x_j / leaf_j = c`` at every coordinate of
+    the exact atom; one holding a similar string has noise there. The median of those ratios
+    must reach half the projection ``c`` (``held``)."""
+    ratios = unbound[:, atom] / leaf[atom]
+    return np.asarray(np.median(ratios, axis=1) >= 0.5 * held)

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 from jsonvec import Codebook, Settings
 from jsonvec.cli import cli
 from jsonvec.codebook_file import save_codebook
-from jsonvec.version import __version__
+from jsonvec.version import ENCODING, __version__
 from tests.helpers import jsonvec, run, write_vectors
 from tests.test_collection import say_encoding
 
@@ -340,18 +340,30 @@ def test_json_lines_vectors_can_be_searched(
     assert first["codebook"] == Codebook().fingerprint
     found = hits(runner.invoke(cli, ["similar", str(out), "--id", "p01", "-n", "2"]))
     assert [h["id"] for h in found] == ["p02", "p08"]
-    # lines of jsonvec 0.2 carry no fingerprint: searched with a warning
+    # lines of jsonvec 0.2 carry no fingerprint and no encoding: other rules, refused
     legacy = tmp_path / "legacy.jsonl"
+    lines = [orjson.loads(x) for x in out.read_bytes().splitlines()]
     legacy.write_bytes(
-        b"".join(
-            orjson.dumps({"id": r["id"], "vector": r["vector"]}) + b"\n"
-            for r in map(orjson.loads, out.read_bytes().splitlines())
-        )
+        b"".join(orjson.dumps({"id": r["id"], "vector": r["vector"]}) + b"\n" for r in lines)
     )
     result = runner.invoke(cli, ["similar", str(legacy), '{"city": "Madrid"}', "-n", "2"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {legacy}:1: encoded by jsonvec 0.2 rules (encoding 2), which give other vectors "
+        "than this jsonvec's (encoding 3): re-encode the records\n"
+    )
+    # lines that say their rules but not their codebook: searched with a warning
+    bare = tmp_path / "bare.jsonl"
+    bare.write_bytes(
+        b"".join(
+            orjson.dumps({"id": r["id"], "vector": r["vector"], "encoding": ENCODING}) + b"\n"
+            for r in lines
+        )
+    )
+    result = runner.invoke(cli, ["similar", str(bare), '{"city": "Madrid"}', "-n", "2"])
     assert {h["id"] for h in hits(result)} == {"p03", "p04"}
     assert result.stderr == (
-        f"jsonvec: warning: {legacy} does not say which codebook encoded it; "
+        f"jsonvec: warning: {bare} does not say which codebook encoded it; "
         "the queries use the built-in codebook\n"
     )
     mixed = tmp_path / "mixed.jsonl"

@@ -64,8 +64,9 @@ def test_equal_values_in_other_spellings_share_a_vector() -> None:
 
 @given(st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False))
 def test_number_vectors_are_unit_in_expectation(x: float) -> None:
-    # parts are scaled by their expected norms; atoms that meet in a block add a little
-    assert 0.75 < float(np.linalg.norm(number_vector(x, SEED, DIM, S))) < 1.25
+    # parts are scaled by their expected norms; atoms that meet in a block add or take a
+    # little (anchors of one entry each: two that meet move the norm by up to a quarter)
+    assert 0.6 < float(np.linalg.norm(number_vector(x, SEED, DIM, S))) < 1.4
 
 
 def test_huge_integers_do_not_overflow() -> None:

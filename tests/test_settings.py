@@ -60,7 +60,10 @@ def test_integers_are_accepted_for_weights() -> None:
             "^field_weights: 'items\\[0\\].sku' names one element of an array, but settings "
             "apply to every element alike: write 'items\\[\\].sku'$",
         ),
-        ({"ignore_fields": ["a[3][]"]}, "^ignore_fields: 'a\\[3\\]\\[\\]' names one .* write 'a\\[\\]\\[\\]'$"),
+        (
+            {"ignore_fields": ["a[3][]"]},
+            "^ignore_fields: 'a\\[3\\]\\[\\]' names one .* write 'a\\[\\]\\[\\]'$",
+        ),
         ({"set_arrays": ["x[0].tags"]}, "write 'x\\[\\].tags'$"),
         ({"string_exact_weight": True}, "must be a number, not true or false$"),
         (

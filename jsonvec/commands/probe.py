@@ -177,14 +177,14 @@ def _estimates(
         for rid, guess in zip(row_ids, guesses, strict=True):
             found.append({
                 "id": rid, "path": shown, "value": guess.value, "score": round(guess.score, 6),
-                "rank": 1, "low": guess.low, "high": guess.high,
+                "rank": 1, "low": guess.low, "high": guess.high, "support": guess.support,
             })  # fmt: skip
     floor = noise_ceiling(GRID_SIZE, book.dim)
-    weak = sum(1 for f in found if f["score"] < floor)
+    weak = sum(1 for f in found if f.pop("support") < floor)
     if found and weak == len(found):
         raise click.UsageError(
-            f"{shown} does not read back as a number in any record (every best score is under "
-            f"{floor:.3f}, what noise reaches): for strings and other values give candidates "
+            f"{shown} does not read back as a number in any record (every best score, less its "
+            f"largest coordinate's share, is under {floor:.3f}, what noise reaches): for strings and other values give candidates "
             "with --from DATA or --candidates FILE" + (f"; {missing}" if missing else "")
         )
     _print(found, plain)
