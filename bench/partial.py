@@ -299,7 +299,7 @@ def where_sweep(data: Path, count: int, dim: int) -> list[str]:
         by_kind = " | ".join(
             f"{k[0] / max(k[0] + k[1], 1):.3f} | {k[0] / max(k[0] + k[2], 1):.3f}"
             if k[0] + k[2]
-            else "– | –"
+            else "- | -"
             for k in kinds.values()
         )
         lines.append(

@@ -138,8 +138,8 @@ class LeafCoder:
             s.string_position_weight,
         )
         has_words = word_counts > 0
-        total = exact_w * exact_w + gram_w * gram_w  # in this order, as the core adds them
-        total = total + np.where(has_words, word_w * word_w, 0.0)
+        first = exact_w * exact_w + gram_w * gram_w  # in this order, as the core adds them
+        total = first + np.where(has_words, word_w * word_w, 0.0)
         total = total + np.where(trace_norm > 0.0, place_w * place_w, 0.0)
         scale = 1.0 / np.sqrt(total)
         safe_words = np.where(has_words, word_counts, 1).astype(np.float64)

@@ -11,10 +11,12 @@ walks records the same way, so both give the same bits.
 
 - an object of ``n`` children: each child gets ``weight / sqrt(n)``; with field weights or
   ignored fields in the codebook, ``weight / total · w_k`` where ``total = sqrt(Σ w_k²)``
-  summed one by one in the object's key order (an object whose fields all weigh 0 reads as ``{}``);
+  summed one by one in the object's key order (an object whose fields all weigh 0 reads as
+  ``{}``);
 - an ordered array of ``n``: ``c = weight / sqrt(n)``; an element that is a non-empty object
-  or array gets ``c``; a scalar (or an object whose fields are all ignored) gets ``o = c / sqrt(1 + β²)`` at its position and ``β · o``
-  order-free (``array_set_weight`` β; with β = 0 only ``c`` at its position);
+  or array gets ``c``; a scalar (or an object whose fields are all ignored) gets
+  ``o = c / sqrt(1 + β²)`` at its position and ``β · o`` order-free (``array_set_weight`` β;
+  with β = 0 only ``c`` at its position);
 - an array at a path of ``set_arrays``: every element ``c`` order-free;
 - ``true``, ``false``, ``null``, ``{}``, ``[]`` are constant leaves; strings and numbers are
   leaves of their own kind; any other value is an :class:`EncodeError` naming its path.

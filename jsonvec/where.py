@@ -24,8 +24,8 @@ from numpy.typing import NDArray
 
 from jsonvec.codebook import Codebook
 from jsonvec.encoder import Encoder
-from jsonvec.leaves import LeafCoder
 from jsonvec.errors import WhereError
+from jsonvec.leaves import LeafCoder
 from jsonvec.paths import Segment, format_path, parse_path, values_at
 from jsonvec.probe import unbind_each
 

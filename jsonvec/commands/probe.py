@@ -184,8 +184,9 @@ def _estimates(
     if found and weak == len(found):
         raise click.UsageError(
             f"{shown} does not read back as a number in any record (every best score, less its "
-            f"largest coordinate's share, is under {floor:.3f}, what noise reaches): for strings and other values give candidates "
-            "with --from DATA or --candidates FILE" + (f"; {missing}" if missing else "")
+            f"largest coordinate's share, is under {floor:.3f}, what noise reaches): for strings "
+            "and other values give candidates with --from DATA or --candidates FILE"
+            + (f"; {missing}" if missing else "")
         )
     _print(found, plain)
     if missing is not None:
