@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install-check bench-setup clean
+.PHONY: demo test lint typecheck unit install-check parity bench-setup clean
 
 # The install compiles the encoder core (jsonvec/_core.pyx) when a C compiler is there, and
 # goes on without it when none is (same vectors, slower; `jsonvec --version` says which).
@@ -39,7 +39,12 @@ unit: $(STAMP)
 install-check: $(STAMP)
 	sh tests/install_check.sh $(BIN)/python
 
-test: lint typecheck unit install-check
+# The core against the reference, and the same bits, on every Python from 3.11 installed
+# (`pyenv root`/versions): one small environment per Python in .venv-parity/.
+parity: $(STAMP)
+	sh tests/parity.sh $(BIN)/python
+
+test: lint typecheck unit install-check parity
 
 # The benchmarks' extra dependencies (scikit-learn, sentence-transformers). torch is pinned
 # first: that CPU build is on local disk here, an unpinned one pulls a CUDA build of GBs.
@@ -48,5 +53,5 @@ bench-setup: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,ann,bench]'
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis jsonvec/_core.c \
+	rm -rf $(VENV) .venv-parity build .pytest_cache .mypy_cache .ruff_cache .hypothesis jsonvec/_core.c \
 		jsonvec/_core.*.so jsonvec/_scan.c jsonvec/_scan.*.so

@@ -60,8 +60,9 @@ class _Terms:
 class ReferenceEncoder:
     """Encodes batches of JSON values with one codebook (see the module docstring).
 
-    Not safe to use from several threads at once (its path tree is shared); see
-    :func:`jsonvec.encoder.encode` for the thread-safe functions.
+    Safe to call from several threads at once, as the core is: each call has its own buffers,
+    and the path tree they share only gains nodes, or is replaced whole, under the GIL (a
+    thread that still walks the old tree finishes on it; tests/test_encoder.py).
     """
 
     def __init__(self, codebook: Codebook) -> None:

@@ -7,15 +7,14 @@ import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jsonvec import Codebook, Encoder, Settings
 from jsonvec.encoder import COMPILED, implementation
-from tests.test_encoder import GOLDEN, digest, json_values
+from tests.test_encoder import GOLDEN, digest, json_values, scalars
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SUITE = DATA / "JSONTestSuite" / "test_parsing"
@@ -101,6 +100,48 @@ def test_generated_records(records: list[Any], book: str) -> None:
     same(records, BOOKS[book])
 
 
+# Records that reach what small ones do not: nesting many levels deep, arrays past the 32
+# positions that get composed tables, objects of many new keys; with a path tree of a few
+# nodes, so the tree starts over between records, new nodes are transient, and the
+# reference flushes its buffer in the middle of a record (past 64 transient nodes).
+wide_keys = st.text(alphabet="abcdefghij.[]\\", min_size=1, max_size=3)
+deep_values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=40) | st.dictionaries(wide_keys, children, max_size=90)
+    ),
+    max_leaves=300,
+)
+
+
+@given(
+    st.lists(deep_values, min_size=1, max_size=4),
+    st.sampled_from(sorted(BOOKS)),
+    st.integers(1, 12),
+)
+@settings(max_examples=40, deadline=None)
+def test_generated_deep_and_wide_records_with_a_small_tree(
+    records: list[Any], book: str, capacity: int
+) -> None:
+    compiled = Encoder(BOOKS[book], compiled=True)
+    reference = Encoder(BOOKS[book], compiled=False)
+    for encoder in (compiled, reference):
+        encoder._impl.tree.capacity = capacity
+    got, want = compiled.encode_batch(records), reference.encode_batch(records)
+    differ = [i for i in range(len(records)) if got[i].tobytes() != want[i].tobytes()]
+    assert differ == []
+
+
+def test_the_fixed_parity_set() -> None:
+    """tests/parity.py (run on every installed Python by `make test`), here in-process."""
+    from tests.parity import BOOKS as PARITY_BOOKS  # noqa: PLC0415
+    from tests.parity import records  # noqa: PLC0415
+
+    values = records()
+    for book in PARITY_BOOKS.values():
+        same(values, book)
+
+
 def test_edges() -> None:
     """Integers at and past 2**53 and 2**64, lone surrogates, long and empty strings, deep
     and long arrays, subclasses of the JSON types, objects whose fields are all ignored."""
@@ -149,25 +190,6 @@ def test_short_arrays_without_composed_roles(budget: int) -> None:
         compiled = encoder.encode_batch(records * 2)
         reference = Encoder(book, compiled=False).encode_batch(records * 2)
         assert compiled.tobytes() == reference.tobytes()
-
-
-def test_thread_safety() -> None:
-    """8 threads encoding through the public functions get the single-thread vectors."""
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
-    from jsonvec import encode_batch  # noqa: PLC0415
-
-    rng = random.Random(3)
-    batches = [
-        [{"k": rng.random(), f"f{rng.randint(0, 40)}": [rng.random(), "w" * rng.randint(0, 9)]}]
-        * rng.randint(1, 30)
-        for _ in range(64)
-    ]
-    expected = [Encoder().encode_batch(batch) for batch in batches]
-    with ThreadPoolExecutor(8) as pool:
-        for _ in range(3):
-            got = list(pool.map(encode_batch, batches))
-            assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
 
 
 def test_composed_tables_come_back_when_the_tree_starts_over() -> None:

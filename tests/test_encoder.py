@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import sys
 from typing import Any
 
@@ -12,6 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from jsonvec import Codebook, EncodeError, Encoder, Settings, encode, encode_batch
+from jsonvec.encoder import COMPILED
 from tests.helpers import run
 
 scalars = (
@@ -128,6 +130,32 @@ def test_batch_equals_single() -> None:
     for row, record in zip(batch, records, strict=True):
         assert np.array_equal(row, encode(record, book))
     assert encode_batch([], book).shape == (0, 128)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_thread_safety(compiled: bool) -> None:
+    """8 threads sharing one encoder get the single-thread vectors, while the path tree
+    fills, starts over and makes transient nodes under them."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    if compiled and not COMPILED:
+        pytest.skip("the compiled core is not built")
+    rng = random.Random(3)
+    batches = [
+        [
+            {"k": rng.random(), f"f{rng.randint(0, 400)}": [rng.random(), "w" * rng.randint(0, 9)]}
+            for _ in range(rng.randint(1, 30))
+        ]
+        for _ in range(64)
+    ]
+    book = Codebook(dim=256)
+    expected = [Encoder(book, compiled=compiled).encode_batch(batch) for batch in batches]
+    shared = Encoder(book, compiled=compiled)
+    shared._impl.tree.capacity = 64
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(3):
+            got = list(pool.map(shared.encode_batch, batches))
+            assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
 
 
 def test_caches_do_not_change_results() -> None:
