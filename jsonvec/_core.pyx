@@ -39,7 +39,8 @@ from libc.string cimport memcpy, memset
 from jsonvec.errors import EncodeError
 from jsonvec.hashing import kind_key
 from jsonvec.leaves import CONSTANTS, TAP as _TAP, LeafCoder, level_weights
-from jsonvec.path_tree import SET, PathTree
+from jsonvec.path_tree import ORDERED, SET, PathTree
+from jsonvec.paths import child_path
 from jsonvec.walk import CONSTANT, NUMBER, STRING, leaf_kind
 
 cdef uint64_t M1 = 0xBF58476D1CE4E5B9ULL
@@ -94,8 +95,7 @@ cdef class CNode:
     """A path node (see jsonvec.path_tree.PathNode), with its table in C arrays."""
 
     cdef public str gpath
-    cdef public object inverse
-    cdef public object signs
+    cdef object _inverse, _signs  # the table as numpy arrays, made when first asked for
     cdef public CNode boundary
     cdef public int depth
     cdef public bint identity
@@ -104,13 +104,15 @@ cdef class CNode:
     cdef public dict children
     cdef public object item
     cdef public object set_item
-    cdef int32_t[::1] moves  # 2 * inverse[j] + (1 if signs[j] < 0 else 0)
+    cdef int32_t* moves  # 2 * inverse[j] + (1 if signs[j] < 0 else 0): dim entries, owned
+    cdef int dim
     cdef int32_t* composed[COMPOSED]  # the roles of the first positions (item nodes), or NULL
     cdef _Budget budget  # where its composed tables came from (None until it has one)
 
     def __dealloc__(self):
         cdef int i
         cdef Py_ssize_t held = 0
+        free(self.moves)
         for i in range(COMPOSED):
             if self.composed[i] != NULL:
                 held += 1
@@ -119,8 +121,18 @@ cdef class CNode:
             self.budget.left += held
 
     def __init__(self, gpath, table, boundary, identity, weight, array_kind):
+        cdef int32_t[::1] view
+        self._fields(gpath, boundary, identity, weight, array_kind, len(table[0]))
+        self._inverse, self._signs = table
+        moves = 2 * np.asarray(self._inverse, dtype=np.int32)
+        moves += np.asarray(self._signs) < 0
+        view = np.ascontiguousarray(moves, dtype=np.int32)
+        memcpy(self.moves, &view[0], self.dim * sizeof(int32_t))
+
+    cdef int _fields(
+        self, str gpath, CNode boundary, bint identity, double weight, int array_kind, int dim
+    ) except -1:
         self.gpath = gpath
-        self.inverse, self.signs = table
         self.boundary = boundary
         self.depth = 0 if boundary is None else boundary.depth + 1
         self.identity = identity
@@ -129,9 +141,30 @@ cdef class CNode:
         self.children = {}
         self.item = None
         self.set_item = None
-        moves = 2 * np.asarray(self.inverse, dtype=np.int32)
-        moves += np.asarray(self.signs) < 0
-        self.moves = np.ascontiguousarray(moves, dtype=np.int32)
+        self.dim = dim
+        self.moves = <int32_t*> malloc(dim * sizeof(int32_t))
+        if self.moves == NULL:
+            raise MemoryError()
+        return 0
+
+    @property
+    def inverse(self):
+        """Where coordinate ``j`` goes (jsonvec.path_tree.PathNode.inverse)."""
+        if self._inverse is None:
+            self._table()
+        return self._inverse
+
+    @property
+    def signs(self):
+        """The sign coordinate ``j`` gets there (jsonvec.path_tree.PathNode.signs)."""
+        if self._signs is None:
+            self._table()
+        return self._signs
+
+    cdef _table(self):
+        moves = np.asarray(<int32_t[:self.dim]> self.moves).copy()
+        self._inverse = (moves >> 1).astype(np.intp)
+        self._signs = 1.0 - 2.0 * (moves & 1).astype(np.float64)
 
 
 cdef struct Shape:
@@ -293,7 +326,7 @@ cdef class CoreEncoder:
     cdef Shape atom_shape, piece_shape, exact_shape, anchor_shape
     cdef StringCode text
     cdef double num_exact, num_part
-    cdef uint64_t k_num, k_num0, k_numint, k_plus, k_minus
+    cdef uint64_t k_num, k_num0, k_numint, k_plus, k_minus, k_role
     cdef int levels
     cdef double[::1] widths
     cdef double[::1] graded
@@ -347,6 +380,7 @@ cdef class CoreEncoder:
         self.graded = np.asarray([weight for _, weight in levels], dtype=np.float64)
         self.k_num, self.k_num0 = int(kind_key(seed, "num")), int(kind_key(seed, "num0"))
         self.k_numint = int(kind_key(seed, "numint"))
+        self.k_role = int(kind_key(seed, "role:key"))
         self.k_plus, self.k_minus = int(kind_key(seed, "lvl+")), int(kind_key(seed, "lvl-"))
         self._cycles(SeqPowers.of(codebook.role("seq")))
         table = self.coder.constants(CONSTANTS)
@@ -513,9 +547,48 @@ cdef class CoreEncoder:
 
     cdef CNode key_node(self, CNode parent, object key):
         found = parent.children.get(key)
-        if found is None:
-            found = self.tree.key(parent, key)
-        return <CNode> found
+        if found is not None:
+            return <CNode> found
+        if type(key) is not str:  # a subclass, or no string at all (PathTree.key says so)
+            return <CNode> self.tree.key(parent, key)
+        return self.new_key(parent, <str> key)
+
+    cdef CNode new_key(self, CNode parent, str key):
+        """The node of a key met for the first time (PathTree.key, in C): its role drawn by
+        jsonvec.roles.scatter_of, composed with the parent's table, in O(dim) integer steps."""
+        cdef object tree = self.tree
+        cdef str gpath = child_path(parent.gpath, key)
+        cdef CNode node = CNode.__new__(CNode)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(key), i
+        cdef int kind = PyUnicode_KIND(key)
+        cdef void* data = PyUnicode_DATA(key)
+        cdef uint64_t total = 0, h, w
+        cdef int32_t j, swap, move
+        cdef int32_t* moves
+        cdef int32_t* outer = NULL if parent.identity else parent.moves
+        node._fields(
+            gpath, parent.boundary, False, tree.weights.get(gpath, 1.0),
+            SET if gpath in tree.set_arrays else ORDERED, self.dim,
+        )
+        for i in range(n):  # hash_texts of the key under the key of its kind
+            total += mix((<uint64_t> PyUnicode_READ(kind, data, i) | (<uint64_t> i << 21)) ^ self.k_role)
+        h = mix(total ^ mix(<uint64_t> n ^ self.k_role))
+        moves = node.moves
+        for j in range(self.dim):
+            moves[j] = j
+        for j in range(self.dim - 1, 0, -1):  # Fisher-Yates, from the top
+            w = mix(h + <uint64_t> (j + 1) * GOLDEN)
+            i = <Py_ssize_t> (((w >> 32) * <uint64_t> (j + 1)) >> 32)
+            swap = moves[j]
+            moves[j] = moves[i]
+            moves[i] = swap
+        for j in range(self.dim):  # then signs, and the parent's table after it
+            w = mix(h + <uint64_t> (j + 1) * GOLDEN)
+            move = 2 * moves[j] if outer == NULL else outer[moves[j]]
+            moves[j] = move ^ <int32_t> (w & 1)
+        if tree._keep():
+            parent.children[key] = node
+        return node
 
     cdef int walk_object(
         self, dict d, double weight, CNode path, tuple powers, list stack, _Scratch sc
@@ -867,7 +940,7 @@ cdef class CoreEncoder:
         chain.levels = node.depth
         chain.scaled = weight * UNIT
         for level in range(node.depth + 1):
-            chain.moves[level] = NULL if at.identity else &at.moves[0]
+            chain.moves[level] = NULL if at.identity else at.moves
             at = at.boundary
         if node.depth == 1 and 1 <= powers[0] <= COMPOSED:
             table = node.composed[powers[0] - 1]

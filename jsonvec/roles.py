@@ -4,8 +4,8 @@ A signed permutation ``Q`` maps ``x`` to ``(Qx)[i] = signs[i] * x[perm[i]]``. Ev
 is orthogonal (``QᵀQ = I`` exactly, in any precision), products and powers of them are signed
 permutations again, applying one costs O(dim) instead of the O(dim²) of a dense matrix, and it
 needs no floating-point arithmetic at all, so it is identical on every machine. It is derived
-from (seed, role name) by the stable hash in :mod:`jsonvec.atoms`, so nothing has to be stored
-per key: a codebook stays a few hundred bytes whatever the number of keys.
+from (seed, role name) by the stable hash in :mod:`jsonvec.hashing` (:func:`scatter_of`), so
+nothing has to be stored per key: a codebook stays a few hundred bytes whatever the number of keys.
 """
 
 from __future__ import annotations
@@ -16,9 +16,34 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
-from jsonvec.atoms import random_words
+from jsonvec.hashing import GOLDEN, hash_texts, kind_key, mix
 
 FloatArray = NDArray[np.floating]
+
+
+def role_hash(seed: int, kind: str, name: str) -> int:
+    """The 64-bit hash a role is drawn from: ``name``'s code points under the key of its kind
+    (the compiled core hashes a new key the same way, in C)."""
+    return int(hash_texts([name], kind_key(seed, f"role:{kind}"))[0])
+
+
+def scatter_of(h: int, dim: int) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """The scatter map of the signed permutation drawn from hash ``h``: where each coordinate
+    goes, and whether it is negated there.
+
+    A Fisher-Yates shuffle of ``0 .. dim-1`` driven by SplitMix64 words ``w_i = mix(h + (i+1)
+    · golden)``: from ``i = dim - 1`` down to 1, place ``i`` swaps with ``j = (w_i >> 32) ·
+    (i + 1) >> 32``; coordinate ``i`` is negated when ``w_i`` is odd. Integer arithmetic only,
+    O(dim): a role costs microseconds in C, so records with ever-new keys stay fast.
+    """
+    steps = np.arange(1, dim + 1, dtype=np.uint64) * GOLDEN
+    words = mix(np.uint64(h) + steps)
+    bound = np.arange(1, dim + 1, dtype=np.uint64)
+    picks = (((words >> np.uint64(32)) * bound) >> np.uint64(32)).tolist()
+    inverse = list(range(dim))
+    for i, j in zip(range(dim - 1, 0, -1), picks[dim - 1 : 0 : -1], strict=True):
+        inverse[i], inverse[j] = inverse[j], inverse[i]
+    return np.asarray(inverse, dtype=np.intp), (words & np.uint64(1)).astype(bool)
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,10 +68,10 @@ class SignedPermutation:
         >>> sorted(q.perm.tolist())
         [0, 1, 2, 3, 4, 5, 6, 7]
         """
-        words = random_words(seed, kind, name, dim + (dim + 63) // 64)
-        perm = np.argsort(words[:dim], kind="stable").astype(np.intp)
-        sign_bits = np.unpackbits(words[dim:].view(np.uint8))[:dim]
-        signs = 1.0 - 2.0 * sign_bits.astype(np.float64)
+        inverse, negative = scatter_of(role_hash(seed, kind, name), dim)
+        perm = np.empty(dim, dtype=np.intp)
+        perm[inverse] = np.arange(dim, dtype=np.intp)
+        signs = 1.0 - 2.0 * negative[perm].astype(np.float64)
         return cls(perm, signs)
 
     @classmethod
