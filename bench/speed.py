@@ -3,7 +3,8 @@
 Usage:  python bench/speed.py [--data DIR] [--corpus NAME ...] [--min-mb 20] [--jobs 2]
                               [--synthetic-gb 2] [--no-memory] [--write docs/performance.md]
 
-Inputs, for every corpus of ../shared/data and for GeoJSON-style coordinate rings built here:
+Inputs, for every corpus of ../shared/data and for two built here, GeoJSON-style coordinate
+rings and project records with 1-5 KB descriptions:
 
 - cold: the corpus file itself, once, in a fresh process;
 - unique: the corpus grown to --min-mb MB with copies in which every value is new (numbers
@@ -118,6 +119,37 @@ def rings(path: Path, count: int = 300, seed: int = 11) -> Path:
             }
             handle.write(orjson.dumps(feature) + b"\n")
     return path
+
+
+def descriptions(path: Path, count: int = 2000, seed: int = 12) -> Path:
+    """Project records with long texts: a name, a few fields and a 1-5 KB description of words
+    drawn from a made-up vocabulary of 5,000 (long text is where a string's cost is)."""
+    rng = random.Random(seed)
+    syllables = ["ka", "lo", "mi", "ne", "ru", "ta", "ve", "so", "pri", "dan", "el", "gor", "fu"]
+    vocabulary = [
+        "".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) for _ in range(5000)
+    ]
+    with open(path, "wb") as handle:
+        for i in range(count):
+            words: list[str] = []
+            size, target = 0, rng.randint(1000, 5000)
+            while size < target:
+                word = rng.choice(vocabulary)
+                words.append(word)
+                size += len(word) + 1
+            record = {
+                "id": f"p{i:06d}",
+                "name": " ".join(rng.choice(vocabulary) for _ in range(2)),
+                "stars": rng.randint(0, 50_000),
+                "language": rng.choice(["Python", "Rust", "Go", "C", "TypeScript"]),
+                "topics": rng.sample(vocabulary[:200], rng.randint(0, 6)),
+                "description": " ".join(words),
+            }
+            handle.write(orjson.dumps(record) + b"\n")
+    return path
+
+
+BUILT = {"rings": rings, "descriptions": descriptions}
 
 
 # -- measurements ---------------------------------------------------------------------------
@@ -425,7 +457,7 @@ def main() -> None:
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--write", type=Path, help="also write the tables to this Markdown file")
     args = parser.parse_args()
-    names = args.corpus or [*sorted(p.stem for p in args.data.glob("*.jsonl")), "rings"]
+    names = args.corpus or [*sorted(p.stem for p in args.data.glob("*.jsonl")), *BUILT]
     head = (
         f"jsonvec {jsonvec.__version__} ({implementation()}), Python "
         f"{platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
@@ -439,7 +471,9 @@ def main() -> None:
         warm_up(folder)
         for name in names:
             source = (
-                rings(folder / "rings.jsonl") if name == "rings" else args.data / f"{name}.jsonl"
+                BUILT[name](folder / f"{name}.jsonl")
+                if name in BUILT
+                else args.data / f"{name}.jsonl"
             )
             modes = {"cold": measure(source, folder, args.jobs, True)}
             for mode in ("unique", "warm"):

@@ -7,7 +7,8 @@ __version__ = "0.4.0.dev0"
 #: vectors of two rules never meet in one search or collection. Bumped by every change that
 #: alters a vector for the same codebook file (see docs/method.md). 2: the rules of jsonvec
 #: 0.2 and 0.3 (files without the key were written by them); 3: jsonvec 0.4 (numbers of ten
-#: entries, the position trace of strings, fixed-order sums, integer symbols by their bits).
+#: entries, the position trace of strings, roles by a Fisher-Yates shuffle, fixed-order sums,
+#: integer symbols by their bits).
 ENCODING = 3
 
 #: The jsonvec release that introduced each encoding (for messages).

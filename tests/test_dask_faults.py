@@ -34,16 +34,18 @@ from jsonvec.dask import ClusterError, connect, encode_files  # noqa: E402
 
 REPEAT = 3
 HANG = 60  # seconds: far beyond a run's time
+BIG = 80_000  # records of the big input
 
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 30,000 distinct records, 2.6 MB: over a second of encoding on two workers."""
+    """About 80,000 distinct records, 7 MB: a few seconds of encoding on two workers, so a
+    worker killed once the first part is written dies mid-run."""
     path = tmp_path_factory.mktemp("input") / "big.jsonl"
     lines = (
         b'{"id": "r%d", "user": {"name": "n%d", "age": %d}, "tags": ["t%d", "u%d"], '
         b'"text": "word%d other%d"}\n' % (i, i % 997, i % 90, i % 13, i % 31, i, i * 7)
-        for i in range(30_000)
+        for i in range(BIG)
     )
     path.write_bytes(b"".join(lines))
     return path
@@ -111,7 +113,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_record_written_once(
     encode_to(str(one), read_lines([str(big)]), Encoder(), EncodeOptions(id_field="id"),
               stdout=io.BytesIO())  # fmt: skip
     got, expected = Collection.open([str(out)]), Collection.open([str(one)])
-    assert got.count == expected.count == 30_000
+    assert got.count == expected.count == BIG
     assert got.ids(range(got.count)) == expected.ids(range(expected.count))
     vectors = [np.concatenate([b for _, b in c.chunks()]) for c in (got, expected)]
     assert vectors[0].tobytes() == vectors[1].tobytes()
