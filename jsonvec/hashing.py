@@ -25,7 +25,6 @@ _DOMAIN = b"jsonvec/hash/v2\x00"
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_GOLDEN = GOLDEN
 _POSITION_SHIFT = np.uint64(21)  # code points are below 2**21
 
 
@@ -60,7 +59,8 @@ def code_points(texts: Sequence[str]) -> tuple[U64, NDArray[np.int64]]:
     return codes, lengths
 
 
-def _starts(lengths: NDArray[np.int64]) -> NDArray[np.int64]:
+def starts_of(lengths: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Where each of a run of pieces of these lengths starts: ``[0, l0, l0 + l1, ...]``."""
     starts = np.zeros(len(lengths), dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
     return starts
@@ -75,7 +75,7 @@ def hash_texts(texts: Sequence[str], key: np.uint64) -> U64:
     (True, False)
     """
     codes, lengths = code_points(texts)
-    starts = _starts(lengths)
+    starts = starts_of(lengths)
     positions = np.arange(len(codes), dtype=np.int64) - np.repeat(starts, lengths)
     terms = mix((codes | (positions.astype(np.uint64) << _POSITION_SHIFT)) ^ key)
     sums = np.zeros(len(codes) + 1, dtype=np.uint64)
@@ -97,11 +97,11 @@ def hash_windows(texts: Sequence[str], n: int, key: np.uint64) -> tuple[NDArray[
     (True, False)
     """
     codes, lengths = code_points(texts)
-    starts = _starts(lengths)
+    starts = starts_of(lengths)
     counts = np.maximum(lengths - n + 1, 1)
     owners = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
     window_starts = np.repeat(starts, counts)
-    window_starts += np.arange(len(owners), dtype=np.int64) - np.repeat(_starts(counts), counts)
+    window_starts += np.arange(len(owners), dtype=np.int64) - np.repeat(starts_of(counts), counts)
     sizes = np.minimum(lengths, n)[owners]
     h = np.full(len(owners), key, dtype=np.uint64)
     padded = np.concatenate([codes, np.zeros(n, dtype=np.uint64)])
@@ -109,15 +109,15 @@ def hash_windows(texts: Sequence[str], n: int, key: np.uint64) -> tuple[NDArray[
         inside = j < sizes
         step = mix(h ^ padded[window_starts + j])
         h = np.where(inside, step, h)
-    return owners, mix(h + sizes.astype(np.uint64) * _GOLDEN)
+    return owners, mix(h + sizes.astype(np.uint64) * GOLDEN)
 
 
 def hash_ints(values: NDArray[np.uint64], key: np.uint64 | U64) -> U64:
     """Hashes of 64-bit integer symbols (number bits, anchor numbers)."""
-    return mix(mix(values ^ key) + _GOLDEN)
+    return mix(mix(values ^ key) + GOLDEN)
 
 
 def spread(hashes: U64, count: int) -> U64:
     """``count`` further independent words per hash: shape (len(hashes), count)."""
-    steps = (np.arange(1, count + 1, dtype=np.uint64) * _GOLDEN)[np.newaxis, :]
+    steps = (np.arange(1, count + 1, dtype=np.uint64) * GOLDEN)[np.newaxis, :]
     return mix(hashes[:, np.newaxis] + steps)

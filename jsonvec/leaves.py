@@ -27,8 +27,16 @@ from numpy.typing import NDArray
 
 from jsonvec.atoms import atom_entries
 from jsonvec.errors import EncodeError
-from jsonvec.hashing import GOLDEN as _GOLDEN
-from jsonvec.hashing import code_points, hash_ints, hash_texts, hash_windows, kind_key, mix
+from jsonvec.hashing import (
+    GOLDEN,
+    code_points,
+    hash_ints,
+    hash_texts,
+    hash_windows,
+    kind_key,
+    mix,
+    starts_of,
+)
 from jsonvec.settings import Settings
 
 if TYPE_CHECKING:
@@ -319,19 +327,17 @@ class _PositionTrace:
     owners: Int64Array  # the text of each atom, ascending
     hashes: NDArray[np.uint64]
     taps: Float64Array  # 1.0 or TAP
-    chars: Int64Array  # per text: characters traced (twice min(len, reach))
 
     @classmethod
     def of(
         cls, texts: Sequence[str], reach: int, first: np.uint64, last: np.uint64
     ) -> _PositionTrace:
         codes, lengths = code_points(texts)
-        starts = np.zeros(len(texts), dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
+        starts = starts_of(lengths)
         span = np.minimum(lengths, reach)
         # one row per traced character: its text, its end (from the start or the end), place
         owner = np.repeat(np.arange(len(texts), dtype=np.int64), 2 * span)
-        within = np.arange(len(owner), dtype=np.int64) - np.repeat(_starts(2 * span), 2 * span)
+        within = np.arange(len(owner), dtype=np.int64) - np.repeat(starts_of(2 * span), 2 * span)
         from_end = within >= span[owner]
         place = np.where(from_end, within - span[owner], within)
         at = np.where(from_end, starts[owner] + lengths[owner] - 1 - place, starts[owner] + place)
@@ -339,17 +345,12 @@ class _PositionTrace:
         odd = place & 1
         taps = 1 + odd
         atom_owner = np.repeat(owner, taps)
-        second = np.arange(len(atom_owner), dtype=np.int64) - np.repeat(_starts(taps), taps)
+        second = np.arange(len(atom_owner), dtype=np.int64) - np.repeat(starts_of(taps), taps)
         place_t, odd_t = np.repeat(place, taps), np.repeat(odd, taps)
         cell = (place_t - odd_t) // 2 + second
         symbols = np.repeat(codes[at], taps) | (cell.astype(np.uint64) << _CELL_SHIFT)
         keys = np.where(np.repeat(from_end, taps), last, first).astype(np.uint64)
-        return cls(
-            atom_owner,
-            hash_ints(symbols, keys),
-            np.where(odd_t == 1, TAP, 1.0),
-            2 * span,
-        )
+        return cls(atom_owner, hash_ints(symbols, keys), np.where(odd_t == 1, TAP, 1.0))
 
 
 def _trace_norms(
@@ -378,12 +379,6 @@ def _trace_norms(
     return np.sqrt(squares)
 
 
-def _starts(counts: Int64Array) -> Int64Array:
-    starts = np.zeros(len(counts), dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    return starts
-
-
 def level_weights(settings: Settings) -> list[tuple[float, float]]:
     """Each graded number level's width and weight in the leaf: ``number_level_weights``
     scaled so the graded code and the exact atom have unit norm together. Sums in one fixed
@@ -409,7 +404,7 @@ def integer_hash(value: int, key: np.uint64) -> np.uint64:
     magnitude = abs(value)
     count = max(1, (magnitude.bit_length() + 63) // 64)
     words = np.frombuffer(magnitude.to_bytes(8 * count, "little"), dtype="<u8").astype(np.uint64)
-    steps = np.arange(1, count + 1, dtype=np.uint64) * _GOLDEN
+    steps = np.arange(1, count + 1, dtype=np.uint64) * GOLDEN
     terms = mix(mix(words ^ key) + steps)
     total = np.zeros(1, dtype=np.uint64)
     for term in terms:  # wrapping sums of 64-bit words: exact in any order

@@ -28,6 +28,8 @@ from jsonvec.codebook import Codebook
 from jsonvec.encoder import COMPILED, Encoder
 from jsonvec.settings import Settings
 
+NO_CORE = 3  # the exit status when there is no compiled core to compare
+
 BOOKS = {
     "default": Codebook(),
     "weights": Codebook(
@@ -105,7 +107,9 @@ def records() -> list[Any]:
 
 def main() -> None:
     if not COMPILED:
-        sys.exit(f"parity: the compiled core is not built for Python {platform.python_version()}")
+        print(f"parity: the compiled core is not built for Python {platform.python_version()}",
+              file=sys.stderr)  # fmt: skip
+        sys.exit(NO_CORE)
     values = records()
     digests = {}
     for name, book in BOOKS.items():

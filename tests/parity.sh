@@ -6,7 +6,13 @@
 set -eu
 main="$1"
 root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
-expected="$("$main" tests/parity.py)"
+status=0
+expected="$("$main" tests/parity.py)" || status=$?
+if [ "$status" -eq 3 ] && [ -z "${JSONVEC_REQUIRE_CORE:-}" ]; then
+    echo "parity: skipped (no compiled core here: the reference encodes alone)"
+    exit 0
+fi
+[ "$status" -eq 0 ] || exit "$status"
 main_version="$("$main" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 used="$main_version"
 skipped=""
@@ -33,7 +39,11 @@ for minor in 11 12 13 14; do
         touch "$env/.ready"
     fi
     # the core for this Python, built in place beside the others (their names differ by ABI)
-    JSONVEC_REQUIRE_CORE=1 "$env/bin/python" setup.py --quiet build_ext --inplace >/dev/null
+    if ! JSONVEC_REQUIRE_CORE=1 "$env/bin/python" setup.py --quiet build_ext --inplace \
+        >"$env/build.log" 2>&1; then
+        cat "$env/build.log" >&2
+        exit 1
+    fi
     got="$("$env/bin/python" tests/parity.py)"
     if [ "$(digest "$got")" != "$(digest "$expected")" ]; then
         echo "parity: Python $version gives other vectors than Python $main_version:" >&2
