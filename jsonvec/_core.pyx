@@ -39,7 +39,7 @@ from libc.string cimport memcpy, memset
 from jsonvec.errors import EncodeError
 from jsonvec.hashing import kind_key
 from jsonvec.leaves import CONSTANTS, TAP as _TAP, LeafCoder, level_weights
-from jsonvec.path_tree import ORDERED, SET, PathTree
+from jsonvec.path_tree import SET, PathTree
 from jsonvec.paths import child_path
 from jsonvec.walk import CONSTANT, NUMBER, STRING, leaf_kind
 
@@ -566,12 +566,11 @@ cdef class CoreEncoder:
         cdef int32_t j, swap, move
         cdef int32_t* moves
         cdef int32_t* outer = NULL if parent.identity else parent.moves
-        node._fields(
-            gpath, parent.boundary, False, tree.weights.get(gpath, 1.0),
-            SET if gpath in tree.set_arrays else ORDERED, self.dim,
-        )
+        array_kind, weight = tree.settings_of(gpath)
+        node._fields(gpath, parent.boundary, False, weight, array_kind, self.dim)
         for i in range(n):  # hash_texts of the key under the key of its kind
-            total += mix((<uint64_t> PyUnicode_READ(kind, data, i) | (<uint64_t> i << 21)) ^ self.k_role)
+            w = <uint64_t> PyUnicode_READ(kind, data, i) | (<uint64_t> i << 21)
+            total += mix(w ^ self.k_role)
         h = mix(total ^ mix(<uint64_t> n ^ self.k_role))
         moves = node.moves
         for j in range(self.dim):

@@ -142,10 +142,14 @@ class PathTree:
         boundary: PathNode | None,
         identity: bool,
     ) -> PathNode:
-        kind = SET if gpath in self.set_arrays else ORDERED
-        weight = self.weights.get(gpath, 1.0)
+        kind, weight = self.settings_of(gpath)
         node: PathNode = self.node_class(gpath, table, boundary, identity, weight, kind)
         return node
+
+    def settings_of(self, gpath: str) -> tuple[int, float]:
+        """What the settings say of the values at ``gpath``: its array kind (``ORDERED`` or
+        ``SET``) and its field weight (0: ignored)."""
+        return (SET if gpath in self.set_arrays else ORDERED), self.weights.get(gpath, 1.0)
 
     def trim(self) -> None:
         """Start over if the tree is full; call between records only."""
