@@ -19,8 +19,9 @@ from numpy.typing import NDArray
 
 from jsonvec.encoder import Encoder
 from jsonvec.errors import EncodeError, InvalidLineError, MissingPathError
+from jsonvec.line_batches import Batch
 from jsonvec.paths import Segment, format_path, get_path, parse_path
-from jsonvec.reader import BOM, Batch, Line, invalid_reason
+from jsonvec.reader import Line, invalid_reason
 
 #: (source, line number, reason, raw line) of an invalid line
 Invalid = tuple[str, int, str, bytes]
@@ -72,9 +73,9 @@ class BatchEncoder:
         rows: list[int] = []
         ids: list[Any] = []
         invalid: list[tuple[int, Invalid]] = []
-        for index, raw in enumerate(batch.raws):
+        for index, raw in enumerate(batch.json()):
             try:
-                value = loads(raw if index != batch.bom else raw[len(BOM) :])
+                value = loads(raw)
                 ids.append(batch.first + index if id_path is None else _id(value, id_path))
             except (orjson.JSONDecodeError, MissingPathError, _IdError) as exc:
                 reason = (
@@ -90,7 +91,7 @@ class BatchEncoder:
 
     @staticmethod
     def _invalid(batch: Batch, index: int, reason: str) -> Invalid:
-        return (batch.source(index), batch.linenos[index], reason, batch.raws[index])
+        return (batch.source(index), int(batch.linenos[index]), reason, batch.raw(index))
 
     def _one_by_one(
         self,

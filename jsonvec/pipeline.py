@@ -34,9 +34,10 @@ from jsonvec.errors import InvalidLineError, OutputError, TooManyInvalidError, U
 from jsonvec.guard import Named, check_files, reads
 from jsonvec.interrupts import check_interrupted
 from jsonvec.layout import VECTORS_FORMAT, IdKind
+from jsonvec.line_batches import Batch, BatchBuilder
 from jsonvec.manifest import Manifest, write_manifest
 from jsonvec.paths import parse_path
-from jsonvec.reader import INPUT_FORMATS, STDIN, Batch, Line, expand_inputs, read_batches
+from jsonvec.reader import INPUT_FORMATS, STDIN, Line, expand_inputs, read_batches
 from jsonvec.stdout import StdoutWriter
 from jsonvec.version import ENCODING, __version__
 from jsonvec.workers import encode_batches
@@ -53,7 +54,7 @@ class EncodeOptions:
     skip_invalid : count and skip invalid lines instead of stopping at the first.
     keep_records : store each record's JSON text beside its vector (Parquet only).
     batch_size : records encoded and written together (fewer when they hold more than
-        ``reader.BATCH_BYTES``, 1 MiB, of lines).
+        ``line_batches.BATCH_BYTES``, 1 MiB, of lines).
     jobs : processes that encode: this one and ``jobs - 1`` workers; the output does not
         depend on it.
     max_invalid : with ``skip_invalid``, fail once more than this many lines were invalid.
@@ -239,19 +240,16 @@ def _batches(source: Source, size: int, summary: EncodeSummary, start: int) -> I
         yield from read_batches(source.paths, size, blank, source.progress, start, source.fmt,
                                 summary.notes.append)  # fmt: skip
         return
-    batch = Batch()
-    position = start
+    builder = BatchBuilder(start)
     for line in source:
         if line.is_blank:
             summary.blank += 1
             continue
-        batch.add(position, line)
-        position += 1
-        if batch.full(size):
-            yield batch
-            batch = Batch()
-    if len(batch):
-        yield batch
+        builder.add(line.source, line.lineno, line.raw)
+        if builder.full(size):
+            yield builder.build()
+    if len(builder):
+        yield builder.build()
 
 
 def encode_to(

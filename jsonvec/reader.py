@@ -15,15 +15,14 @@ the same way for every command.
 
 from __future__ import annotations
 
-import bisect
 import glob
 import gzip
 import io
 import re
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -31,6 +30,7 @@ import orjson
 
 from jsonvec.documents import DocumentSplitter
 from jsonvec.errors import InputError, InvalidLineError
+from jsonvec.line_batches import BATCH_BYTES, BOM, Batch, BatchBuilder, LineCutter, full
 
 STDIN = "-"
 #: the input formats: JSON Lines, or one JSON document (its array's elements or values)
@@ -40,11 +40,9 @@ RECORD_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _CHUNK = 1 << 20  # bytes of a JSON document read at a time
 _GLOB = re.compile(r"[*?[]")
 STDIN_NAME = "<stdin>"
-BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark
-BATCH_BYTES = 1 << 20  # a batch ends at this many bytes of lines, if not at its line count
+_READ = 1 << 20  # bytes of JSON Lines read at a time (at most)
 _GZIP_MAGIC = b"\x1f\x8b"
 _WHITESPACE = b" \t\r\n"
-_WHITESPACE_BYTES = frozenset(_WHITESPACE)
 
 
 @dataclass(frozen=True)
@@ -71,68 +69,6 @@ class Line:
         """True for a line of whitespace only, which holds no record."""
         body = self.raw.strip(_WHITESPACE)
         return not body or (self.lineno == 1 and body == BOM)
-
-
-@dataclass
-class Batch:
-    """Consecutive non-blank lines, column by column (cheap to build and to ship).
-
-    ``runs`` lists ``(index of its first line, name)`` for each input the batch holds lines
-    of; ``bom`` is the index of a first line that starts with a UTF-8 byte order mark (its
-    JSON is read without it), or -1.
-    """
-
-    first: int = 0
-    raws: list[bytes] = field(default_factory=list)
-    linenos: list[int] = field(default_factory=list)
-    runs: list[tuple[int, str]] = field(default_factory=list)
-    bom: int = -1
-    nbytes: int = 0  # of its lines
-
-    def full(self, size: int) -> bool:
-        """Whether the batch is done: ``size`` lines, or ``BATCH_BYTES`` of them (long
-        records come in smaller batches, so that workers still share them out)."""
-        return len(self.raws) >= size or self.nbytes >= BATCH_BYTES
-
-    def __len__(self) -> int:
-        return len(self.raws)
-
-    def add(self, position: int, line: Line) -> None:
-        """Append one line, whose record has the next position."""
-        if not self.raws:
-            self.first = position
-        elif position != self.first + len(self.raws):
-            raise ValueError("the positions of a batch are consecutive")
-        self.start(line.source)
-        if line.lineno == 1 and line.raw.startswith(BOM):
-            self.bom = len(self.raws)
-        self.raws.append(line.raw)
-        self.linenos.append(line.lineno)
-        self.nbytes += len(line.raw)
-
-    def start(self, source: str) -> None:
-        """Lines from here on come from ``source``."""
-        if not self.runs or self.runs[-1][1] != source:
-            self.runs.append((len(self.raws), source))
-
-    def source(self, index: int) -> str:
-        """The input line ``index`` came from."""
-        return self.runs[bisect.bisect_right(self.runs, (index, "\uffff")) - 1][1]
-
-    def text(self, index: int) -> bytes:
-        """Line ``index`` without its line ending (and without a byte order mark)."""
-        raw = self.raws[index]
-        body = raw.rstrip(b"\r\n") if raw.endswith(b"\n") else raw
-        return body[len(BOM) :] if index == self.bom else body
-
-    def line(self, index: int) -> Line:
-        """Line ``index`` as a :class:`Line`."""
-        return Line(self.source(index), self.linenos[index], self.raws[index])
-
-    def lines(self) -> Iterator[tuple[int, Line]]:
-        """``(position, line)`` pairs."""
-        for index in range(len(self.raws)):
-            yield self.first + index, self.line(index)
 
 
 def display_name(path: str) -> str:
@@ -260,50 +196,102 @@ def read_batches(
     fmt: str | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> Iterator[Batch]:
-    """The non-blank lines (or a document's records) of every input, in order, ``size`` at
-    a time or ``BATCH_BYTES`` of them (see :class:`Batch`).
+    """The records (non-blank lines, or a document's records) of every input, in order, in
+    batches of ``size`` or of ``BATCH_BYTES`` (see :mod:`jsonvec.line_batches`); an input's
+    last batch, if not full, is completed by the next input's records.
 
-    The lines of :func:`read_lines` without an object per line: the reading of ``jsonvec
-    encode``. The first record's position is ``start``. ``on_blank`` is called with the
-    number of blank lines of each input, ``on_note`` with a hint where an input is likely
-    not read as meant (a JSON Lines input whose one record is an array).
+    The reading of ``jsonvec encode``: JSON Lines are read a megabyte at a time and cut in
+    C, with no step per line in Python. The first record's position is ``start``.
+    ``on_blank`` is called with the number of blank lines of each input, ``on_note`` with a
+    hint where an input is likely not read as meant (a JSON Lines input whose one record is
+    an array).
     """
-    batch = Batch(first=start)
+    carry = Batch(first=start)  # the last records read, not yet a full batch
     for path in paths:
         name = display_name(path)
-        batch.start(name)
-        blank = records = 0
-        first = b""
-        for lineno, raw in _numbered(path, progress, fmt):
-            if (raw[0] in _WHITESPACE_BYTES or lineno == 1) and _blank(batch, name, lineno, raw):
-                blank += 1
-                continue
-            records += 1
-            if records == 1:
-                first = raw[:64]
-            batch.raws.append(raw)
-            batch.linenos.append(lineno)
-            batch.nbytes += len(raw)
-            if batch.full(size):
-                yield batch
-                batch = Batch(first=batch.first + len(batch.raws))
-                batch.start(name)
+        position = carry.first + len(carry)
+        if input_format(path, fmt) == "json":
+            if len(carry):
+                yield carry
+                carry = Batch(first=position)
+            carry = yield from _joined(
+                carry, _document_batches(path, size, position, progress), size
+            )
+            continue
+        room = (size - len(carry), BATCH_BYTES - carry.nbytes) if len(carry) else None
+        cutter = LineCutter(name, size, position, room)
+        carry = yield from _joined(carry, _line_batches(path, cutter, progress), size)
         if on_blank is not None:
-            on_blank(blank)
-        if on_note is not None and records == 1 and input_format(path, fmt) == "jsonl":
-            _note_one_array(name, first, on_note)
-    if len(batch):
-        yield batch
+            on_blank(cutter.blank)
+        if on_note is not None and cutter.records == 1:
+            _note_one_array(name, cutter.head, on_note)
+    if len(carry):
+        yield carry
 
 
-def _blank(batch: Batch, name: str, lineno: int, raw: bytes) -> bool:
-    """Whether a line that may be blank (or start with a byte order mark) is; marks the
-    batch's line that starts with one."""
-    if Line(name, lineno, raw).is_blank:
-        return True
-    if lineno == 1 and raw.startswith(BOM):
-        batch.bom = len(batch.raws)
-    return False
+def _joined(carry: Batch, batches: Iterator[Batch], size: int) -> Generator[Batch, None, Batch]:
+    """``batches`` of one input, the first joined to the end of ``carry`` (the previous
+    input's last records); returns the input's last batch if it is not full, to be joined
+    in turn, else an empty batch."""
+    held = None
+    for batch in batches:
+        if held is not None:
+            yield held
+        held = carry.then(batch) if len(carry) else batch
+        carry = Batch(first=batch.first + len(batch))
+    if held is None:
+        return carry
+    if full(len(held), held.nbytes, size):
+        yield held
+        return Batch(first=held.first + len(held))
+    return held
+
+
+def _line_batches(
+    path: str, cutter: LineCutter, progress: Callable[[int], None] | None
+) -> Iterator[Batch]:
+    """The batches of a JSON Lines input, cut by ``cutter`` as its bytes are read."""
+    handle, raw_file, counting = _open(path)
+    reported = 0
+    try:
+        read = cast(io.BufferedIOBase, handle).read1
+        while piece := read(_READ):
+            if progress is not None:
+                if counting is None:
+                    progress(len(piece))
+                elif counting.count != reported:
+                    progress(counting.count - reported)
+                    reported = counting.count
+            yield from cutter.feed(piece)
+        yield from cutter.finish()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(
+            f"{cutter.source}:{cutter.lines + cutter.pending_lines() + 1}: gzip data is "
+            f"truncated or corrupted ({exc})"
+        ) from exc
+    except OSError as exc:
+        line = cutter.lines + cutter.pending_lines() + 1
+        raise InputError(f"{cutter.source}:{line}: cannot read: {exc.strerror}") from exc
+    finally:
+        if path != STDIN:
+            handle.close()
+            raw_file.close()
+    if progress is not None and counting is not None and counting.count != reported:
+        progress(counting.count - reported)
+
+
+def _document_batches(
+    path: str, size: int, position: int, progress: Callable[[int], None] | None
+) -> Iterator[Batch]:
+    """The batches of a JSON document's records."""
+    name = display_name(path)
+    builder = BatchBuilder(position)
+    for lineno, raw in _numbered(path, progress, "json"):
+        builder.add(name, lineno, raw)
+        if builder.full(size):
+            yield builder.build()
+    if len(builder):
+        yield builder.build()
 
 
 def _note_one_array(name: str, first: bytes, on_note: Callable[[str], None]) -> None:

@@ -11,15 +11,17 @@ outlived a parent killed with SIGKILL). Instead:
   of a 50 MB input on two cores); it closes every descriptor but its own at once and never
   returns into the main process's code. Elsewhere it is a fresh interpreter
   (``python -m jsonvec.workers``);
-- ``--jobs N`` is the main process and N-1 workers: a batch goes to a free slot of a
-  worker, and when none is free the main process encodes it itself (see
-  :func:`encode_in_workers`), so no core waits and none runs two busy processes;
+- ``--jobs N`` is the main process and N-1 workers: a batch goes to a worker that has
+  fewer than two batches at hand, and when none has, the main process encodes it itself
+  (see :func:`encode_in_workers`), so no core waits and none runs two busy processes;
 - batches travel through shared memory: every worker has ``_SLOTS`` slots (a memory file
-  each, mapped by both processes). The main process copies a batch's lines into a slot; the
-  worker encodes the records into the same slot's vector area. Commands on the pipes are a
-  few bytes, replies a few bytes more (ids and invalid lines); the main process never has
-  more batches at a worker than it has slots, and reads replies in batch order, so neither
-  side can wait on the other for good;
+  each, mapped by both processes). The main process copies a batch into a slot as one
+  block of bytes and three arrays (where each record starts and ends, its line), as it was
+  cut from the input (:mod:`jsonvec.line_batches`): it does no work per line. The worker
+  encodes the records into the same slot's vector area. Commands on the pipes are a few
+  bytes, replies a few bytes more (ids and invalid lines); the main process never has more
+  batches at a worker than it has slots, and reads replies in batch order, so neither side
+  can wait on the other for good;
 - a worker dies with the main process, whatever killed it: Linux delivers it SIGKILL when
   its parent dies (``PR_SET_PDEATHSIG``), and anywhere its command pipe reaches end-of-file;
   it ignores SIGINT (the main process answers Ctrl-C) and holds none of the main process's
@@ -57,9 +59,10 @@ from numpy.typing import NDArray
 
 from jsonvec.batches import BatchEncoder, Encoded
 from jsonvec.errors import EncodeError
-from jsonvec.reader import Batch
+from jsonvec.line_batches import Batch
 
 _SLOTS = 4  # batches in flight per worker
+_QUEUE = 2  # batches a worker is given ahead: one to encode, one to start on next
 _STOP_SECONDS = 5.0  # how long a worker may take to end after its pipe closes
 _PR_SET_PDEATHSIG = 1
 #: a worker is one core's worth of work: numerical libraries must not start threads of their
@@ -228,17 +231,21 @@ class _Worker:
     def submit(self, slot_index: int, batch: Batch) -> None:
         """Copy ``batch`` into a slot and ask for it to be encoded."""
         slot = self.slots[slot_index]
-        # the texts one after another, and where each ends: a record of a JSON document
-        # may hold line breaks, so the texts cannot be told apart by them
-        lines = b"".join(batch.raws)
-        ends = np.cumsum([len(raw) for raw in batch.raws], dtype=np.int64).tobytes()
+        # the batch's bytes, then where each record's text starts and ends (a record of a JSON
+        # document may hold line breaks) and the line it is on (line 1 may start with a byte
+        # order mark): all in shared memory, so that a command is a few bytes and the pipe
+        # never fills (a full pipe would hold this process up until the worker reads it)
+        data = batch.data
+        spans = np.concatenate([batch.starts, batch.ends, batch.linenos]).tobytes()
         try:
-            slot.reserve(slot.vector_bytes + len(lines))
+            slot.reserve(slot.vector_bytes + len(data) + len(spans))
         except OSError as exc:
             raise EncodeError(f"cannot share a batch with the workers: {exc.strerror}") from exc
         assert slot.map is not None
-        slot.map[slot.vector_bytes : slot.vector_bytes + len(lines)] = lines
-        command = (slot_index, slot.size, len(lines), len(batch), batch.bom, batch.first, ends)
+        at = slot.vector_bytes
+        slot.map[at : at + len(data)] = data
+        slot.map[at + len(data) : at + len(data) + len(spans)] = spans
+        command = (slot_index, slot.size, len(data), len(batch), batch.first)
         try:
             _send(self.commands, command)
         except (BrokenPipeError, OSError) as exc:
@@ -344,32 +351,39 @@ def encode_in_workers(
     """Encode ``batches`` in the worker processes of ``pool`` and in this process; results
     in input order.
 
-    Each batch goes to a free slot of a worker; when every slot is taken, this process
-    encodes the batch itself instead of waiting. So this process, which also reads the input
-    and writes the output, encodes only what its own share of a core leaves time for, no core
-    is asked to run two processes, and workers still starting (a fresh interpreter takes a
-    while) hold nothing up. A worker's vectors live in its shared memory until the next result
-    is asked for; so its slot is free again only then.
+    Each batch goes to a worker that has fewer than ``_QUEUE`` batches given and not yet
+    taken back (and a free slot); when none has, this process encodes the batch itself
+    instead of waiting. So every worker always has its next batch at hand, and this process,
+    which also reads the input and writes the output, encodes what its own share of a core
+    leaves time for: no core waits while there is work, none is asked to run two processes,
+    and workers still starting (a fresh interpreter takes a while) hold nothing up. (Giving
+    workers every free slot instead left this process waiting on their results, its own
+    core idle, a third of the time.) A worker's vectors live in its shared memory until the
+    next result is asked for; so its slot is free again only then.
     """
     dim = work.encoder.dim
     free = deque((worker, slot) for slot in range(_SLOTS) for worker in range(len(pool)))
+    given = [0] * len(pool)  # batches given to each worker and not taken back
     pending: deque[_Pending] = deque()
     limit = len(pool) * _SLOTS + 2  # batches in flight: bounded memory
     finished = False
     try:
         for batch in batches:
-            if free:
-                worker, slot = free.popleft()
+            place = next((entry for entry in free if given[entry[0]] < _QUEUE), None)
+            if place is not None:
+                free.remove(place)
+                worker, slot = place
                 pool[worker].submit(slot, batch)
+                given[worker] += 1
                 pending.append((batch, worker, slot))
             else:
                 out = np.empty((len(batch), dim), dtype=np.float32)
                 pending.append(work(batch, out))
             # results ready (or too many waiting) go out, in order
             while pending and (len(pending) >= limit or _done(pending[0], pool)):
-                yield from _next(pending, pool, work, dim, free)
+                yield from _next(pending, pool, work, dim, free, given)
         while pending:
-            yield from _next(pending, pool, work, dim, free)
+            yield from _next(pending, pool, work, dim, free, given)
         finished = True
     finally:
         for process in pool:
@@ -386,13 +400,16 @@ def _next(
     work: BatchEncoder,
     dim: int,
     free: deque[tuple[int, int]],
+    given: list[int],
 ) -> Iterator[Encoded]:
     """Yield the oldest result; a worker's slot is free again once the caller is done."""
     entry = pending.popleft()
     if isinstance(entry, Encoded):
         yield entry
         return
-    yield _collect(entry, pool, work, dim)
+    result = _collect(entry, pool, work, dim)
+    given[entry[1]] -= 1
+    yield result
     free.append((entry[1], entry[2]))
 
 
@@ -406,7 +423,7 @@ def _collect(
     if work.keep_records:
         texts = [batch.text(i).decode("utf-8") for i in range(len(batch)) if i not in bad]
     rejected = [
-        (batch.source(index), batch.linenos[index], reason, batch.raws[index])
+        (batch.source(index), int(batch.linenos[index]), reason, batch.raw(index))
         for index, reason in invalid
     ]
     return Encoded(ids, pool[worker].vectors(slot, rows, dim), texts, rejected, crc)
@@ -458,7 +475,7 @@ def _serve(commands: IO[bytes], replies: IO[bytes], config: dict[str, Any] | Non
     maps: dict[int, mmap.mmap] = {}
     while True:
         try:
-            slot, size, nbytes, count, bom, first, ends = _receive(commands)
+            slot, size, nbytes, count, first = _receive(commands)
         except EOFError:
             return
         if slot not in maps or len(maps[slot]) != size:
@@ -466,8 +483,7 @@ def _serve(commands: IO[bytes], replies: IO[bytes], config: dict[str, Any] | Non
                 maps[slot].close()
             maps[slot] = mmap.mmap(config["fds"][slot], size)
         try:
-            where = (config["vector_bytes"], nbytes, ends)
-            reply = _encode(work, maps[slot], where, count, bom, first)
+            reply = _encode(work, maps[slot], (config["vector_bytes"], nbytes), count, first)
         except Exception:
             reply = ("error", traceback.format_exc())
         try:
@@ -515,20 +531,16 @@ def _keep_only(keep: set[int]) -> None:
 
 
 def _encode(
-    work: BatchEncoder,
-    shared: mmap.mmap,
-    where: tuple[int, int, bytes],
-    count: int,
-    bom: int,
-    first: int,
+    work: BatchEncoder, shared: mmap.mmap, where: tuple[int, int], count: int, first: int
 ) -> tuple[Any, ...]:
     """Encode the batch in ``shared`` into its vector area: the reply's fields. ``where``
-    says where its texts are: their offset, their length, and where each ends."""
-    vector_bytes, nbytes, ends = where
-    data = shared[vector_bytes : vector_bytes + nbytes]
-    stops = np.frombuffer(ends, dtype=np.int64).tolist()
-    raws = [data[start:stop] for start, stop in zip([0, *stops[:-1]], stops, strict=True)]
-    batch = Batch(first=first, raws=raws, linenos=[0] * count, runs=[(0, "")], bom=bom)
+    says where its bytes are (their offset and length); where each record starts and ends,
+    and the line it is on, follow them."""
+    at, nbytes = where
+    data = shared[at : at + nbytes]
+    spans = np.frombuffer(shared, dtype=np.int64, count=3 * count, offset=at + nbytes)
+    starts, ends, linenos = spans.copy().reshape(3, count)
+    batch = Batch(first, data, starts, ends, linenos, [(0, "")])
     dim = work.encoder.dim
     out = np.frombuffer(shared, dtype=np.float32, count=count * dim).reshape(count, dim)
     encoded = work(batch, out)

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jsonvec import Codebook, Encoder, JsonvecError
-from jsonvec.batches import Batch, BatchEncoder
-from jsonvec.reader import Line
+from jsonvec.batches import BatchEncoder
+from jsonvec.line_batches import BatchBuilder
 
 BOOK = Codebook(dim=64)
 ENCODER = Encoder(BOOK)
@@ -81,10 +81,10 @@ def test_encoder_never_crashes(batch: list[Any]) -> None:
     )
 )
 def test_any_bytes_are_encoded_or_reported(raws: list[bytes]) -> None:
-    batch = Batch()
+    builder = BatchBuilder()
     for i, raw in enumerate(raws):
-        batch.add(i, Line("fuzz", i + 1, raw.replace(b"\n", b" ") + b"\n"))
-    encoded = BatchEncoder(ENCODER)(batch)
+        builder.add("fuzz", i + 1, raw.replace(b"\n", b" ") + b"\n")
+    encoded = BatchEncoder(ENCODER)(builder.build())
     assert len(encoded.ids) + len(encoded.invalid) == len(raws)
     assert sorted([*encoded.ids, *(lineno - 1 for _, lineno, _, _ in encoded.invalid)]) == list(
         range(len(raws))

@@ -3,10 +3,12 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import orjson
 import pytest
 
 from jsonvec import InputError, InvalidLineError
-from jsonvec.reader import BATCH_BYTES, Line, parse_line, read_batches, read_lines
+from jsonvec.line_batches import BATCH_BYTES, BOM
+from jsonvec.reader import Line, parse_line, read_batches, read_lines
 
 
 def lines_of(path: Path) -> list[Line]:
@@ -118,6 +120,31 @@ def test_batches_end_at_a_line_count_or_a_megabyte(tmp_path: Path) -> None:
     batches = list(read_batches([str(path)], 100, start=5))
     assert [len(b) for b in batches] == [14, 4, 4]  # the 4th long line passes 1 MiB
     assert [b.first for b in batches] == [5, 19, 23]
-    assert batches[0].linenos == [*range(1, 11), 12, 13, 14, 15]  # line 11 is blank
+    assert batches[0].linenos.tolist() == [*range(1, 11), 12, 13, 14, 15]  # line 11 is blank
     assert all(b.nbytes == sum(map(len, b.raws)) for b in batches)
     assert all(b.nbytes < BATCH_BYTES + len(long) for b in batches)
+
+
+def test_small_inputs_share_a_batch_each_with_its_names_and_byte_order_mark(
+    tmp_path: Path,
+) -> None:
+    """The last records of an input fill the batch with the next input's first ones; each
+    keeps its input's name and line numbers, and each input's line 1 loses its BOM."""
+    paths = []
+    texts = [("a", BOM + b'{"a": 1}\n\n{"a": 2}'), ("b", BOM + b'{"b": 1}\n')]
+    for name, text in texts:
+        paths.append(tmp_path / f"{name}.jsonl")
+        paths[-1].write_bytes(text)
+    paths.append(tmp_path / "c.jsonl")
+    paths[-1].write_bytes(b'{"c": 1}\n' * 5)
+    blank: list[int] = []
+    batches = list(read_batches([str(p) for p in paths], 4, blank.append, start=3))
+    assert [len(b) for b in batches] == [4, 4]
+    assert [b.first for b in batches] == [3, 7]
+    first = batches[0]
+    assert [first.source(i)[-7:] for i in range(4)] == ["a.jsonl", "a.jsonl", "b.jsonl", "c.jsonl"]
+    assert first.linenos.tolist() == [1, 3, 1, 1]
+    assert [orjson.loads(raw) for raw in first.json()] == [{"a": 1}, {"a": 2}, {"b": 1}, {"c": 1}]
+    assert first.text(2) == b'{"b": 1}'
+    assert first.raw(2) == b'\xef\xbb\xbf{"b": 1}\n'  # a rejected line is copied as read
+    assert blank == [1, 0, 0]

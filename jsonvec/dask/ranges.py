@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from jsonvec.documents import DocumentSplitter
-from jsonvec.reader import Batch, Line, display_name, input_format
+from jsonvec.line_batches import Batch, BatchBuilder, cut_block
+from jsonvec.reader import Line, display_name, input_format
 
 
 @dataclass(frozen=True)
@@ -188,24 +189,16 @@ def starts(infos: Sequence[Range], counts: Sequence[tuple[int, int]], first: int
 
 
 def batches(block: bytes, info: Range, start: Start, size: int) -> Iterator[Batch]:
-    """The range's non-blank lines, ``size`` at a time (or ``reader.BATCH_BYTES`` of them),
-    numbered as one machine numbers them; ``batch.first - start.position`` is the index of
-    a batch's first line among the range's non-blank lines."""
-    batch = Batch()
-    position = start.position
-    units = (
-        _records(block, info)
-        if info.document
-        else ((start.line + offset, raw) for offset, raw in enumerate(lines_of(block)))
-    )
-    for lineno, raw in units:
-        line = Line(info.source, lineno, raw)
-        if line.is_blank:
-            continue
-        batch.add(position, line)  # line 1 (only a first range has it) may start with a BOM
-        position += 1
-        if batch.full(size):
-            yield batch
-            batch = Batch()
-    if len(batch):
-        yield batch
+    """The range's records, ``size`` at a time (or ``BATCH_BYTES`` of them), numbered as
+    one machine numbers them; ``batch.first - start.position`` is the index of a batch's
+    first record among the range's."""
+    if not info.document:
+        yield from cut_block(block, info.source, start.line, start.position, size)
+        return
+    builder = BatchBuilder(start.position)
+    for lineno, raw in _records(block, info):
+        builder.add(info.source, lineno, raw)
+        if builder.full(size):
+            yield builder.build()
+    if len(builder):
+        yield builder.build()
