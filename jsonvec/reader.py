@@ -37,10 +37,9 @@ STDIN = "-"
 INPUT_FORMATS = ("jsonl", "json")
 #: what a folder given as an input contributes: its files of records, by suffix
 RECORD_SUFFIXES = (".jsonl", ".ndjson", ".json")
-_CHUNK = 1 << 20  # bytes of a JSON document read at a time
 _GLOB = re.compile(r"[*?[]")
 STDIN_NAME = "<stdin>"
-_READ = 1 << 20  # bytes of JSON Lines read at a time (at most)
+_READ = 1 << 20  # bytes of input read at a time (at most)
 _GZIP_MAGIC = b"\x1f\x8b"
 _WHITESPACE = b" \t\r\n"
 
@@ -121,15 +120,35 @@ def input_format(path: str, chosen: str | None = None) -> str:
     return "json" if name.endswith((".json", ".json.gz")) else "jsonl"
 
 
-def _units(handle: BinaryIO, path: str, fmt: str) -> Iterator[bytes | tuple[int, bytes]]:
-    """The lines of a JSON Lines input, or ``(line, text)`` of a document's records."""
-    if fmt == "jsonl":
-        yield from handle
-        return
-    splitter = DocumentSplitter(display_name(path))
-    while chunk := handle.read(_CHUNK):
-        yield from splitter.feed(chunk)
-    yield from splitter.finish()
+def _pieces(
+    path: str, progress: Callable[[int], None] | None, line: Callable[[], int]
+) -> Iterator[bytes]:
+    """The decoded bytes of ``path``, a piece at a time (at most ``_READ``: what one read
+    gives, so a slow pipe's bytes come as they arrive). ``progress`` is told of the input
+    bytes consumed (compressed bytes for gzip, so that the sum over an input is its size on
+    disk). Errors of reading are :class:`InputError` naming ``line()``, the line being read."""
+    name = display_name(path)
+    handle, raw_file, counting = _open(path)
+    read = cast(io.BufferedIOBase, handle).read1
+    reported = 0
+    try:
+        while piece := read(_READ):
+            if progress is not None:
+                step = len(piece) if counting is None else counting.count - reported
+                if step:
+                    progress(step)
+                    reported += step
+            yield piece
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(f"{name}:{line()}: gzip data is truncated or corrupted ({exc})") from exc
+    except OSError as exc:
+        raise InputError(f"{name}:{line()}: cannot read: {exc.strerror}") from exc
+    finally:
+        if path != STDIN:
+            handle.close()
+            raw_file.close()
+    if progress is not None and counting is not None and counting.count != reported:
+        progress(counting.count - reported)
 
 
 def _numbered(
@@ -137,34 +156,28 @@ def _numbered(
 ) -> Iterator[tuple[int, bytes]]:
     """``(line number, raw text)`` of each line, or of each record of a document (the line
     it starts on); errors of reading are :class:`InputError`."""
-    name = display_name(path)
-    handle, raw_file, counting = _open(path)
-    lineno = reported = 0
-    try:
-        for unit in _units(handle, path, input_format(path, fmt)):
-            if isinstance(unit, tuple):
-                lineno, raw = unit
-            else:
-                lineno, raw = lineno + 1, unit
-            if progress is not None:
-                if counting is None:
-                    progress(len(raw))
-                elif counting.count != reported:
-                    progress(counting.count - reported)
-                    reported = counting.count
-            yield lineno, raw
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(
-            f"{name}:{lineno + 1}: gzip data is truncated or corrupted ({exc})"
-        ) from exc
-    except OSError as exc:
-        raise InputError(f"{name}:{lineno + 1}: cannot read: {exc.strerror}") from exc
-    finally:
-        if path != STDIN:
-            handle.close()
-            raw_file.close()
-    if progress is not None and counting is not None and counting.count != reported:
-        progress(counting.count - reported)
+    lineno = 0
+    pieces = _pieces(path, progress, lambda: lineno + 1)
+    if input_format(path, fmt) == "json":
+        splitter = DocumentSplitter(display_name(path))
+        for piece in pieces:
+            for lineno, raw in splitter.feed(piece):  # lineno: read by the messages
+                yield lineno, raw
+        yield from splitter.finish()
+        return
+    waiting: list[bytes] = []  # the start of a line not ended yet, in pieces
+    for piece in pieces:
+        waiting.append(piece)
+        if b"\n" not in piece:
+            continue
+        lines = b"".join(waiting).split(b"\n")
+        last = lines.pop()
+        waiting = [last] if last else []
+        for raw in lines:
+            lineno += 1
+            yield lineno, raw + b"\n"
+    if waiting:
+        yield lineno + 1, b"".join(waiting)
 
 
 def read_lines(
@@ -251,33 +264,9 @@ def _line_batches(
     path: str, cutter: LineCutter, progress: Callable[[int], None] | None
 ) -> Iterator[Batch]:
     """The batches of a JSON Lines input, cut by ``cutter`` as its bytes are read."""
-    handle, raw_file, counting = _open(path)
-    reported = 0
-    try:
-        read = cast(io.BufferedIOBase, handle).read1
-        while piece := read(_READ):
-            if progress is not None:
-                if counting is None:
-                    progress(len(piece))
-                elif counting.count != reported:
-                    progress(counting.count - reported)
-                    reported = counting.count
-            yield from cutter.feed(piece)
-        yield from cutter.finish()
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(
-            f"{cutter.source}:{cutter.lines + cutter.pending_lines() + 1}: gzip data is "
-            f"truncated or corrupted ({exc})"
-        ) from exc
-    except OSError as exc:
-        line = cutter.lines + cutter.pending_lines() + 1
-        raise InputError(f"{cutter.source}:{line}: cannot read: {exc.strerror}") from exc
-    finally:
-        if path != STDIN:
-            handle.close()
-            raw_file.close()
-    if progress is not None and counting is not None and counting.count != reported:
-        progress(counting.count - reported)
+    for piece in _pieces(path, progress, lambda: cutter.lines + cutter.pending_lines() + 1):
+        yield from cutter.feed(piece)
+    yield from cutter.finish()
 
 
 def _document_batches(
