@@ -7,9 +7,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit install-check parity bench-setup clean
 
-# The install compiles the encoder core (jsonvec/_core.pyx) when a C compiler is there, and
+# The install compiles the encoder core (jsonvec/encoding/_core.pyx) when a C compiler is there, and
 # goes on without it when none is (same vectors, slower; `jsonvec --version` says which).
-$(STAMP): pyproject.toml setup.py jsonvec/_core.pyx jsonvec/_scan.pyx
+$(STAMP): pyproject.toml setup.py jsonvec/encoding/_core.pyx jsonvec/records/_scan.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,dask,pandas,sklearn]'
@@ -27,6 +27,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check jsonvec tests bench examples
 	$(BIN)/ruff format --check jsonvec tests bench examples
+	$(BIN)/lint-imports  # the layers of docs/architecture.md (pyproject.toml)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -53,5 +54,5 @@ bench-setup: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,ann,bench]'
 
 clean:
-	rm -rf $(VENV) .venv-parity build .pytest_cache .mypy_cache .ruff_cache .hypothesis jsonvec/_core.c \
-		jsonvec/_core.*.so jsonvec/_scan.c jsonvec/_scan.*.so
+	rm -rf $(VENV) .venv-parity build .pytest_cache .mypy_cache .ruff_cache .hypothesis jsonvec/encoding/_core.c \
+		jsonvec/encoding/_core.*.so jsonvec/records/_scan.c jsonvec/records/_scan.*.so

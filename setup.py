@@ -1,5 +1,5 @@
-"""Build of the compiled encoder core (``jsonvec._core``) and the JSON document scanner
-(``jsonvec._scan``), optional by design.
+"""Build of the compiled encoder core (``jsonvec.encoding._core``) and the JSON document scanner
+(``jsonvec.records._scan``), optional by design.
 
 Everything else is in ``pyproject.toml``. Where the extension cannot be built (no C compiler),
 the package installs without it and encodes with the pure-Python reference, bit for bit the
@@ -63,8 +63,8 @@ def extensions() -> list[Extension]:
         return []
     return cythonize(
         [
-            Extension("jsonvec._core", ["jsonvec/_core.pyx"]),
-            Extension("jsonvec._scan", ["jsonvec/_scan.pyx"]),
+            Extension("jsonvec.encoding._core", ["jsonvec/encoding/_core.pyx"]),
+            Extension("jsonvec.records._scan", ["jsonvec/records/_scan.pyx"]),
         ],
         compiler_directives={"language_level": "3"},
         quiet=True,

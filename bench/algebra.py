@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from jsonvec.atoms import atom
-from jsonvec.roles import SignedPermutation
+from jsonvec.codebook.atoms import atom
+from jsonvec.codebook.roles import SignedPermutation
 
 Bind = Callable[[np.ndarray], np.ndarray]
 

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines import flatten, hasher_values
 
 from jsonvec import Codebook, Encoder, SignedPermutation
-from jsonvec.atoms import random_words
-from jsonvec.probe import cleanup, unbind
+from jsonvec.codebook.atoms import random_words
+from jsonvec.encoding.probe import cleanup, unbind
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 HERE = Path(__file__).resolve().parent

@@ -6,8 +6,8 @@ Every corpus of ../shared/data becomes one array of its records, repeated to --m
 pretty-printed (two-space indents) and compact (one line). Measured, each in MB of document
 per second (best of three):
 
-- compiled: ``jsonvec.documents.DocumentSplitter`` with the compiled cut (``jsonvec._scan``),
-  fed 1 MB pieces: the text of every record, with its line;
+- compiled: ``jsonvec.records.documents.DocumentSplitter`` with the compiled cut
+  (``jsonvec.records._scan``), fed 1 MB pieces: the text of every record, with its line;
 - python: the same splitter with the cut in Python (an install without a compiler);
 - ijson: ``ijson.items(file, "item", use_float=True)`` with its C backend (yajl2_c): the
   streaming parser an array would otherwise be read with; it yields parsed values, which
@@ -34,8 +34,8 @@ from typing import Any
 
 import orjson
 
-from jsonvec import documents
-from jsonvec.documents import DocumentSplitter
+from jsonvec.records import documents
+from jsonvec.records.documents import DocumentSplitter
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 PIECE = 1 << 20

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 import jsonvec
+from jsonvec.encoding.leaves import constant_name
 from jsonvec.inspect import leaf_vector
-from jsonvec.leaves import constant_name
 
 Path = tuple[tuple[str, str], ...]  # (kind, name) of each role along the path
 

@@ -14,7 +14,7 @@ Methods:
 
 - jsonvec: cosine of the record vectors and the partial record's vector (default codebook),
   as ``jsonvec similar`` ranks;
-- jsonvec --by-field: the stored records scored field by field (``jsonvec.fields``), ties
+- jsonvec --by-field: the stored records scored field by field (``jsonvec.search.fields``), ties
   broken by the cosine, as ``jsonvec similar --by-field`` ranks;
 - vector top-K, then by field: only the K records nearest by cosine are scored by field
   (what a candidate set from the vectors, or an ANN index, would give);
@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines import flatten
 
 from jsonvec import Codebook, Encoder
-from jsonvec.fields import rank_by_fields
+from jsonvec.search.fields import rank_by_fields
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 JOINED = ("random_users", "usgs_earthquakes", "jenkins_update_center_plugins")
@@ -222,7 +222,7 @@ def probe_sweep() -> list[str]:
     value one of its own 500 random words; every field of 300 records read back and cleaned
     up against its 500 words."""
     from jsonvec import Settings  # noqa: PLC0415
-    from jsonvec.probe import cleanup, unbind  # noqa: PLC0415
+    from jsonvec.encoding.probe import cleanup, unbind  # noqa: PLC0415
 
     counts = (8, 16, 32, 48, 64, 96, 128, 200)
     lines = [
@@ -260,7 +260,7 @@ def where_sweep(data: Path, count: int, dim: int) -> list[str]:
     """Precision and recall of ``--where`` decoded from vectors against the exact filter:
     ``count`` conditions per corpus, each a (path, value) of a random record (object keys
     only; strings and numbers), all records tested."""
-    from jsonvec.where import Condition, decoded_mask, exact_mask  # noqa: PLC0415
+    from jsonvec.search.where import Condition, decoded_mask, exact_mask  # noqa: PLC0415
 
     sets = {name: read(data / f"{name}.jsonl") for name in WHERE_NARROW}
     sets.update(corpora(data))
@@ -320,7 +320,7 @@ NUMBER_FIELDS = (
 def number_sweep(data: Path) -> list[str]:
     """`probe` without candidates on number fields: how often the true number lies in the
     estimate's range, is the estimate, and the median relative error."""
-    from jsonvec.probe import estimate_numbers, unbind  # noqa: PLC0415
+    from jsonvec.encoding.probe import estimate_numbers, unbind  # noqa: PLC0415
 
     encoder = Encoder(Codebook())
     lines = [

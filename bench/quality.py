@@ -37,7 +37,7 @@ from baselines import Method, hasher_tokens, hasher_values, minilm
 from perturb import PERTURBATIONS
 
 import jsonvec
-from jsonvec.fit import fit_settings
+from jsonvec.codebook.fit import fit_settings
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 DIM = 1024

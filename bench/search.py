@@ -6,7 +6,7 @@ Usage:  python bench/search.py [--sizes 100000 1000000] [--dim 1024] [--workdir 
 
 For each size it writes synthetic record vectors to an .npy collection (with the sidecars that
 `jsonvec encode` writes), then measures, each in a fresh process so peak memory is its own:
-exact search (`jsonvec.search.CollectionSearch`, chunked over the memory-mapped file) and the
+exact search (`jsonvec.search.exact.CollectionSearch`, chunked over the memory-mapped file) and the
 ANN index (`jsonvec index build` defaults: HNSW, connectivity 16, expansion_add 128,
 expansion_search 64): build time, peak RSS, latency of 1 query (median of 20) and of a batch
 of 100 after one warm-up pass (the files are memory-mapped), and recall@10 of the ANN against
@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 
 from jsonvec import default_codebook
-from jsonvec.parquet_sink import ParquetSink
-from jsonvec.pipeline import VECTORS_FORMAT
-from jsonvec.writers import NpySink
+from jsonvec.run.pipeline import VECTORS_FORMAT
+from jsonvec.storage.parquet.sink import ParquetSink
+from jsonvec.storage.writers import NpySink
 
 K = 10
 
@@ -92,9 +92,9 @@ def worker(
     kind: str, vectors: Path, index: Path, queries_path: Path, ef: int = 64
 ) -> dict[str, Any]:
     """One measurement in this process: 'exact', 'build' or 'ann' (with expansion ``ef``)."""
-    from jsonvec.ann import AnnIndex, build_index  # noqa: PLC0415
-    from jsonvec.collection import Collection  # noqa: PLC0415
-    from jsonvec.search import CollectionSearch  # noqa: PLC0415
+    from jsonvec.search.ann import AnnIndex, build_index  # noqa: PLC0415
+    from jsonvec.search.exact import CollectionSearch  # noqa: PLC0415
+    from jsonvec.storage.collection import Collection  # noqa: PLC0415
 
     collection = Collection.open([str(vectors)])
     queries = np.load(queries_path)

@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import jsonvec
 from jsonvec import Encoder
-from jsonvec.encoder import implementation
+from jsonvec.encoding.encoder import implementation
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 HERE = Path(__file__).resolve().parent

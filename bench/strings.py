@@ -39,7 +39,7 @@ import orjson
 
 import jsonvec
 from jsonvec import Codebook, Encoder, Settings
-from jsonvec.fields import osa_distance
+from jsonvec.search.fields import osa_distance
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 KINDS = ("substitute", "insert", "delete", "transpose")

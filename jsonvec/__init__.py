@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 from jsonvec.version import __version__
 
 if TYPE_CHECKING:
-    from jsonvec.codebook import Codebook, default_codebook
-    from jsonvec.codebook_file import load_codebook, save_codebook
-    from jsonvec.collection import Collection
-    from jsonvec.encoder import Encoder, encode, encode_batch, iter_encode
+    from jsonvec.codebook.codebook import Codebook, default_codebook
+    from jsonvec.codebook.files import load_codebook, save_codebook
+    from jsonvec.codebook.settings import Settings
+    from jsonvec.encoding.encoder import Encoder, encode, encode_batch, iter_encode
+    from jsonvec.encoding.probe import unbind
     from jsonvec.errors import (
         AmbiguousIdError,
         AnnIndexError,
@@ -40,25 +41,24 @@ if TYPE_CHECKING:
         VectorsError,
         WhereError,
     )
-    from jsonvec.hits import Hit
-    from jsonvec.pipeline import EncodeSummary, encode_file
-    from jsonvec.probe import unbind
-    from jsonvec.search import CollectionSearch
-    from jsonvec.settings import Settings
-    from jsonvec.vectors import Vectors, load
+    from jsonvec.run.pipeline import EncodeSummary, encode_file
+    from jsonvec.search.exact import CollectionSearch
+    from jsonvec.search.hits import Hit
+    from jsonvec.search.vectors import Vectors, load
+    from jsonvec.storage.collection import Collection
 
 _HOMES = {
-    "Codebook": "jsonvec.codebook",
-    "default_codebook": "jsonvec.codebook",
-    "load_codebook": "jsonvec.codebook_file",
-    "save_codebook": "jsonvec.codebook_file",
-    "Collection": "jsonvec.collection",
-    "Encoder": "jsonvec.encoder",
-    "encode": "jsonvec.encoder",
-    "encode_batch": "jsonvec.encoder",
-    "iter_encode": "jsonvec.encoder",
-    "encode_file": "jsonvec.pipeline",
-    "EncodeSummary": "jsonvec.pipeline",
+    "Codebook": "jsonvec.codebook.codebook",
+    "default_codebook": "jsonvec.codebook.codebook",
+    "load_codebook": "jsonvec.codebook.files",
+    "save_codebook": "jsonvec.codebook.files",
+    "Collection": "jsonvec.storage.collection",
+    "Encoder": "jsonvec.encoding.encoder",
+    "encode": "jsonvec.encoding.encoder",
+    "encode_batch": "jsonvec.encoding.encoder",
+    "iter_encode": "jsonvec.encoding.encoder",
+    "encode_file": "jsonvec.run.pipeline",
+    "EncodeSummary": "jsonvec.run.pipeline",
     "AmbiguousIdError": "jsonvec.errors",
     "AnnIndexError": "jsonvec.errors",
     "ArgumentError": "jsonvec.errors",
@@ -80,18 +80,18 @@ _HOMES = {
     "UsageError": "jsonvec.errors",
     "VectorsError": "jsonvec.errors",
     "WhereError": "jsonvec.errors",
-    "unbind": "jsonvec.probe",
-    "CollectionSearch": "jsonvec.search",
-    "Hit": "jsonvec.hits",
-    "Vectors": "jsonvec.vectors",
-    "load": "jsonvec.vectors",
-    "Settings": "jsonvec.settings",
+    "unbind": "jsonvec.encoding.probe",
+    "CollectionSearch": "jsonvec.search.exact",
+    "Hit": "jsonvec.search.hits",
+    "Vectors": "jsonvec.search.vectors",
+    "load": "jsonvec.search.vectors",
+    "Settings": "jsonvec.codebook.settings",
 }
 
 #: names that moved: (where to find them now, module)
 _DEPRECATED = {
-    "Index": ("jsonvec.CollectionSearch", "jsonvec.search"),
-    "SignedPermutation": ("jsonvec.roles.SignedPermutation", "jsonvec.roles"),
+    "Index": ("jsonvec.CollectionSearch", "jsonvec.search.exact"),
+    "SignedPermutation": ("jsonvec.codebook.roles.SignedPermutation", "jsonvec.codebook.roles"),
 }
 
 __all__ = [

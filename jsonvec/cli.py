@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from jsonvec.commands.common import exit_status, printed_message, silence_stdout
-from jsonvec.encoder import implementation
+from jsonvec.encoding.encoder import implementation
 from jsonvec.errors import JsonvecError, PipeClosedError
 from jsonvec.version import __version__
 
@@ -25,7 +25,7 @@ from jsonvec.version import __version__
 COMMANDS = {
     "codebook": "jsonvec.commands.codebook",
     "encode": "jsonvec.commands.encode",
-    "index": "jsonvec.commands.similar",
+    "index": "jsonvec.commands.index",
     "probe": "jsonvec.commands.probe",
     "similar": "jsonvec.commands.similar",
 }

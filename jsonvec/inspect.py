@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from jsonvec.codebook import Codebook, default_codebook
+from jsonvec.codebook.codebook import Codebook, default_codebook
+from jsonvec.codebook.roles import SignedPermutation
+from jsonvec.encoding.leaves import LeafCoder, constant_name
 from jsonvec.errors import EncodeError
-from jsonvec.leaves import LeafCoder, constant_name
-from jsonvec.roles import SignedPermutation
 
 __all__ = ["leaf_vector", "role_matrix"]
 

@@ -19,12 +19,12 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from jsonvec.codebook import DEFAULT_DIM, DEFAULT_SEED, Codebook
-from jsonvec.codebook_file import load_codebook
-from jsonvec.encoder import encoder_for
+from jsonvec.codebook.codebook import DEFAULT_DIM, DEFAULT_SEED, Codebook
+from jsonvec.codebook.files import load_codebook
+from jsonvec.codebook.fit import DEFAULT_FLOOR, fit_settings
+from jsonvec.encoding.encoder import encoder_for
 from jsonvec.errors import ArgumentError, EncodeError
-from jsonvec.fit import DEFAULT_FLOOR, fit_settings
-from jsonvec.values import as_json
+from jsonvec.records.values import as_json
 
 __all__ = ["JsonVectorizer"]
 

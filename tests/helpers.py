@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from jsonvec import Codebook, Encoder
-from jsonvec.pipeline import EncodeOptions, encode_to
-from jsonvec.reader import read_lines
+from jsonvec.records.reader import read_lines
+from jsonvec.run.pipeline import EncodeOptions, encode_to
 
 #: seconds any one subprocess of the tests may run before it (and its children) are killed
 TIMEOUT = 60

@@ -22,12 +22,12 @@ version=$(timeout 60 "$work/wheel/bin/jsonvec" --version)
 echo "wheel: $version"
 case "$version" in *"(compiled encoder)"*) ;; *) echo "the wheel has no compiled core"; exit 1;; esac
 timeout 60 "$work/wheel/bin/python" -P -c "
-import jsonvec.documents as d
+import jsonvec.records.documents as d
 assert d.advance is not d.advance_python, 'the wheel has no compiled document scan'
 "
 echo '{"a": [1, "x"]}' | timeout 60 "$work/wheel/bin/jsonvec" encode -o "$work/a.npy" -q
 
-rm -rf "$work/src/build" "$work/src/jsonvec/_core.c" "$work/src/jsonvec/_scan.c"  # what the wheel's build left there
+rm -rf "$work/src/build" "$work/src/jsonvec/encoding/_core.c" "$work/src/jsonvec/records/_scan.c"  # what the wheel's build left there
 timeout 300 "$python" -m venv "$work/plain"
 env -u JSONVEC_REQUIRE_CORE CC=/bin/false CXX=/bin/false timeout 900 \
     "$work/plain/bin/python" -m pip install --quiet \
@@ -41,7 +41,7 @@ printf '[\n  {"a": [1,\n    "x"]}\n]\n' > "$work/d.json"
 timeout 60 "$work/plain/bin/jsonvec" encode "$work/d.json" -o "$work/c.npy" -q
 timeout 60 "$work/plain/bin/python" -P -c "
 import numpy as np
-import jsonvec.documents as d
+import jsonvec.records.documents as d
 assert d.advance is d.advance_python, 'no compiler, yet a compiled scan'
 a, b, c = (np.load(f'$work/{n}.npy') for n in 'abc')
 assert a.tobytes() == b.tobytes() == c.tobytes(), 'the two encoders differ'

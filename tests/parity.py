@@ -24,9 +24,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jsonvec.codebook import Codebook
-from jsonvec.encoder import COMPILED, Encoder
-from jsonvec.settings import Settings
+from jsonvec.codebook.codebook import Codebook
+from jsonvec.codebook.settings import Settings
+from jsonvec.encoding.encoder import COMPILED, Encoder
 
 NO_CORE = 3  # the exit status when there is no compiled core to compare
 

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from jsonvec import Codebook
-from jsonvec.ann import AnnIndex, AnnIndexError, build_index, meta_path
 from jsonvec.cli import cli
-from jsonvec.collection import Collection
-from jsonvec.search import CollectionSearch
+from jsonvec.search.ann import AnnIndex, AnnIndexError, build_index, meta_path
+from jsonvec.search.exact import CollectionSearch
+from jsonvec.storage.collection import Collection
 from tests.helpers import write_vectors
 
 pytest.importorskip("usearch")

@@ -17,7 +17,13 @@ import pytest
 
 API_DOC = Path(__file__).parent.parent / "docs" / "api.md"
 #: the modules whose ``__all__`` is the public API, in the order the page lists them
-MODULES = ["jsonvec", "jsonvec.sklearn", "jsonvec.inspect", "jsonvec.values", "jsonvec.dask"]
+MODULES = [
+    "jsonvec",
+    "jsonvec.sklearn",
+    "jsonvec.inspect",
+    "jsonvec.values",
+    "jsonvec.dask",
+]
 HEADER = """# Python API
 
 The public API of jsonvec: every name in these modules' `__all__`, with its signature and

@@ -26,7 +26,7 @@ from jsonvec import (
     encode_batch,
     iter_encode,
 )
-from jsonvec.encoder import COMPILED
+from jsonvec.encoding.encoder import COMPILED
 from jsonvec.values import as_json
 from tests.helpers import jsonvec as jsonvec_command
 from tests.helpers import run

@@ -24,8 +24,8 @@ from jsonvec import (
     encode_file,
     load,
 )
-from jsonvec.ann import build_index
-from jsonvec.search import CollectionSearch
+from jsonvec.search.ann import build_index
+from jsonvec.search.exact import CollectionSearch
 from tests.helpers import run
 
 BOOK = Codebook(dim=128, seed=3)

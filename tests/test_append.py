@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from jsonvec import encode_batch
-from jsonvec.atomic import AtomicFile
+from jsonvec._utils.atomic import AtomicFile
 from jsonvec.cli import cli
 from tests.helpers import TIMEOUT, jsonvec, spawned
 from tests.test_collection import say_encoding

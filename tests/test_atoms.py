@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jsonvec.atoms import atom, atom_entries
-from jsonvec.hashing import hash_texts, hash_windows, kind_key, mix
+from jsonvec.codebook.atoms import atom, atom_entries
+from jsonvec.codebook.hashing import hash_texts, hash_windows, kind_key, mix
 
 
 def test_atom_is_sparse_ternary_and_unit() -> None:

@@ -8,7 +8,7 @@ from click.testing import CliRunner, Result
 
 from jsonvec import Codebook, Settings
 from jsonvec.cli import cli
-from jsonvec.codebook_file import save_codebook
+from jsonvec.codebook.files import save_codebook
 from jsonvec.version import ENCODING, __version__
 from tests.helpers import jsonvec, run, write_vectors
 from tests.test_collection import say_encoding

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jsonvec import Codebook, CodebookError, Settings, default_codebook, load_codebook
-from jsonvec.codebook_file import MANIFEST, save_codebook
+from jsonvec.codebook.files import MANIFEST, save_codebook
 from jsonvec.inspect import leaf_vector
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import jsonvec
 from jsonvec import Codebook, encode_batch
-from jsonvec.collection import Collection, NotFoundError, VectorsError, resolve
+from jsonvec.storage.collection import Collection, NotFoundError, VectorsError, resolve
 from tests.helpers import write_vectors
 
 

@@ -23,10 +23,10 @@ import pytest
 
 import jsonvec
 import jsonvec.dask.files
-import jsonvec.pipeline
-from jsonvec import interrupts
-from jsonvec.ann import build_index
+import jsonvec.run.pipeline
+from jsonvec._utils import interrupts
 from jsonvec.errors import AnnIndexError, OutputError
+from jsonvec.search.ann import build_index
 
 MANY = {"batch_size": 16}
 
@@ -58,7 +58,7 @@ def failing_fsync(monkeypatch: pytest.MonkeyPatch, nth: int) -> list[int]:
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         real(fd)
 
-    monkeypatch.setattr("jsonvec.atomic.os.fsync", fsync)
+    monkeypatch.setattr("jsonvec._utils.atomic.os.fsync", fsync)
     return calls
 
 
@@ -136,13 +136,13 @@ class Interrupter:
 def interrupter(monkeypatch: pytest.MonkeyPatch) -> Iterator[Interrupter]:
     interrupter = Interrupter()
     monkeypatch.setattr(interrupts, "_PENDING", interrupter.pending)
-    real = jsonvec.pipeline.encode_batches
+    real = jsonvec.run.pipeline.encode_batches
 
     def batches(*args: Any, **kwargs: Any) -> Iterator[Any]:
         yield from real(*args, **kwargs)
         interrupter.note()
 
-    monkeypatch.setattr(jsonvec.pipeline, "encode_batches", batches)
+    monkeypatch.setattr(jsonvec.run.pipeline, "encode_batches", batches)
     real_tasks = jsonvec.dask.files.run_tasks
 
     def tasks(client: Any, progress: bool, calls: list[Any]) -> list[Any]:

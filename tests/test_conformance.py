@@ -21,8 +21,8 @@ from click.testing import CliRunner
 
 from jsonvec import Codebook, Encoder, InputError, InvalidLineError
 from jsonvec.cli import cli
-from jsonvec.pipeline import EncodeOptions, encode_lines
-from jsonvec.reader import read_lines
+from jsonvec.records.reader import read_lines
+from jsonvec.run.pipeline import EncodeOptions, encode_lines
 
 FIXTURES = Path(__file__).parent / "fixtures" / "jsontestsuite"
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "JSONTestSuite"

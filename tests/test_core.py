@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jsonvec import Codebook, Encoder, Settings
-from jsonvec.encoder import COMPILED, implementation
+from jsonvec.encoding.encoder import COMPILED, implementation
 from tests.test_encoder import GOLDEN, digest, json_values, scalars
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

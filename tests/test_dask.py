@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from jsonvec import Codebook, Encoder, Settings
 from jsonvec.cli import cli
-from jsonvec.collection import Collection, VectorsError
 from jsonvec.errors import EncodeError, InvalidLineError, OutputError, TooManyInvalidError
-from jsonvec.pipeline import EncodeOptions, encode_to
-from jsonvec.reader import Line, read_lines
+from jsonvec.records.reader import Line, read_lines
+from jsonvec.run.pipeline import EncodeOptions, encode_to
+from jsonvec.storage.collection import Collection, VectorsError
 from tests import object_store
 from tests.helpers import jsonvec, run
 

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 
 from jsonvec import Encoder
-from jsonvec.collection import Collection
-from jsonvec.pipeline import EncodeOptions, encode_to
-from jsonvec.reader import read_lines
+from jsonvec.records.reader import read_lines
+from jsonvec.run.pipeline import EncodeOptions, encode_to
+from jsonvec.storage.collection import Collection
 from tests.helpers import jsonvec, spawned
 
 distributed = pytest.importorskip("distributed", reason="the 'dask' extra is not installed")

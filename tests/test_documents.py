@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from jsonvec import documents
 from jsonvec.cli import cli
-from jsonvec.documents import DocumentSplitter, advance_python
 from jsonvec.errors import InputError
+from jsonvec.records import documents
+from jsonvec.records.documents import DocumentSplitter, advance_python
 from tests.helpers import jsonvec, run
 from tests.test_memory import MEASURE
 

@@ -13,7 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from jsonvec import Codebook, EncodeError, Encoder, Settings, encode, encode_batch
-from jsonvec.encoder import COMPILED
+from jsonvec.encoding.encoder import COMPILED
 from tests.helpers import run
 
 scalars = (

@@ -12,9 +12,9 @@ import pytest
 
 import jsonvec
 from jsonvec import AnnIndexError, OutputError, SearchError, VectorsError
-from jsonvec.ann import AnnIndex, build_index, meta_path
 from jsonvec.dask import encode_files
-from jsonvec.layout import MANIFEST
+from jsonvec.search.ann import AnnIndex, build_index, meta_path
+from jsonvec.storage.layout import MANIFEST
 from jsonvec.version import ENCODING
 from tests.helpers import write_vectors
 from tests.test_collection import say_encoding

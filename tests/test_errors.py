@@ -47,8 +47,8 @@ def test_no_public_error_is_defined_outside_jsonvec_errors() -> None:
 
 
 def test_old_homes_still_name_the_same_classes() -> None:
-    from jsonvec.collection import NotFoundError, VectorsError  # noqa: PLC0415
-    from jsonvec.paths import PathError  # noqa: PLC0415
+    from jsonvec.records.paths import PathError  # noqa: PLC0415
+    from jsonvec.storage.collection import NotFoundError, VectorsError  # noqa: PLC0415
 
     assert (NotFoundError, VectorsError, PathError) == (
         jsonvec.NotFoundError, jsonvec.VectorsError, jsonvec.PathError,

@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jsonvec.census import nearest_paths, take_census
 from jsonvec.cli import cli
-from jsonvec.fields import ALMOST, field_score, query_fields, similarity
+from jsonvec.search.census import nearest_paths, take_census
+from jsonvec.search.fields import ALMOST, field_score, query_fields, similarity
 
 COUNTRIES = [
     {"name": {"common": "Germany", "official": "Federal Republic of Germany"},

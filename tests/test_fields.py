@@ -1,4 +1,4 @@
-"""Field-level matching (jsonvec.fields) and `jsonvec similar --by-field`."""
+"""Field-level matching (jsonvec.search.fields) and `jsonvec similar --by-field`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from jsonvec import Encoder
 from jsonvec.cli import cli
-from jsonvec.encoder import COMPILED
-from jsonvec.fields import (
+from jsonvec.encoding.encoder import COMPILED
+from jsonvec.search.exact import noise_ceiling
+from jsonvec.search.fields import (
     ANY,
     _osa_python,
     field_score,
@@ -26,7 +27,6 @@ from jsonvec.fields import (
     similarity,
     values_at,
 )
-from jsonvec.search import noise_ceiling
 from tests.helpers import write_vectors
 
 TEXT = st.text(alphabet="abcé😀 ", max_size=12)
@@ -65,7 +65,7 @@ def test_one_typo_is_one_edit(text: str, data: st.DataObject) -> None:
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled core is not built")
 def test_the_core_measures_what_the_reference_does() -> None:
-    from jsonvec._core import osa_distance as compiled  # noqa: PLC0415
+    from jsonvec.encoding._core import osa_distance as compiled  # noqa: PLC0415
 
     rng = random.Random(4)
     for _ in range(3000):
@@ -200,9 +200,9 @@ def test_records_are_streamed_in_row_order(tmp_path: Path) -> None:
     records = wide_records(40)
     source = tmp_path / "w.jsonl"
     source.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    from jsonvec.collection import Collection  # noqa: PLC0415
-    from jsonvec.pipeline import EncodeOptions, encode_to  # noqa: PLC0415
-    from jsonvec.reader import read_lines  # noqa: PLC0415
+    from jsonvec.records.reader import read_lines  # noqa: PLC0415
+    from jsonvec.run.pipeline import EncodeOptions, encode_to  # noqa: PLC0415
+    from jsonvec.storage.collection import Collection  # noqa: PLC0415
 
     out = tmp_path / "w.parquet"
     options = EncodeOptions(keep_records=True, batch_size=7)  # several row groups

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from jsonvec import Settings
-from jsonvec.fit import PathStats, field_stats, fit_settings
+from jsonvec.codebook.fit import PathStats, field_stats, fit_settings
 
 
 def test_spread_is_zero_for_a_constant_and_one_for_all_distinct() -> None:

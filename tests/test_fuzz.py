@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jsonvec import Codebook, Encoder, JsonvecError
-from jsonvec.batches import BatchEncoder
-from jsonvec.line_batches import BatchBuilder
+from jsonvec.records.batches import BatchBuilder
+from jsonvec.run.batches import BatchEncoder
 
 BOOK = Codebook(dim=64)
 ENCODER = Encoder(BOOK)

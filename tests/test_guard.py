@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from jsonvec.cli import cli
 from jsonvec.commands.common import InputPath, OutputPath
 from jsonvec.errors import UsageError
-from jsonvec.guard import Named, check_files, reads
-from jsonvec.vectors import load
+from jsonvec.search.vectors import load
+from jsonvec.storage.guard import Named, check_files, reads
 from tests.helpers import jsonvec, run
 
 #: several batches and two workers: the refusal must come before any of them start
@@ -342,7 +342,7 @@ def test_a_summary_that_cannot_be_written_stops_an_append_before_it_commits(
 
 def test_index_build_keeps_the_vectors(world: dict[str, Path]) -> None:
     """The reported case: `index build v.npy -o v.npy.ids`, and the Python call."""
-    from jsonvec.ann import build_index  # noqa: PLC0415
+    from jsonvec.search.ann import build_index  # noqa: PLC0415
 
     before = world["ids"].read_bytes()
     collection = load(world["npy"]).collection

@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from jsonvec import EncodeError, Settings
-from jsonvec.leaves import (
+from jsonvec.encoding.leaves import (
     LeafCoder,
     constant_vector,
     fold_case,

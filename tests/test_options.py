@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from jsonvec.cli import cli
-from jsonvec.codebook import Codebook
-from jsonvec.codebook_file import save_codebook
+from jsonvec.codebook.codebook import Codebook
+from jsonvec.codebook.files import save_codebook
 from tests.test_guard import commands
 
 MANY = ["--batch-size", "4", "--jobs", "2"]

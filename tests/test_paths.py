@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jsonvec.paths import (
+from jsonvec.records.paths import (
     EVERY,
     MissingPathError,
     PathError,

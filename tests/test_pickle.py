@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 import jsonvec
 import jsonvec.errors
 from jsonvec import Codebook, Settings
-from jsonvec.ann import build_index
+from jsonvec.search.ann import build_index
 from jsonvec.sklearn import JsonVectorizer
 
 

@@ -6,9 +6,10 @@ import numpy as np
 import orjson
 import pytest
 
-from jsonvec import Codebook, EncodeError, Encoder, InvalidLineError, encode_batch, workers
-from jsonvec.pipeline import EncodeOptions, encode_lines, vectors_metadata
-from jsonvec.reader import Line
+from jsonvec import Codebook, EncodeError, Encoder, InvalidLineError, encode_batch
+from jsonvec.records.reader import Line
+from jsonvec.run import workers
+from jsonvec.run.pipeline import EncodeOptions, encode_lines, vectors_metadata
 
 
 class ListSink:

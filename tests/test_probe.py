@@ -1,4 +1,4 @@
-"""Reading vectors back: unbind, cleanup (jsonvec.probe) and `jsonvec probe`."""
+"""Reading vectors back: unbind, cleanup (jsonvec.encoding.probe) and `jsonvec probe`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from jsonvec import Codebook, Settings, encode_batch
 from jsonvec.cli import cli
-from jsonvec.probe import (
+from jsonvec.encoding.probe import (
     ProbeError,
     cleanup,
     cleanup_best,
@@ -30,7 +30,7 @@ SMALL = Codebook(dim=64, seed=3)
 
 @pytest.mark.parametrize("path", ["a", "user.address.city", "a\\.b.c"])
 def test_a_single_field_unbinds_to_its_leaf_exactly(path: str) -> None:
-    from jsonvec.paths import parse_path  # noqa: PLC0415
+    from jsonvec.records.paths import parse_path  # noqa: PLC0415
 
     record: object = "Paris"
     for key in reversed(parse_path(path)):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from jsonvec.cli import cli
 from jsonvec.errors import UsageError
-from jsonvec.queries import split_arguments
+from jsonvec.search.queries import split_arguments
 from tests.helpers import jsonvec, run, write_vectors
 
 #: the longest argument Linux passes to a program (MAX_ARG_STRLEN, 32 pages, with its NUL)
@@ -87,7 +87,9 @@ def test_a_file_whose_name_is_json_is_named_with_a_path(
 
 def test_split_arguments_never_looks_the_query_up(monkeypatch: pytest.MonkeyPatch) -> None:
     looked: list[str] = []
-    monkeypatch.setattr("jsonvec.queries.names_vectors", lambda arg: looked.append(arg) or True)
+    monkeypatch.setattr(
+        "jsonvec.search.queries.names_vectors", lambda arg: looked.append(arg) or True
+    )
     assert split_arguments(["a.parquet", "b/", '{"q": 1}']) == (["a.parquet", "b/"], '{"q": 1}')
     assert looked == ["a.parquet", "b/"]
     with pytest.raises(UsageError, match="give VECTORS"):

@@ -7,8 +7,8 @@ import orjson
 import pytest
 
 from jsonvec import InputError, InvalidLineError
-from jsonvec.line_batches import BATCH_BYTES, BOM
-from jsonvec.reader import Line, parse_line, read_batches, read_lines
+from jsonvec.records.batches import BATCH_BYTES, BOM
+from jsonvec.records.reader import Line, parse_line, read_batches, read_lines
 
 
 def lines_of(path: Path) -> list[Line]:

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from jsonvec.roles import SignedPermutation
+from jsonvec.codebook.roles import SignedPermutation
 
 DIM = 64
 names = st.text(max_size=8)
@@ -70,7 +70,7 @@ def test_role_depends_on_seed_and_kind() -> None:
 
 def test_role_is_pinned() -> None:
     q = SignedPermutation.from_seed(0, "key", "city", 8)
-    # encoding 3: a Fisher-Yates shuffle from SplitMix64 words (jsonvec.roles.scatter_of)
+    # encoding 3: a Fisher-Yates shuffle from SplitMix64 words (jsonvec.codebook.roles.scatter_of)
     assert q.perm.tolist() == [7, 3, 0, 5, 6, 4, 2, 1]
     assert q.signs.tolist() == [-1.0, 1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0]
 

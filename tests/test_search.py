@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from jsonvec import Codebook, encode_batch
-from jsonvec.collection import Collection
-from jsonvec.search import CollectionSearch, SearchError, top_k
+from jsonvec.search.exact import CollectionSearch, SearchError, top_k
+from jsonvec.storage.collection import Collection
 from tests.helpers import write_vectors
 
 

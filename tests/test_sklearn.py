@@ -20,7 +20,7 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils import estimator_checks
 
 from jsonvec import Codebook, EncodeError, encode_batch, save_codebook
-from jsonvec.fit import fit_settings
+from jsonvec.codebook.fit import fit_settings
 from jsonvec.sklearn import JsonVectorizer
 
 RECORDS = [

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from jsonvec.stable import norm, normalize, sum_last
+from jsonvec._utils.stable import norm, normalize, sum_last
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 

@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from jsonvec.errors import OutputError, PipeClosedError
-from jsonvec.stdout import StdoutWriter
+from jsonvec.storage.stdout import StdoutWriter
 from tests.helpers import TIMEOUT, jsonvec, spawned
 
 REPEAT = 10

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jsonvec.collection import open_vector_file
-from jsonvec.layout import CRC_KEY, METADATA_KEY
-from jsonvec.parquet_pages import vector_pages
-from jsonvec.parquet_vectors import ParquetVectors
-from jsonvec.vector_files import NpyVectors, VectorsError
+from jsonvec.storage.collection import open_vector_file
+from jsonvec.storage.layout import CRC_KEY, METADATA_KEY
+from jsonvec.storage.parquet.pages import vector_pages
+from jsonvec.storage.parquet.reader import ParquetVectors
+from jsonvec.storage.vector_files import NpyVectors, VectorsError
+from jsonvec.storage.writers import open_sink
 from jsonvec.version import ENCODING
-from jsonvec.writers import open_sink
 
 DIM = 16
 META = {

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from jsonvec import Codebook, encode_batch
 from jsonvec.cli import cli
-from jsonvec.where import Condition, WhereError, decoded_mask, exact_mask, same, values_at
+from jsonvec.search.where import Condition, WhereError, decoded_mask, exact_mask, same, values_at
 from tests.helpers import write_vectors
 
 

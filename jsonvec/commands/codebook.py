@@ -8,8 +8,10 @@ from typing import Any
 import click
 import orjson
 
-from jsonvec.codebook import DEFAULT_DIM, DEFAULT_SEED, MAX_DIM, MIN_DIM, Codebook
-from jsonvec.codebook_file import save_codebook
+from jsonvec.codebook.codebook import DEFAULT_DIM, DEFAULT_SEED, MAX_DIM, MIN_DIM, Codebook
+from jsonvec.codebook.files import save_codebook
+from jsonvec.codebook.fit import fit_codebook
+from jsonvec.codebook.settings import Settings
 from jsonvec.commands.common import (
     InputPath,
     OutputPath,
@@ -20,12 +22,10 @@ from jsonvec.commands.common import (
     plural,
     quiet_option,
 )
-from jsonvec.encoder import COMPILED, implementation
+from jsonvec.encoding.encoder import COMPILED, implementation
 from jsonvec.errors import CodebookError, PathError
-from jsonvec.fit import fit_codebook
-from jsonvec.guard import Named, check_files, reads
-from jsonvec.reader import expand_inputs
-from jsonvec.settings import Settings
+from jsonvec.records.reader import expand_inputs
+from jsonvec.storage.guard import Named, check_files, reads
 
 DIM_HELP = (
     f"Length of the vectors: a multiple of 8 from {MIN_DIM} to {MAX_DIM}; more dimensions "

@@ -14,15 +14,17 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from jsonvec.codebook import Codebook, default_codebook
-from jsonvec.codebook_file import load_codebook
+from jsonvec.codebook.codebook import Codebook, default_codebook
+from jsonvec.codebook.files import load_codebook
 from jsonvec.errors import JsonvecError, PathError, PipeClosedError, UsageError
-from jsonvec.paths import parse_path
-from jsonvec.reader import INPUT_FORMATS
-from jsonvec.stdout import StdoutWriter
+from jsonvec.records.paths import parse_path
+from jsonvec.records.reader import INPUT_FORMATS
+from jsonvec.storage.stdout import StdoutWriter
 
 if TYPE_CHECKING:
-    from jsonvec.collection import Collection  # Parquet reading: only where vectors are read
+    from jsonvec.storage.collection import (
+        Collection,  # Parquet reading: only where vectors are read
+    )
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -97,7 +99,7 @@ def silence_stdout() -> None:
 
 
 def echo_lines(lines: Iterable[str]) -> None:
-    """Print lines of text on stdout, in full (:class:`~jsonvec.stdout.StdoutWriter`)."""
+    """Print lines of text on stdout, in full (:class:`~jsonvec.storage.stdout.StdoutWriter`)."""
     StdoutWriter().write_lines(list(lines))
 
 
@@ -172,7 +174,7 @@ class InputPath(click.Path):
 
 
 class OutputPath(click.Path):
-    """A path a command writes. Every one is named to the guard (:mod:`jsonvec.guard`)
+    """A path a command writes. Every one is named to the guard (:mod:`jsonvec.storage.guard`)
     with what the command reads, before anything is read or written; ``tests/test_guard.py``
     tries every option of this type in every command."""
 

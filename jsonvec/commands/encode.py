@@ -15,9 +15,8 @@ from typing import Any
 import click
 import orjson
 
-from jsonvec.appending import is_folder_target
-from jsonvec.atomic import AtomicFile
-from jsonvec.batches import default_jobs
+from jsonvec._utils.atomic import AtomicFile
+from jsonvec._utils.interrupts import noted
 from jsonvec.commands.common import (
     InputPath,
     OutputPath,
@@ -33,9 +32,10 @@ from jsonvec.commands.common import (
     plural,
     quiet_option,
 )
-from jsonvec.encoder import Encoder
-from jsonvec.interrupts import noted
-from jsonvec.pipeline import (
+from jsonvec.encoding.encoder import Encoder
+from jsonvec.records.reader import STDIN, check_files, expand_inputs
+from jsonvec.run.batches import default_jobs
+from jsonvec.run.pipeline import (
     EncodeOptions,
     EncodeSummary,
     Inputs,
@@ -44,8 +44,8 @@ from jsonvec.pipeline import (
     encode_to,
     rejects_file,
 )
-from jsonvec.reader import STDIN, check_files, expand_inputs
-from jsonvec.stdout import StdoutWriter
+from jsonvec.storage.appending import is_folder_target
+from jsonvec.storage.stdout import StdoutWriter
 
 ID_FIELD_HELP = (
     "Take each record's id from this path: user.id for a nested key, items[0] for an array "

@@ -10,9 +10,7 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-from jsonvec.census import generic_path, missing_path, take_census
-from jsonvec.codebook import Codebook
-from jsonvec.collection import Collection
+from jsonvec.codebook.codebook import Codebook
 from jsonvec.commands.common import (
     VECTORS_CODEBOOK_HELP,
     InputPath,
@@ -26,12 +24,14 @@ from jsonvec.commands.common import (
     vectors_codebook,
     warn,
 )
+from jsonvec.encoding.probe import GRID_SIZE, check_path, cleanup_best, estimate_numbers, unbind
 from jsonvec.errors import PathError, ProbeError
-from jsonvec.guard import Named, check_files, reads
-from jsonvec.paths import format_path, parse_path, values_at
-from jsonvec.probe import GRID_SIZE, check_path, cleanup_best, estimate_numbers, unbind
-from jsonvec.reader import STDIN, expand_inputs, parse_line, read_lines
-from jsonvec.search import noise_ceiling
+from jsonvec.records.paths import format_path, parse_path, values_at
+from jsonvec.records.reader import STDIN, expand_inputs, parse_line, read_lines
+from jsonvec.search.census import generic_path, missing_path, take_census
+from jsonvec.search.exact import noise_ceiling
+from jsonvec.storage.collection import Collection
+from jsonvec.storage.guard import Named, check_files, reads
 
 MAX_CANDIDATES = 1_000_000  # distinct values kept from --from
 

@@ -1,10 +1,9 @@
-"""``jsonvec similar`` (nearest records) and ``jsonvec index build`` (the ANN extra)."""
+"""``jsonvec similar``: the records nearest to an example, an id, or a partial record."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,13 +11,10 @@ import click
 import numpy as np
 from numpy.typing import NDArray
 
-from jsonvec.ann import AnnIndex, build_index, meta_path
-from jsonvec.codebook import Codebook
-from jsonvec.collection import Collection
+from jsonvec.codebook.codebook import Codebook
 from jsonvec.commands.common import (
     VECTORS_CODEBOOK_HELP,
     InputPath,
-    OutputPath,
     codebook_option,
     echo_json,
     echo_lines,
@@ -32,15 +28,17 @@ from jsonvec.commands.common import (
     vectors_codebook,
     warn,
 )
-from jsonvec.encoder import Encoder
+from jsonvec.encoding.encoder import Encoder
 from jsonvec.errors import PathError, ProbeError, WhereError
-from jsonvec.field_search import Filter, Found, search_by_field, search_filtered, where_mask
-from jsonvec.guard import Named, check_files, reads
-from jsonvec.hits import Hit, collect_hits, format_plain
-from jsonvec.queries import check_one_query, parse_query, read_queries, split_arguments
-from jsonvec.reader import STDIN
-from jsonvec.search import CollectionSearch, Searcher, noise_ceiling
-from jsonvec.where import Condition
+from jsonvec.records.reader import STDIN
+from jsonvec.search.ann import AnnIndex, meta_path
+from jsonvec.search.exact import CollectionSearch, Searcher, noise_ceiling
+from jsonvec.search.field_search import Filter, Found, search_by_field, search_filtered, where_mask
+from jsonvec.search.hits import Hit, collect_hits, format_plain
+from jsonvec.search.queries import check_one_query, parse_query, read_queries, split_arguments
+from jsonvec.search.where import Condition
+from jsonvec.storage.collection import Collection
+from jsonvec.storage.guard import Named, check_files, reads
 
 
 @click.command()
@@ -209,7 +207,7 @@ def _guard(
     collection: Collection, codebook: str | None, query_file: str | None, index: str | None
 ) -> None:
     """What a search reads is not where it writes: stdout redirected into a vectors file
-    (``>> v.jsonl``) is refused (:mod:`jsonvec.guard`)."""
+    (``>> v.jsonl``) is refused (:mod:`jsonvec.storage.guard`)."""
     read = collection.read_files() + reads([codebook] if codebook else [], "codebook")
     read += reads([query_file] if query_file else [], "queries file")
     read += reads([index, meta_path(index)] if index else [], "index")
@@ -358,90 +356,3 @@ def _print(hits: list[Hit], *, several: bool, plain: bool, records: bool) -> Non
         echo_lines(format_plain(hits, several=several, records=records))
         return
     echo_json(hit.as_json(several=several, records=records) for hit in hits)
-
-
-@click.group()
-def index() -> None:
-    """Build and check approximate nearest-neighbour indexes (the 'ann' extra).
-
-    Example:
-
-    \b
-        jsonvec index build vectors.parquet -o vectors.usearch
-        jsonvec similar vectors.parquet --index vectors.usearch '{"name": "Ann"}'
-        jsonvec index check vectors.usearch vectors.parquet
-    """
-
-
-@index.command("build")
-@click.argument("vectors", nargs=-1, required=True)
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=OutputPath(),
-    metavar="INDEX",
-    help="The index file to write (INDEX.meta.json is written beside it).",
-)
-@click.option(
-    "--connectivity",
-    default=16,
-    show_default=True,
-    type=click.IntRange(2),
-    metavar="M",
-    help="Links per node of the HNSW graph: more gives better recall, a bigger index and a "
-    "slower build.",
-)
-@click.option(
-    "--expansion-add",
-    default=128,
-    show_default=True,
-    type=click.IntRange(1),
-    metavar="EF",
-    help="Search breadth while building: more gives a better graph and a slower build.",
-)
-@quiet_option
-def index_build(
-    vectors: tuple[str, ...], output: str, connectivity: int, expansion_add: int, quiet: bool
-) -> None:
-    """Build an HNSW index over VECTORS for `similar --index` (pip install 'jsonvec[ann]').
-
-    The index is two files, INDEX and INDEX.meta.json; keep them together. It remembers the
-    vectors files it was built from by their content and their place relative to it, so
-    the index and its vectors can be moved or copied together; `similar` refuses it once
-    the vectors change. An INDEX that is one of the vectors files (or their sidecars) is
-    refused before anything is built.
-
-    Example:
-
-    \b
-        jsonvec index build vectors.parquet -o vectors.usearch
-        jsonvec index build daily/ -o daily/index.usearch --connectivity 32
-    """
-    collection = Collection.open(vectors)
-    started = time.perf_counter()
-    build_index(collection, output, connectivity=connectivity, expansion_add=expansion_add)
-    seconds = time.perf_counter() - started
-    notice(f"jsonvec: indexed {collection.count:,} vectors in {seconds:.2f} s -> {output}")
-
-
-@index.command("check")
-@click.argument("index_file", metavar="INDEX", type=InputPath())
-@click.argument("vectors", nargs=-1, required=True)
-@quiet_option
-def index_check(index_file: str, vectors: tuple[str, ...], quiet: bool) -> None:
-    """Check INDEX against VECTORS: codebook, files unchanged, checksums of both.
-
-    Reads the index and the vectors in full; exit status 0 when all is well, 1 (with the
-    problem on stderr) otherwise.
-
-    Example:
-
-    \b
-        jsonvec index check vectors.usearch vectors.parquet
-    """
-    collection = Collection.open(vectors)
-    for _ in collection.chunks():  # reading in full checks the vectors' checksums
-        pass
-    AnnIndex(collection, index_file).verify()
-    notice(f"jsonvec: {index_file} is intact and up to date with {collection.count} vectors")

@@ -4,7 +4,7 @@ the run and closed after it, however the run ends.
 A worker that dies (killed, out of memory) takes its running task with it; Dask runs the
 task again on another worker, up to ``distributed.scheduler.allowed-failures`` times (3 by
 default). Every task of a run can be run again: it writes its part under a name of its own,
-and the part has no name until it is complete (:mod:`jsonvec.atomic`), so a run that
+and the part has no name until it is complete (:mod:`jsonvec._utils.atomic`), so a run that
 recovers has each record exactly once; a run where Dask gives up fails with one line
 (:class:`ClusterError`) and lists nothing new.
 
@@ -26,8 +26,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from jsonvec._utils.interrupts import check_interrupted
 from jsonvec.errors import ClusterError
-from jsonvec.interrupts import check_interrupted
 
 #: the loggers of distributed that report a closing cluster's connections as errors
 _NOISY = ("distributed", "tornado", "asyncio")

@@ -13,25 +13,24 @@ out from every bucket's answer. Memory per task: about ``IDS_PER_BUCKET`` ids.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from jsonvec.batches import BatchEncoder
 from jsonvec.dask.output import open_file
 from jsonvec.dask.ranges import Range, Start, batches
 from jsonvec.dask.records import worker_encoder
-from jsonvec.layout import ID_COLUMN
+from jsonvec.run.batches import BatchEncoder
+from jsonvec.storage.layout import ID_COLUMN
+from jsonvec.storage.parquet.groups import column_values, read_group, write_groups
 
 IDS_PER_BUCKET = 2_000_000
 BATCH = 4096  # lines parsed at a time for their ids
-_OLD = pa.schema([pa.field(ID_COLUMN, pa.string())])
-_NEW = _OLD.append(pa.field("row", pa.int64()))
-_OUT = pa.schema([pa.field("row", pa.int64())]).append(pa.field("existing", pa.bool_()))
+_OLD = {ID_COLUMN: "string"}
+_NEW = {ID_COLUMN: "string", "row": "int64"}
+_OUT = {"row": "int64", "existing": "bool"}
 
 
 @dataclass(frozen=True)
@@ -61,20 +60,19 @@ def _write(path: str, ids: list[Any], rows: list[int] | None, buckets: int) -> N
     keys = np.array([zlib.crc32(i.encode()) % buckets for i in ids], dtype=np.int64)
     order = np.argsort(keys, kind="stable")
     bounds = np.searchsorted(keys[order], np.arange(buckets + 1))
-    schema = _OLD if rows is None else _NEW
-    with open_file(path, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-        for b in range(buckets):
-            picked = order[bounds[b] : bounds[b + 1]].tolist()
-            arrays: list[Any] = [pa.array([ids[i] for i in picked], type=pa.string())]
-            if rows is not None:
-                arrays.append(pa.array([rows[i] for i in picked], type=pa.int64()))
-            writer.write_batch(pa.record_batch(arrays, schema=schema))
+    picks = [order[bounds[b] : bounds[b + 1]].tolist() for b in range(buckets)]
+    if rows is None:
+        groups = [{ID_COLUMN: [ids[i] for i in picked]} for picked in picks]
+    else:
+        groups = [{ID_COLUMN: [ids[i] for i in p], "row": [rows[i] for i in p]} for p in picks]
+    with open_file(path, "wb") as sink:
+        write_groups(sink, _OLD if rows is None else _NEW, groups)
 
 
 def old_ids(part: str, shuffle: Shuffle, index: int) -> None:
     """Group the ids of an existing part."""
     with open_file(part, "rb") as source:
-        ids: list[Any] = pq.read_table(source, columns=[ID_COLUMN]).column(ID_COLUMN).to_pylist()
+        ids = column_values(source, ID_COLUMN)
     _write(shuffle.old(index), ids, None, shuffle.buckets)
 
 
@@ -98,31 +96,35 @@ def decide(bucket: int, shuffle: Shuffle, old_parts: int, ranges: int) -> None:
     """Rows to leave out of each range, for the ids of one bucket, in input order."""
     present: set[Any] = set()
     for index in range(old_parts):
-        present.update(_batch(shuffle.old(index), bucket).column(ID_COLUMN).to_pylist())
+        present.update(_group(shuffle.old(index), bucket)[ID_COLUMN])
+    with open_file(shuffle.answer(bucket), "wb") as sink:
+        write_groups(sink, _OUT, _answers(present, bucket, shuffle, ranges))
+
+
+def _answers(
+    present: set[Any], bucket: int, shuffle: Shuffle, ranges: int
+) -> Iterator[dict[str, list[Any]]]:
+    """For each range in turn, the rows of its ids in ``bucket`` to leave out."""
     seen: set[Any] = set()
-    with open_file(shuffle.answer(bucket), "wb") as sink, pa.ipc.new_file(sink, _OUT) as writer:
-        for index in range(ranges):
-            found = _batch(shuffle.new(index), bucket)
-            rows: list[Any] = []
-            existing: list[bool] = []
-            found_ids = found.column(ID_COLUMN).to_pylist()
-            for rid, row in zip(found_ids, found.column("row").to_pylist(), strict=True):
-                if rid in present:
-                    rows.append(row)
-                    existing.append(True)
-                elif rid in seen:
-                    rows.append(row)
-                    existing.append(False)
-                else:
-                    seen.add(rid)
-            writer.write_batch(
-                pa.RecordBatch.from_pydict({"row": rows, "existing": existing}, schema=_OUT)
-            )
+    for index in range(ranges):
+        found = _group(shuffle.new(index), bucket)
+        rows: list[int] = []
+        existing: list[bool] = []
+        for rid, row in zip(found[ID_COLUMN], found["row"], strict=True):
+            if rid in present:
+                rows.append(row)
+                existing.append(True)
+            elif rid in seen:
+                rows.append(row)
+                existing.append(False)
+            else:
+                seen.add(rid)
+        yield {"row": rows, "existing": existing}
 
 
-def _batch(path: str, index: int) -> pa.RecordBatch:
+def _group(path: str, index: int) -> dict[str, list[Any]]:
     with open_file(path, "rb") as source:
-        return pa.ipc.open_file(source).get_batch(index)
+        return read_group(source, index)
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,9 @@ def left_out(index: int, shuffle: Shuffle) -> LeftOut:
     rows: set[Any] = set()
     existing = 0
     for bucket in range(shuffle.buckets):
-        found = _batch(shuffle.answer(bucket), index)
-        rows.update(found.column("row").to_pylist())
-        existing += sum(bool(e) for e in found.column("existing").to_pylist())
+        found = _group(shuffle.answer(bucket), index)
+        rows.update(found["row"])
+        existing += sum(bool(e) for e in found["existing"])
     return LeftOut(frozenset(rows), existing, len(rows) - existing)
 
 

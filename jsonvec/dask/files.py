@@ -22,10 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from jsonvec.appending import AppendPlan, check_existing, check_joinable, next_position
-from jsonvec.atomic import AtomicFile
-from jsonvec.batches import BatchEncoder, Invalid
-from jsonvec.codebook import Codebook, default_codebook
+from jsonvec._utils.atomic import AtomicFile
+from jsonvec._utils.interrupts import check_interrupted
+from jsonvec.codebook.codebook import Codebook, default_codebook
 from jsonvec.dask import existing as ids
 from jsonvec.dask.cluster import run_tasks
 from jsonvec.dask.output import Output, file_system, is_url, open_file
@@ -38,14 +37,15 @@ from jsonvec.errors import (
     UsageError,
     VectorsError,
 )
-from jsonvec.interrupts import check_interrupted
-from jsonvec.layout import MANIFEST, part_name, part_number
-from jsonvec.manifest import Manifest
-from jsonvec.parquet_sink import ParquetSink
-from jsonvec.parquet_vectors import ParquetVectors
-from jsonvec.pipeline import EncodeOptions, EncodeSummary, collector_paused, vectors_metadata
-from jsonvec.reader import check_files, expand_inputs
-from jsonvec.vector_files import reading
+from jsonvec.records.reader import check_files, expand_inputs
+from jsonvec.run.batches import BatchEncoder, Invalid
+from jsonvec.run.pipeline import EncodeOptions, EncodeSummary, collector_paused, vectors_metadata
+from jsonvec.storage.appending import AppendPlan, check_existing, check_joinable, next_position
+from jsonvec.storage.layout import MANIFEST, part_name, part_number
+from jsonvec.storage.manifest import Manifest
+from jsonvec.storage.parquet.reader import ParquetVectors
+from jsonvec.storage.parquet.sink import ParquetSink
+from jsonvec.storage.vector_files import reading
 
 _NAMED = 5  # invalid lines named in a summary, as on one machine
 

@@ -1,6 +1,6 @@
 """The folder a cluster run writes: on a file system here, or at a URL (an object store).
 
-Both commit a run the same way: the manifest (:mod:`jsonvec.manifest`) is written last, and
+Both commit a run the same way: the manifest (:mod:`jsonvec.storage.manifest`) is written last, and
 readers use only the parts it lists. They differ in how parts arrive:
 
 - a **local folder** (a path; on a cluster, one every worker mounts at the same path): parts
@@ -30,10 +30,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jsonvec.appending import append_lock
 from jsonvec.errors import OutputError
-from jsonvec.layout import MANIFEST
-from jsonvec.manifest import Manifest, has_manifest, parse_manifest, read_manifest, write_manifest
+from jsonvec.storage.appending import append_lock
+from jsonvec.storage.layout import MANIFEST
+from jsonvec.storage.manifest import (
+    Manifest,
+    has_manifest,
+    parse_manifest,
+    read_manifest,
+    write_manifest,
+)
 
 #: seconds a failed run goes on removing its staging folder while it comes back
 STAGING_WAIT = 5.0

@@ -9,7 +9,7 @@ that read its bytes, or ship 64 MB between workers. A cheap first pass counts ea
 lines and records, so every range knows its first line number (for messages) and its first
 positional id (the position among all inputs' non-blank lines), as ``jsonvec encode`` on one
 machine gives them. A JSON document (a ``.json`` file, or any with ``--input-format json``)
-is one range too, cut into its records as one machine cuts it (:mod:`jsonvec.documents`).
+is one range too, cut into its records as one machine cuts it (:mod:`jsonvec.records.documents`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jsonvec.documents import DocumentSplitter
-from jsonvec.line_batches import Batch, BatchBuilder, cut_block
-from jsonvec.reader import Line, display_name, input_format
+from jsonvec.records.batches import Batch, BatchBuilder, cut_block
+from jsonvec.records.documents import DocumentSplitter
+from jsonvec.records.reader import Line, display_name, input_format
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-from jsonvec.codebook import Codebook, default_codebook
-from jsonvec.encoder import Encoder
+from jsonvec.codebook.codebook import Codebook, default_codebook
+from jsonvec.codebook.settings import Settings
+from jsonvec.encoding.encoder import Encoder
 from jsonvec.errors import ArgumentError, EncodeError
-from jsonvec.settings import Settings
 
 if TYPE_CHECKING:  # dask is an optional extra
     import dask.array

@@ -1,10 +1,9 @@
 """Exact search of a collection on a Dask cluster: each file's top k on the workers, merged.
 
-For collections larger than one machine's memory or disk bandwidth: every worker reads the
-files it is given chunk by chunk and keeps each query's best k, as :func:`jsonvec.search.top_k`
-does in one process; the client merges the k best of every file. Scores are the same
-products of the same chunks, and ties go to the lower row, so the hits are those of a search
-on one machine.
+For collections larger than one machine's memory or disk bandwidth: every worker reads the files it
+is given chunk by chunk and keeps each query's best k, as :func:`jsonvec.search.exact.top_k` does in
+one process; the client merges the k best of every file. Scores are the same products of the same
+chunks, and ties go to the lower row, so the hits are those of a search on one machine.
 """
 
 from __future__ import annotations
@@ -16,10 +15,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from jsonvec.collection import Collection, open_vector_file
 from jsonvec.dask.cluster import run_tasks
-from jsonvec.search import CHUNK_ROWS, Indices, Scores, top_k
-from jsonvec.vector_files import chunked
+from jsonvec.search.exact import CHUNK_ROWS, Indices, Scores, top_k
+from jsonvec.storage.collection import Collection, open_vector_file
+from jsonvec.storage.vector_files import chunked
 
 
 def _file_top_k(
@@ -39,7 +38,7 @@ def merge(results: list[tuple[Indices, Scores]], k: int) -> tuple[Indices, Score
 
 
 class ClusterSearch:
-    """A searcher (:class:`jsonvec.search.Searcher`) over ``collection`` whose work is done
+    """A searcher (:class:`jsonvec.search.exact.Searcher`) over ``collection`` whose work is done
     file by file on the cluster of ``client`` (a ``distributed.Client``; None: Dask's
     current scheduler). The files must be readable by the workers at the same paths.
 

@@ -1,0 +1,98 @@
+"""``jsonvec index build`` and ``check``: approximate nearest-neighbour indexes (the ANN extra)."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from jsonvec.commands.common import InputPath, OutputPath, notice, quiet_option
+from jsonvec.search.ann import AnnIndex, build_index
+from jsonvec.storage.collection import Collection
+
+
+@click.group()
+def index() -> None:
+    """Build and check approximate nearest-neighbour indexes (the 'ann' extra).
+
+    Example:
+
+    \b
+        jsonvec index build vectors.parquet -o vectors.usearch
+        jsonvec similar vectors.parquet --index vectors.usearch '{"name": "Ann"}'
+        jsonvec index check vectors.usearch vectors.parquet
+    """
+
+
+@index.command("build")
+@click.argument("vectors", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=OutputPath(),
+    metavar="INDEX",
+    help="The index file to write (INDEX.meta.json is written beside it).",
+)
+@click.option(
+    "--connectivity",
+    default=16,
+    show_default=True,
+    type=click.IntRange(2),
+    metavar="M",
+    help="Links per node of the HNSW graph: more gives better recall, a bigger index and a "
+    "slower build.",
+)
+@click.option(
+    "--expansion-add",
+    default=128,
+    show_default=True,
+    type=click.IntRange(1),
+    metavar="EF",
+    help="Search breadth while building: more gives a better graph and a slower build.",
+)
+@quiet_option
+def index_build(
+    vectors: tuple[str, ...], output: str, connectivity: int, expansion_add: int, quiet: bool
+) -> None:
+    """Build an HNSW index over VECTORS for `similar --index` (pip install 'jsonvec[ann]').
+
+    The index is two files, INDEX and INDEX.meta.json; keep them together. It remembers the
+    vectors files it was built from by their content and their place relative to it, so
+    the index and its vectors can be moved or copied together; `similar` refuses it once
+    the vectors change. An INDEX that is one of the vectors files (or their sidecars) is
+    refused before anything is built.
+
+    Example:
+
+    \b
+        jsonvec index build vectors.parquet -o vectors.usearch
+        jsonvec index build daily/ -o daily/index.usearch --connectivity 32
+    """
+    collection = Collection.open(vectors)
+    started = time.perf_counter()
+    build_index(collection, output, connectivity=connectivity, expansion_add=expansion_add)
+    seconds = time.perf_counter() - started
+    notice(f"jsonvec: indexed {collection.count:,} vectors in {seconds:.2f} s -> {output}")
+
+
+@index.command("check")
+@click.argument("index_file", metavar="INDEX", type=InputPath())
+@click.argument("vectors", nargs=-1, required=True)
+@quiet_option
+def index_check(index_file: str, vectors: tuple[str, ...], quiet: bool) -> None:
+    """Check INDEX against VECTORS: codebook, files unchanged, checksums of both.
+
+    Reads the index and the vectors in full; exit status 0 when all is well, 1 (with the
+    problem on stderr) otherwise.
+
+    Example:
+
+    \b
+        jsonvec index check vectors.usearch vectors.parquet
+    """
+    collection = Collection.open(vectors)
+    for _ in collection.chunks():  # reading in full checks the vectors' checksums
+        pass
+    AnnIndex(collection, index_file).verify()
+    notice(f"jsonvec: {index_file} is intact and up to date with {collection.count} vectors")

@@ -1,0 +1,278 @@
+"""Approximate nearest-neighbour index (the ``ann`` extra: ``pip install 'jsonvec[ann]'``).
+
+Built on usearch: an HNSW graph in a single file that is memory-mapped on load, Apache-2.0,
+an 11 MB wheel with no other dependencies (faiss-cpu is ~66 MB). An index is two files:
+``INDEX`` and, beside it, ``INDEX.meta.json`` with the codebook fingerprint and encoding
+rules (``version.ENCODING``: an index of vectors computed by other rules is refused), the
+dimension,
+the index file's size and CRC-32, and the vectors files it was built from, in order: each by
+its path relative to the index and by its content (row count, size and the CRC-32 of its
+vectors stored in its metadata; the modification time for files that store none). So the
+index and its vectors can be moved or copied together, and an index built from other or
+changed vectors is refused, without reading the vectors at open.
+
+At every open the index file's size and its header (usearch's own: count, dimension, metric)
+are checked, and its whole CRC-32 when it is small (up to 64 MB, a few milliseconds); a
+larger one gets the CRC-32 of its first and last MB. ``jsonvec index check`` reads it all.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+
+from jsonvec._utils.atomic import AtomicFile
+from jsonvec.errors import AnnIndexError
+from jsonvec.storage.collection import Collection
+from jsonvec.storage.guard import Named, check_files
+from jsonvec.storage.vector_files import VectorFile, check_encoding
+from jsonvec.version import ENCODING, __version__
+
+INDEX_FORMAT = 2
+SMALL_INDEX = 64 << 20  # bytes: an index up to this size has its full CRC-32 checked at open
+_END = 1 << 20  # bytes at each end of a larger index covered by the check at open
+DEFAULTS = {"connectivity": 16, "expansion_add": 128, "expansion_search": 64}
+
+
+def _usearch() -> Any:
+    try:
+        from usearch.index import Index as UIndex  # noqa: PLC0415 - optional extra
+    except ImportError as exc:
+        raise AnnIndexError(
+            "the ANN index needs the 'ann' extra: pip install 'jsonvec[ann]'"
+        ) from exc
+    return UIndex
+
+
+def meta_path(index_path: str | os.PathLike[str]) -> Path:
+    """The metadata file that goes with an index file."""
+    path = Path(index_path)
+    return path.with_name(path.name + ".meta.json")
+
+
+def build_index(
+    collection: Collection,
+    index_path: str | os.PathLike[str],
+    *,
+    connectivity: int = DEFAULTS["connectivity"],
+    expansion_add: int = DEFAULTS["expansion_add"],
+    chunk_rows: int = 1 << 16,
+) -> None:
+    """Build an HNSW index over ``collection`` and write it (and its metadata) atomically.
+
+    An index (or its metadata) that would overwrite one of the vectors files it is built from, or a
+    sidecar of theirs, is refused before anything is built (:mod:`jsonvec.storage.guard`).
+    """
+    written = [Named("index", os.fspath(index_path))]
+    written.append(Named("index metadata", str(meta_path(index_path))))
+    check_files(collection.read_files(), written)
+    uindex = _usearch()(
+        ndim=collection.dim,
+        metric="ip",
+        dtype="f32",
+        connectivity=connectivity,
+        expansion_add=expansion_add,
+    )
+    for start, block in collection.chunks(chunk_rows):
+        uindex.add(np.arange(start, start + len(block), dtype=np.uint64), block)
+    meta = {
+        "format": INDEX_FORMAT,
+        "codebook": collection.fingerprint,
+        "encoding": ENCODING,
+        "dim": collection.dim,
+        "count": collection.count,
+        "files": describe(collection.files, Path(index_path).parent),
+        "connectivity": connectivity,
+        "expansion_add": expansion_add,
+        "jsonvec_version": __version__,
+    }
+    _write(uindex, Path(index_path), meta)
+
+
+def _write(uindex: Any, target: Path, meta: dict[str, Any]) -> None:
+    """Put the index and its metadata in place, both on disk before either replaces the
+    files of a previous index."""
+    files: list[AtomicFile] = []
+    try:
+        files.append(AtomicFile(target))
+        files.append(AtomicFile(meta_path(target)))
+        index, described = files
+        written = Path(index.reopened())
+        uindex.save(str(written))
+        meta["index_bytes"], meta["index_crc32"] = written.stat().st_size, crc32(written)
+        meta["index_ends_crc32"] = ends_crc32(written)
+        described.file.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
+        for file in files:
+            file.prepare()
+        for file in files:
+            file.commit()
+    except (OSError, RuntimeError) as exc:
+        raise AnnIndexError(f"{target}: cannot write index: {exc}") from exc
+    finally:
+        for file in files:
+            file.abort()  # nothing where all went well
+
+
+def crc32(path: Path) -> int:
+    """CRC-32 of a file, read 16 MB at a time."""
+    crc = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 24):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def ends_crc32(path: Path) -> int:
+    """CRC-32 of the first and the last MB of a file (all of it, if it is smaller)."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        head = handle.read(_END)
+        handle.seek(max(size - _END, len(head)))
+        return zlib.crc32(handle.read(_END), zlib.crc32(head))
+
+
+def describe(files: list[VectorFile], base: Path) -> list[dict[str, Any]]:
+    """Each vectors file by its path relative to ``base`` and by its content."""
+    described = []
+    for file in files:
+        stat = os.stat(file.path)
+        entry: dict[str, Any] = {
+            "path": os.path.relpath(file.path.resolve(), base.resolve()),
+            "count": file.count,
+            "size": stat.st_size,
+        }
+        if file.crc32 is not None:
+            entry["crc32"] = file.crc32
+        else:  # no checksum stored with the vectors: their modification time stands in
+            entry["mtime_ns"] = stat.st_mtime_ns
+        described.append(entry)
+    return described
+
+
+def _content(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(entry.get(k) for k in ("count", "size", "crc32", "mtime_ns"))
+
+
+class AnnIndex:
+    """A built index, checked against the collection it must answer for."""
+
+    def __init__(
+        self,
+        collection: Collection,
+        index_path: str | os.PathLike[str],
+        expansion_search: int = DEFAULTS["expansion_search"],
+    ) -> None:
+        self.path = Path(index_path)
+        self.collection = collection
+        self.expansion_search = expansion_search
+        meta = self._check_meta()
+        self._meta = meta
+        self._check_file(meta)
+        try:
+            self._index = _usearch().restore(str(self.path), view=True)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise AnnIndexError(f"{self.path}: cannot read index: {exc}") from exc
+        if self._index is None or len(self._index) != meta["count"]:
+            raise AnnIndexError(f"{self.path}: index file is damaged or not a jsonvec index")
+        self._index.expansion_search = expansion_search
+
+    def _check_file(self, meta: dict[str, Any]) -> None:
+        """Size, usearch header and checksum of the index file, before it is mapped."""
+        try:
+            size = self.path.stat().st_size
+        except OSError as exc:
+            raise AnnIndexError(f"{self.path}: cannot read index: {exc.strerror}") from exc
+        if size != meta.get("index_bytes"):
+            written = meta.get("index_bytes")
+            raise AnnIndexError(
+                f"{self.path}: index file is damaged: {size} bytes, {written} written"
+            )
+        try:
+            header = _usearch().metadata(str(self.path))
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise AnnIndexError(f"{self.path}: index file is damaged ({exc})") from exc
+        if (
+            not header
+            or header.get("dimensions") != meta["dim"]
+            or header.get("count_present") != meta["count"]
+        ):
+            raise AnnIndexError(f"{self.path}: index file is damaged (its header disagrees)")
+        if size <= SMALL_INDEX:
+            self.verify()
+        elif ends_crc32(self.path) != meta.get("index_ends_crc32"):
+            raise AnnIndexError(f"{self.path}: index file is damaged (checksum mismatch)")
+
+    def verify(self) -> None:
+        """Check the index file's CRC-32 against the one recorded when it was built.
+
+        Reads the whole file (about a second per GB); done at open only for a small index.
+        """
+        expected = self._meta.get("index_crc32")
+        if expected is not None and crc32(self.path) != expected:
+            raise AnnIndexError(f"{self.path}: index file is damaged (checksum mismatch)")
+
+    def _check_meta(self) -> dict[str, Any]:
+        where = meta_path(self.path)
+        try:
+            meta = orjson.loads(where.read_bytes())
+        except FileNotFoundError as exc:
+            raise AnnIndexError(
+                f"{self.path}: no index metadata ({where.name} is missing)"
+            ) from exc
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise AnnIndexError(f"{where}: index metadata is unreadable or corrupted") from exc
+        if meta.get("format") == 1:
+            raise AnnIndexError(
+                f"{self.path} was built by jsonvec 0.2, whose indexes cannot be moved; "
+                "rebuild it with jsonvec index build"
+            )
+        if meta.get("format") != INDEX_FORMAT:
+            raise AnnIndexError(f"{self.path}: unsupported index format {meta.get('format')!r}")
+        check_encoding(where, meta.get("encoding"), "index")
+        if meta.get("codebook") != self.collection.fingerprint:
+            raise AnnIndexError(
+                f"{self.path} was built with codebook {meta.get('codebook')}, but the vectors "
+                f"have codebook {self.collection.fingerprint}"
+            )
+        self._check_files(meta.get("files") or [])
+        return dict(meta)
+
+    def _check_files(self, built: list[dict[str, Any]]) -> None:
+        """The collection's files must be those the index was built from, in order."""
+        files = self.collection.files
+        now = describe(files, self.path.parent)
+        if [_content(f) for f in built] == [_content(f) for f in now]:
+            return
+        for file, old, new in zip(files, built, now, strict=False):
+            if old["path"] == new["path"] and _content(old) != _content(new):
+                raise AnnIndexError(
+                    f"{self.path} is out of date: {file.path} changed after the index was "
+                    "built; rebuild it with jsonvec index build"
+                )
+        names = ", ".join(str(f["path"]) for f in built)
+        raise AnnIndexError(
+            f"{self.path} was built from other vectors files ({names}, relative to the "
+            "index); rebuild it or give those files"
+        )
+
+    def search(
+        self, queries: NDArray[np.float32], k: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Approximate top-k rows per query: shapes (n_queries, k), best first."""
+        if k == 0 or len(queries) == 0:
+            empty = np.empty((len(queries), 0))
+            return empty.astype(np.int64), empty.astype(np.float32)
+        matches = self._index.search(queries, k)
+        keys = np.asarray(matches.keys).astype(np.int64).reshape(len(queries), -1)
+        scores = (1.0 - np.asarray(matches.distances, dtype=np.float32)).reshape(keys.shape)
+        # one query gives a single Matches (no counts), several give BatchMatches
+        counts = getattr(matches, "counts", [len(matches.keys)])
+        found = np.arange(keys.shape[1]) < np.asarray(counts).reshape(-1, 1)
+        # a graph search can return fewer than k: mark the missing places with row -1
+        return np.where(found, keys, -1), np.where(found, scores, -np.inf).astype(np.float32)

@@ -1,0 +1,221 @@
+"""Parquet vectors files read back, in bounded memory whatever their size.
+
+Vectors are read in blocks of a few MB straight from the file's pages through a memory map,
+where the pages are in the layout jsonvec writes (:mod:`jsonvec.storage.parquet.pages`), and through
+Arrow a row group at a time otherwise; ids and records come from only the row groups that
+hold the rows asked for. A full pass checks the CRC-32 of the vectors stored in the file's
+metadata (``jsonvec.crc32``); files without it (jsonvec 0.2) are read with Arrow's page
+checksums instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from jsonvec.errors import VectorsError
+from jsonvec.storage.layout import CRC_KEY, ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
+from jsonvec.storage.parquet.pages import vector_pages
+from jsonvec.storage.vector_files import Block, VectorFile, matches, read_metadata, reading
+
+_PAGE_BLOCK_ROWS = 1 << 12  # rows gathered from pages into one block (16 MB at dim 1024)
+
+
+class ParquetVectors(VectorFile):
+    """A Parquet file written by ``jsonvec encode``."""
+
+    def __init__(self, path: Path) -> None:
+        with reading(path):
+            parquet = pq.ParquetFile(path)
+            schema = parquet.schema_arrow
+            meta = read_metadata(path, (schema.metadata or {}).get(METADATA_KEY.encode()))
+            self.metadata = parquet.metadata
+            crc = (parquet.metadata.metadata or {}).get(CRC_KEY.encode())
+        if ID_COLUMN not in schema.names or VECTOR_COLUMN not in schema.names:
+            raise VectorsError(f"{path}: not a jsonvec vectors file (no id or vector column)")
+        self._init(path, meta, self.metadata.num_rows)
+        self.has_records = RECORD_COLUMN in schema.names
+        self.id_type = "string" if pa.types.is_string(schema.field(ID_COLUMN).type) else "int"
+        self.crc32 = int(crc) if crc is not None and crc.isdigit() else None
+        self._bounds = np.cumsum(
+            [0] + [self.metadata.row_group(i).num_rows for i in range(self.metadata.num_row_groups)]
+        )
+        self._vector_column = schema.get_field_index(VECTOR_COLUMN)
+
+    def _open(self) -> pq.ParquetFile:
+        # page checksums are checked where no checksum of the vectors is stored (0.2 files);
+        # the vectors' own CRC covers them otherwise, and pages of ids and records are checked
+        return pq.ParquetFile(self.path, page_checksum_verification=True)
+
+    def chunks(self, rows: int) -> Iterator[tuple[int, Block]]:
+        with reading(self.path):
+            crc = 0
+            for start, block in self._blocks(rows):
+                crc = zlib.crc32(block.data, crc)
+                yield start, block
+            self._check_crc(crc)
+
+    def _blocks(self, rows: int) -> Iterator[tuple[int, Block]]:
+        """Blocks of ``rows`` rows (fewer at the end), each a copy the caller may keep."""
+        start = 0
+        for block in _rechunk(self._pieces(), min(rows, _PAGE_BLOCK_ROWS), self.dim):
+            yield start, block
+            start += len(block)
+
+    def _pieces(self) -> Iterator[Block]:
+        """The vector column's floats, a page (or a row group) at a time, in row order."""
+        if self.crc32 is None:  # no checksum of the vectors: Arrow reads and checks pages
+            parquet = self._open()
+            for group in range(self.metadata.num_row_groups):
+                yield self._arrow_group(parquet, group).reshape(-1)
+            return
+        if self.count == 0:
+            return
+        with open(self.path, "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                data = memoryview(mapped)
+                for group in range(self.metadata.num_row_groups):
+                    pages = self._group_pages(data, group)
+                    if pages is None:  # not the layout jsonvec writes: Arrow reads this group
+                        pages = [self._arrow_group(self._open(), group).reshape(-1)]
+                    yield from pages
+                    del pages
+                data.release()
+            finally:
+                with contextlib.suppress(BufferError):  # a view still held keeps it open
+                    mapped.close()
+
+    def _group_pages(self, data: memoryview, group: int) -> list[Block] | None:
+        """Views of the float values of one row group's pages, or None if it cannot be."""
+        column = self.metadata.row_group(group).column(self._vector_column)
+        pages = vector_pages(
+            data, column.data_page_offset, column.total_compressed_size, column.compression
+        )
+        expected = self.metadata.row_group(group).num_rows * self.dim
+        if pages is None or sum(count for _, count in pages) != expected:
+            return None
+        return [np.frombuffer(data, dtype="<f4", count=n, offset=o) for o, n in pages]
+
+    def _arrow_blocks(self) -> Iterator[tuple[int, Block]]:
+        parquet = self._open()
+        start = 0
+        for group in range(self.metadata.num_row_groups):
+            block = self._arrow_group(parquet, group)
+            yield start, block
+            start += len(block)
+
+    def _arrow_group(self, parquet: pq.ParquetFile, group: int) -> Block:
+        column = parquet.read_row_group(group, columns=[VECTOR_COLUMN]).column(0)
+        chunks: list[Any] = column.chunks
+        flat = [c.values.to_numpy(zero_copy_only=False) for c in chunks]
+        joined = np.concatenate(flat) if flat else np.zeros(0, dtype=np.float32)
+        return np.asarray(joined, dtype=np.float32).reshape(-1, self.dim)
+
+    def ids(self) -> Iterator[Any]:
+        with reading(self.path, "ids"):
+            parquet = self._open()
+            for group in range(self.metadata.num_row_groups):
+                yield from parquet.read_row_group(group, columns=[ID_COLUMN]).column(0).to_pylist()
+
+    def ids_at(self, local: Sequence[int]) -> list[Any]:
+        return self._column_at(ID_COLUMN, local)
+
+    def records_at(self, local: Sequence[int]) -> list[Any]:
+        if not self.has_records:
+            return [None] * len(local)
+        with reading(self.path, "records"):
+            return [orjson.loads(text) for text in self._column_at(RECORD_COLUMN, local)]
+
+    def all_records(self) -> Iterator[Any]:
+        if not self.has_records:
+            yield from super().all_records()
+            return
+        with reading(self.path, "records"):
+            parquet = self._open()
+            for group in range(self.metadata.num_row_groups):
+                texts = parquet.read_row_group(group, columns=[RECORD_COLUMN]).column(0)
+                for text in texts.to_pylist():
+                    yield None if text is None else orjson.loads(text)
+
+    def vectors_at(self, local: Sequence[int]) -> Block:
+        rows = self._column_at(VECTOR_COLUMN, local)
+        return np.stack(rows) if rows else self._empty()
+
+    def _column_at(self, column: str, local: Sequence[int]) -> list[Any]:
+        """Values of ``column`` at ``local`` rows, reading only the row groups that hold them."""
+        groups: dict[int, list[int]] = {}
+        for row in local:
+            group = int(np.searchsorted(self._bounds, row, side="right")) - 1
+            groups.setdefault(group, []).append(row)
+        out: dict[int, Any] = {}
+        with reading(self.path, "ids" if column == "id" else column + "s"):
+            parquet = self._open()
+            for group, members in groups.items():
+                values = parquet.read_row_group(group, columns=[column]).column(0)
+                for row in members:
+                    item = values[row - int(self._bounds[group])]
+                    out[row] = (
+                        np.asarray(item.values.to_numpy(zero_copy_only=False), dtype=np.float32)
+                        if column == "vector"
+                        else item.as_py()
+                    )
+        return [out[row] for row in local]
+
+    def find(self, wanted: str) -> list[int]:
+        """Rows whose id is ``wanted``; integer ids skip row groups by their statistics."""
+        number = int(wanted) if self.id_type == "int" and _is_integer(wanted) else None
+        if self.id_type == "int" and number is None:
+            return []
+        found: list[int] = []
+        with reading(self.path, "ids"):
+            parquet = self._open()
+            for group in range(self.metadata.num_row_groups):
+                if number is not None and not self._may_hold(group, number):
+                    continue
+                ids = parquet.read_row_group(group, columns=[ID_COLUMN]).column(0).to_pylist()
+                first = int(self._bounds[group])
+                found += [first + i for i, rid in enumerate(ids) if matches(rid, wanted)]
+        return found
+
+    def _may_hold(self, group: int, number: int) -> bool:
+        stats = self.metadata.row_group(group).column(0).statistics
+        if stats is None or not stats.has_min_max:
+            return True
+        low, high = stats.min, stats.max
+        return not (isinstance(low, int) and isinstance(high, int)) or low <= number <= high
+
+
+def _is_integer(text: str) -> bool:
+    body = text[1:] if text.startswith("-") else text
+    return body.isascii() and body.isdigit()
+
+
+def _rechunk(pieces: Iterable[Block], rows: int, dim: int) -> Iterator[Block]:
+    """Runs of floats cut into blocks of ``rows`` rows of ``dim`` (copies)."""
+    wanted = rows * dim
+    gathered: list[Block] = []
+    have = 0
+    for piece in pieces:
+        rest = piece
+        while len(rest):
+            take = min(len(rest), wanted - have)
+            gathered.append(rest[:take])
+            have += take
+            rest = rest[take:]
+            if have == wanted:
+                yield np.concatenate(gathered).reshape(rows, dim)
+                gathered, have = [], 0
+    if have:
+        if have % dim:
+            raise VectorsError("the vector column does not hold whole vectors")
+        yield np.concatenate(gathered).reshape(-1, dim)
