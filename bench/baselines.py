@@ -76,7 +76,7 @@ def hasher_pairs(dim: int) -> Method:
 def hash_file(source: str, output: str, dim: int = 1024, batch: int = 1024) -> int:
     """The baseline end to end, as ``jsonvec encode SOURCE -o OUTPUT.npy`` does it: read and
     parse each line, flatten, hash, write float32 rows to an .npy file. Returns the rows."""
-    from jsonvec.storage.writers import npy_header  # noqa: PLC0415
+    from jsonvec.storage.npy import npy_header  # noqa: PLC0415
 
     embed = hasher_pairs(dim)
     rows = 0

@@ -40,8 +40,8 @@ import numpy as np
 
 from jsonvec import default_codebook
 from jsonvec.run.pipeline import VECTORS_FORMAT
+from jsonvec.storage.npy import NpySink
 from jsonvec.storage.parquet.sink import ParquetSink
-from jsonvec.storage.writers import NpySink
 
 K = 10
 

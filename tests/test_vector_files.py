@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from jsonvec.storage.collection import open_vector_file
 from jsonvec.storage.layout import CRC_KEY, METADATA_KEY
+from jsonvec.storage.outputs import open_sink
 from jsonvec.storage.parquet.pages import vector_pages
 from jsonvec.storage.parquet.reader import ParquetVectors
 from jsonvec.storage.vector_files import NpyVectors, VectorsError
-from jsonvec.storage.writers import open_sink
 from jsonvec.version import ENCODING
 
 DIM = 16

@@ -13,7 +13,7 @@ import pytest
 from jsonvec import OutputError
 from jsonvec._utils.atomic import AtomicFile
 from jsonvec.storage.layout import METADATA_KEY, sidecar_paths
-from jsonvec.storage.writers import open_sink, output_format
+from jsonvec.storage.outputs import open_sink, output_format
 
 META = {"codebook": "abc", "dim": 8}
 
@@ -112,7 +112,7 @@ def test_npy_sink_leaves_nothing_when_a_sidecar_cannot_be_opened(
             raise OutputError(f"{path}: cannot write: No space left on device")
         return AtomicFile(path)
 
-    monkeypatch.setattr("jsonvec.storage.writers.AtomicFile", failing_second)
+    monkeypatch.setattr("jsonvec.storage.npy.AtomicFile", failing_second)
     with pytest.raises(OutputError, match="No space left"):
         open_sink(str(tmp_path / "v.npy"), 8, META, "int", io.BytesIO())
     assert list(tmp_path.iterdir()) == []

@@ -39,8 +39,9 @@ from jsonvec.storage.appending import (
 from jsonvec.storage.guard import Named, check_files, reads
 from jsonvec.storage.layout import VECTORS_FORMAT, IdKind
 from jsonvec.storage.manifest import Manifest, write_manifest
+from jsonvec.storage.outputs import open_sink, output_format, written_files
+from jsonvec.storage.sink import VectorSink
 from jsonvec.storage.stdout import StdoutWriter
-from jsonvec.storage.writers import VectorSink, open_sink, output_format, written_files
 from jsonvec.version import ENCODING, __version__
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from jsonvec.errors import OutputError, VectorsError
 from jsonvec.storage.layout import IdKind, part_name, part_number
 from jsonvec.storage.manifest import Manifest, has_manifest, read_manifest
-from jsonvec.storage.writers import output_format
+from jsonvec.storage.outputs import output_format
 
 if TYPE_CHECKING:
     from jsonvec.storage.parquet.reader import ParquetVectors

@@ -1,6 +1,6 @@
 """The on-disk contract of vectors files: names, columns, metadata keys and sidecars.
 
-Writers (:mod:`jsonvec.storage.writers`, :mod:`jsonvec.storage.parquet.sink`, :mod:`jsonvec.dask`)
+Writers (:mod:`jsonvec.storage.outputs`, :mod:`jsonvec.storage.parquet.sink`, :mod:`jsonvec.dask`)
 and readers (:mod:`jsonvec.storage.vector_files`, :mod:`jsonvec.storage.parquet.reader`,
 :mod:`jsonvec.storage.manifest`) take them from here, so the two sides cannot drift apart. What the
 metadata holds is described in docs/method.md ("Vectors files"); its version is

@@ -1,6 +1,6 @@
 """One vectors file read back: its metadata, its vectors in chunks, its ids and records.
 
-Three formats, as ``jsonvec encode`` writes them (:mod:`jsonvec.storage.writers`):
+Three formats, as ``jsonvec encode`` writes them (:mod:`jsonvec.storage.outputs`):
 
 - ``.parquet``: see :mod:`jsonvec.storage.parquet.reader`.
 - ``.npy``: memory-mapped; ids from the ``NAME.npy.ids`` sidecar, streamed.

@@ -1,7 +1,7 @@
 """The Parquet vector output: row groups streamed into a file, written behind the encoding.
 
 Its own module because pyarrow is a large import: runs that write ``.npy`` or JSON Lines,
-and the worker processes, never load it. The layout is described in :mod:`jsonvec.storage.writers`.
+and the worker processes, never load it. The layout is described in :mod:`jsonvec.storage.outputs`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from jsonvec.storage.layout import (
     IdKind,
 )
 from jsonvec.storage.parquet.arrays import float32_array, int64_array, string_array
-from jsonvec.storage.writers import Ids, failure_reason, write_error
+from jsonvec.storage.sink import Ids, failure_reason, write_error
 
 
 def vector_type(dim: int) -> pa.DataType:
