@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from jsonvec import default_codebook
-from jsonvec.run.pipeline import VECTORS_FORMAT
+from jsonvec.storage.layout import VECTORS_FORMAT
 from jsonvec.storage.npy import NpySink
 from jsonvec.storage.parquet.sink import ParquetSink
 

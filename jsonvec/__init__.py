@@ -41,7 +41,8 @@ if TYPE_CHECKING:
         VectorsError,
         WhereError,
     )
-    from jsonvec.run.pipeline import EncodeSummary, encode_file
+    from jsonvec.run.encode_file import encode_file
+    from jsonvec.run.options import EncodeSummary
     from jsonvec.search.exact import CollectionSearch
     from jsonvec.search.hits import Hit
     from jsonvec.search.vectors import Vectors, load
@@ -57,8 +58,8 @@ _HOMES = {
     "encode": "jsonvec.encoding.encoder",
     "encode_batch": "jsonvec.encoding.encoder",
     "iter_encode": "jsonvec.encoding.encoder",
-    "encode_file": "jsonvec.run.pipeline",
-    "EncodeSummary": "jsonvec.run.pipeline",
+    "encode_file": "jsonvec.run.encode_file",
+    "EncodeSummary": "jsonvec.run.options",
     "AmbiguousIdError": "jsonvec.errors",
     "AnnIndexError": "jsonvec.errors",
     "ArgumentError": "jsonvec.errors",

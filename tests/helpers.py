@@ -14,7 +14,8 @@ from typing import Any
 
 from jsonvec import Codebook, Encoder
 from jsonvec.records.reader import read_lines
-from jsonvec.run.pipeline import EncodeOptions, encode_to
+from jsonvec.run.encode_file import encode_to
+from jsonvec.run.options import EncodeOptions
 
 #: seconds any one subprocess of the tests may run before it (and its children) are killed
 TIMEOUT = 60

@@ -23,7 +23,7 @@ import pytest
 
 import jsonvec
 import jsonvec.dask.files
-import jsonvec.run.pipeline
+import jsonvec.run.stream
 from jsonvec._utils import interrupts
 from jsonvec.errors import AnnIndexError, OutputError
 from jsonvec.search.ann import build_index
@@ -136,13 +136,13 @@ class Interrupter:
 def interrupter(monkeypatch: pytest.MonkeyPatch) -> Iterator[Interrupter]:
     interrupter = Interrupter()
     monkeypatch.setattr(interrupts, "_PENDING", interrupter.pending)
-    real = jsonvec.run.pipeline.encode_batches
+    real = jsonvec.run.stream.encode_batches
 
     def batches(*args: Any, **kwargs: Any) -> Iterator[Any]:
         yield from real(*args, **kwargs)
         interrupter.note()
 
-    monkeypatch.setattr(jsonvec.run.pipeline, "encode_batches", batches)
+    monkeypatch.setattr(jsonvec.run.stream, "encode_batches", batches)
     real_tasks = jsonvec.dask.files.run_tasks
 
     def tasks(client: Any, progress: bool, calls: list[Any]) -> list[Any]:

@@ -22,7 +22,8 @@ from click.testing import CliRunner
 from jsonvec import Codebook, Encoder, InputError, InvalidLineError
 from jsonvec.cli import cli
 from jsonvec.records.reader import read_lines
-from jsonvec.run.pipeline import EncodeOptions, encode_lines
+from jsonvec.run.options import EncodeOptions
+from jsonvec.run.stream import encode_lines
 
 FIXTURES = Path(__file__).parent / "fixtures" / "jsontestsuite"
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "JSONTestSuite"

@@ -22,7 +22,8 @@ from jsonvec import Codebook, Encoder, Settings
 from jsonvec.cli import cli
 from jsonvec.errors import EncodeError, InvalidLineError, OutputError, TooManyInvalidError
 from jsonvec.records.reader import Line, read_lines
-from jsonvec.run.pipeline import EncodeOptions, encode_to
+from jsonvec.run.encode_file import encode_to
+from jsonvec.run.options import EncodeOptions
 from jsonvec.storage.collection import Collection, VectorsError
 from tests import object_store
 from tests.helpers import jsonvec, run

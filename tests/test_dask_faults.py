@@ -23,7 +23,8 @@ import pytest
 
 from jsonvec import Encoder
 from jsonvec.records.reader import read_lines
-from jsonvec.run.pipeline import EncodeOptions, encode_to
+from jsonvec.run.encode_file import encode_to
+from jsonvec.run.options import EncodeOptions
 from jsonvec.storage.collection import Collection
 from tests.helpers import jsonvec, spawned
 

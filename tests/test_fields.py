@@ -201,7 +201,8 @@ def test_records_are_streamed_in_row_order(tmp_path: Path) -> None:
     source = tmp_path / "w.jsonl"
     source.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     from jsonvec.records.reader import read_lines  # noqa: PLC0415
-    from jsonvec.run.pipeline import EncodeOptions, encode_to  # noqa: PLC0415
+    from jsonvec.run.encode_file import encode_to  # noqa: PLC0415
+    from jsonvec.run.options import EncodeOptions  # noqa: PLC0415
     from jsonvec.storage.collection import Collection  # noqa: PLC0415
 
     out = tmp_path / "w.parquet"

@@ -9,7 +9,9 @@ import pytest
 from jsonvec import Codebook, EncodeError, Encoder, InvalidLineError, encode_batch
 from jsonvec.records.reader import Line
 from jsonvec.run import workers
-from jsonvec.run.pipeline import EncodeOptions, encode_lines, vectors_metadata
+from jsonvec.run.encode_file import vectors_metadata
+from jsonvec.run.options import EncodeOptions
+from jsonvec.run.stream import encode_lines
 
 
 class ListSink:

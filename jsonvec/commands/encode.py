@@ -35,15 +35,9 @@ from jsonvec.commands.common import (
 from jsonvec.encoding.encoder import Encoder
 from jsonvec.records.reader import STDIN, check_files, expand_inputs
 from jsonvec.run.batches import default_jobs
-from jsonvec.run.pipeline import (
-    EncodeOptions,
-    EncodeSummary,
-    Inputs,
-    check_options,
-    check_outputs,
-    encode_to,
-    rejects_file,
-)
+from jsonvec.run.encode_file import encode_to
+from jsonvec.run.options import EncodeOptions, EncodeSummary, check_options, check_outputs
+from jsonvec.run.stream import Inputs, rejects_file
 from jsonvec.storage.appending import is_folder_target
 from jsonvec.storage.stdout import StdoutWriter
 
@@ -192,7 +186,6 @@ def encode(
     started = time.perf_counter()
     if scheduler is not None and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
-    skip_invalid = skip_invalid or max_invalid is not None
     dask = engine == "dask"
     paths = expand_inputs(inputs)
     options = EncodeOptions(

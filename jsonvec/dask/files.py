@@ -33,13 +33,14 @@ from jsonvec.dask.records import worker_encoder
 from jsonvec.errors import (
     InvalidLineError,
     OutputError,
-    TooManyInvalidError,
     UsageError,
     VectorsError,
 )
 from jsonvec.records.reader import check_files, expand_inputs
 from jsonvec.run.batches import BatchEncoder, Invalid
-from jsonvec.run.pipeline import EncodeOptions, EncodeSummary, collector_paused, vectors_metadata
+from jsonvec.run.encode_file import vectors_metadata
+from jsonvec.run.options import EncodeOptions, EncodeSummary
+from jsonvec.run.stream import collector_paused
 from jsonvec.storage.appending import AppendPlan, check_existing, check_joinable, next_position
 from jsonvec.storage.layout import MANIFEST, part_name, part_number
 from jsonvec.storage.manifest import Manifest
@@ -93,7 +94,7 @@ def _encode_range(
             _encode_into(
                 local, block, info, start, worker_encoder(params), options, left, done, rejects
             )
-        if done.first_invalid and (not options.skip_invalid or _too_many(done, options)):
+        if done.first_invalid and (not options.skip_invalid or options.too_many(done.invalid)):
             return done  # the client fails the run
         if done.rows == 0:
             Path(local).unlink()  # an empty part is left out of the manifest
@@ -125,7 +126,7 @@ def _encode_into(
                 done.invalid += len(encoded.invalid)
                 room = _needed(options) - len(done.first_invalid)
                 done.first_invalid.extend(encoded.invalid[: max(0, room)])
-                if not options.skip_invalid or _too_many(done, options):
+                if not options.skip_invalid or options.too_many(done.invalid):
                     sink.abort()
                     return
                 if rejects is not None:  # a document's record ends without a newline
@@ -147,10 +148,6 @@ def _encode_into(
     except BaseException:
         sink.abort()
         raise
-
-
-def _too_many(done: _Part, options: EncodeOptions) -> bool:
-    return options.max_invalid is not None and done.invalid > options.max_invalid
 
 
 def _kept(offset: int, invalid_rows: list[int], size: int, left: ids.LeftOut) -> list[int]:
@@ -308,7 +305,7 @@ def encode_files(
     book = codebook or default_codebook()
     options = EncodeOptions(
         id_field=id_field, keep_records=keep_records,
-        skip_invalid=skip_invalid or max_invalid is not None, max_invalid=max_invalid,
+        skip_invalid=skip_invalid, max_invalid=max_invalid,
         append=append, skip_existing=skip_existing, batch_size=batch_size,
     )  # fmt: skip
     if skip_existing and not (append and id_field is not None):
@@ -431,12 +428,9 @@ def _summary(parts: list[_Part], options: EncodeOptions) -> EncodeSummary:
         summary.records += part.rows
         summary.existing += part.existing
         summary.repeated += part.repeated
-    if options.max_invalid is not None and summary.invalid > options.max_invalid:
+    if options.max_invalid is not None and options.too_many(summary.invalid):
         source, lineno, reason, _ = seen[options.max_invalid]
-        raise TooManyInvalidError(
-            f"{source}:{lineno}: more than {options.max_invalid} invalid lines "
-            f"(--max-invalid); this one: {reason}"
-        )
+        raise options.too_many_error(source, lineno, reason)
     summary.first_invalid = [str(InvalidLineError(*bad)) for bad in seen[:_NAMED]]
     return summary
 

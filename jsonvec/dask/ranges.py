@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jsonvec.records.batches import Batch, BatchBuilder, cut_block
+from jsonvec.records.batches import Batch, cut_block, gather
 from jsonvec.records.documents import DocumentSplitter
 from jsonvec.records.reader import Line, display_name, input_format
 
@@ -195,10 +195,5 @@ def batches(block: bytes, info: Range, start: Start, size: int) -> Iterator[Batc
     if not info.document:
         yield from cut_block(block, info.source, start.line, start.position, size)
         return
-    builder = BatchBuilder(start.position)
-    for lineno, raw in _records(block, info):
-        builder.add(info.source, lineno, raw)
-        if builder.full(size):
-            yield builder.build()
-    if len(builder):
-        yield builder.build()
+    records = ((info.source, lineno, raw) for lineno, raw in _records(block, info))
+    yield from gather(records, size, start.position)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -200,6 +200,22 @@ class BatchBuilder:
         self.first += len(self.raws)
         self.raws, self.linenos, self.runs, self.nbytes = [], [], [], 0
         return batch
+
+
+def gather(records: Iterable[tuple[str, int, bytes]], size: int, first: int = 0) -> Iterator[Batch]:
+    """``(source, line number, text)`` of records given one at a time, as batches of ``size``
+    (or ``BATCH_BYTES`` of them), numbered from ``first``.
+
+    >>> [b.raws for b in gather([("in", 1, b"1"), ("in", 2, b"2"), ("in", 3, b"3")], 2)]
+    [[b'1', b'2'], [b'3']]
+    """
+    builder = BatchBuilder(first)
+    for source, lineno, raw in records:
+        builder.add(source, lineno, raw)
+        if builder.full(size):
+            yield builder.build()
+    if len(builder):
+        yield builder.build()
 
 
 class LineCutter:

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO, cast
 import orjson
 
 from jsonvec.errors import InputError, InvalidLineError
-from jsonvec.records.batches import BATCH_BYTES, BOM, Batch, BatchBuilder, LineCutter, full
+from jsonvec.records.batches import BATCH_BYTES, BOM, Batch, LineCutter, full, gather
 from jsonvec.records.documents import DocumentSplitter
 
 STDIN = "-"
@@ -274,13 +274,8 @@ def _document_batches(
 ) -> Iterator[Batch]:
     """The batches of a JSON document's records."""
     name = display_name(path)
-    builder = BatchBuilder(position)
-    for lineno, raw in _numbered(path, progress, "json"):
-        builder.add(name, lineno, raw)
-        if builder.full(size):
-            yield builder.build()
-    if len(builder):
-        yield builder.build()
+    numbered = _numbered(path, progress, "json")
+    yield from gather(((name, lineno, raw) for lineno, raw in numbered), size, position)
 
 
 def _note_one_array(name: str, first: bytes, on_note: Callable[[str], None]) -> None:

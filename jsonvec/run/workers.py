@@ -554,7 +554,7 @@ def main() -> None:
     """``python -m jsonvec.run.workers PARENT_PID``: a worker, talking on its stdin and stdout."""
     _die_with_parent(int(sys.argv[1]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.disable()  # records are trees, freed by reference counting (see jsonvec.run.pipeline)
+    gc.disable()  # records are trees, freed by reference counting (see jsonvec.run.stream)
     _serve(sys.stdin.buffer, sys.stdout.buffer)
 
 
