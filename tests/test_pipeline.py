@@ -8,10 +8,10 @@ import pytest
 
 from jsonvec import Codebook, EncodeError, Encoder, InvalidLineError, encode_batch
 from jsonvec.records.reader import Line
-from jsonvec.run import workers
 from jsonvec.run.encode_file import vectors_metadata
 from jsonvec.run.options import EncodeOptions
 from jsonvec.run.stream import encode_lines
+from jsonvec.run.workers import parent as workers
 
 
 class ListSink:

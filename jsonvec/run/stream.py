@@ -19,7 +19,7 @@ from jsonvec.records.batches import Batch, gather
 from jsonvec.records.reader import Line, read_batches
 from jsonvec.run.batches import BatchEncoder
 from jsonvec.run.options import EncodeOptions, EncodeSummary
-from jsonvec.run.workers import encode_batches
+from jsonvec.run.workers.parent import encode_batches
 from jsonvec.storage.appending import (
     SeenIds,
 )
