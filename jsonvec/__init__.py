@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from jsonvec.run.options import EncodeSummary
     from jsonvec.search.exact import CollectionSearch
     from jsonvec.search.hits import Hit
+    from jsonvec.search.similar import HitLists
     from jsonvec.search.vectors import Vectors, load
     from jsonvec.storage.collection import Collection
 
@@ -84,6 +85,7 @@ _HOMES = {
     "unbind": "jsonvec.encoding.probe",
     "CollectionSearch": "jsonvec.search.exact",
     "Hit": "jsonvec.search.hits",
+    "HitLists": "jsonvec.search.similar",
     "Vectors": "jsonvec.search.vectors",
     "load": "jsonvec.search.vectors",
     "Settings": "jsonvec.codebook.settings",
@@ -109,6 +111,7 @@ __all__ = [
     "EncodeSummary",
     "Encoder",
     "Hit",
+    "HitLists",
     "InputError",
     "InvalidLineError",
     "JsonvecError",

@@ -120,7 +120,11 @@ def calls(files: dict[str, Path]) -> list[Call]:
         Call("Collection.find", collection.find, {"wanted": "r1"}),
         Call("Collection.vector", collection.vector, {"row": 1}),
         Call("Collection.ids", collection.ids, {"rows": [0, 1]}),
-        Call("Vectors.search", loaded.search, {"records": [{"x": 1}], "k": 2}),
+        Call(
+            "Vectors.search",
+            loaded.search,
+            {"records": [{"x": 1}], "k": 2, "where": {"x": 1}, "by_field": False},
+        ),
         Call("Vectors.search_vectors", loaded.search_vectors, {"queries": vector, "k": 2}),
         Call("Vectors.to_arrow", loaded.to_arrow, {}),
         Call("Vectors.to_pandas", loaded.to_pandas, {}),
@@ -142,7 +146,15 @@ def calls(files: dict[str, Path]) -> list[Call]:
 def public_callables() -> set[str]:
     """The names the sweep must cover: every callable of ``jsonvec.__all__`` but errors and
     plain records of data, and the public methods of the classes that do work."""
-    data = {"EncodeSummary", "Hit", "__version__", "CollectionSearch", "Collection", "Vectors"}
+    data = {
+        "EncodeSummary",
+        "Hit",
+        "HitLists",
+        "__version__",
+        "CollectionSearch",
+        "Collection",
+        "Vectors",
+    }
     names = {
         name
         for name in jsonvec.__all__

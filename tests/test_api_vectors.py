@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
 import warnings
 from pathlib import Path
@@ -264,3 +265,75 @@ def test_the_readme_python_section_runs(tmp_path: Path, monkeypatch: pytest.Monk
     assert namespace["m"].shape == (len(people), 1024)
     assert namespace["hits"][0].id in {p["id"] for p in people}
     assert len(namespace["df"]["vector"]) == len(people)
+
+
+def _similar(*args: str) -> tuple[list[Any], str]:
+    """``jsonvec similar`` through click: the hits' ids and stderr."""
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from jsonvec.cli import cli  # noqa: PLC0415
+
+    done = CliRunner().invoke(cli, ["similar", *args], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    return [orjson.loads(line)["id"] for line in done.stdout.splitlines()], done.stderr
+
+
+def test_search_where_keeps_what_similar_where_keeps(written: dict[str, Path]) -> None:
+    """where= (a dict, or PATH=VALUE texts) gives the hits of ``similar --where``, from the
+    stored records or decoded from the vectors (and then says so, as data)."""
+    query = {"name": "Ann Smith"}
+    for kind in ("parquet", "npy"):
+        vectors = load(written[kind])
+        hits = vectors.search(query, k=5, where={"city": "Oslo"})
+        assert hits == vectors.search(query, k=5, where=["city=Oslo"])
+        two = vectors.search(query, where={"city": "Oslo", "age": 22})
+        assert [h.id for h in two[0]] == [r["id"] for r in ROWS if r["city"] == "Oslo"
+                                          and r["age"] == 22]  # fmt: skip
+        ids, stderr = _similar(str(written[kind]), orjson.dumps(query).decode(), "-n", "5",
+                               "--where", "city=Oslo")  # fmt: skip
+        assert [h.id for h in hits[0]] == ids != []
+        held = {r["id"] for r in ROWS if r["city"] == "Oslo"}
+        assert set(ids) <= held
+        decoded = [w for w in hits.warnings if "read from the vectors" in w]
+        assert len(decoded) == (kind == "npy")
+        assert all(w in stderr for w in decoded)
+
+
+def test_search_by_field_ranks_as_similar_by_field(written: dict[str, Path]) -> None:
+    vectors = load(written["parquet"])
+    queries = [{"name": "Jonas Brg", "city": "Kyiv"}, {"name": "Li Wang"}]
+    hits = vectors.search(queries, k=3, by_field=True)
+    for query, found in zip(queries, hits, strict=True):
+        ids, _ = _similar(str(written["parquet"]), orjson.dumps(query).decode(), "-n", "3",
+                          "--by-field")  # fmt: skip
+        assert [h.id for h in found] == ids
+    assert hits[0][0].id == next(r["id"] for r in ROWS if r["name"] == "Jonas Berg"
+                                 and r["city"] == "Kyiv")  # fmt: skip
+    assert hits.warnings == []
+    with pytest.raises(jsonvec.UsageError, match="--by-field needs vectors written with"):
+        load(written["npy"]).search(queries, by_field=True)
+
+
+def test_search_warnings_are_data(written: dict[str, Path]) -> None:
+    """The low-score warning and why a query found nothing come with the hits, in words."""
+    vectors = load(written["parquet"])
+    good = vectors.search({"name": "Li Wang", "city": "Rome"}, k=2)
+    assert good.warnings == []
+    assert isinstance(good, list)
+    far = vectors.search({"colour": "green", "size": [1, 2, 3]}, k=2)
+    assert len(far.warnings) == 1
+    assert "under" in far.warnings[0]
+    ids, stderr = _similar(str(written["parquet"]), '{"colour": "green", "size": [1, 2, 3]}',
+                           "-n", "2")  # fmt: skip
+    assert ids == [h.id for h in far[0]]
+    assert far.warnings[0] in stderr
+    none = vectors.search({"name": "Li Wang"}, where={"city": "Atlantis"})
+    assert none == [[]]
+    assert none.warnings[-1].startswith("no hits: no record passes every")
+    with pytest.raises(jsonvec.WhereError, match="PATH=VALUE"):
+        vectors.search({"name": "Li Wang"}, where=["city"])
+    with pytest.raises(jsonvec.ArgumentError, match="where must be a dict of path to value"):
+        vectors.search({"name": "Li Wang"}, where="city=Oslo")
+    copied = pickle.loads(pickle.dumps(far))
+    assert copied == far
+    assert copied.warnings == far.warnings

@@ -8,10 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import click
-import numpy as np
-from numpy.typing import NDArray
 
-from jsonvec.codebook.codebook import Codebook
 from jsonvec.commands.common import (
     VECTORS_CODEBOOK_HELP,
     InputPath,
@@ -29,13 +26,13 @@ from jsonvec.commands.common import (
     warn,
 )
 from jsonvec.encoding.encoder import Encoder
-from jsonvec.errors import PathError, ProbeError, WhereError
+from jsonvec.errors import PathError, WhereError
 from jsonvec.records.reader import STDIN
 from jsonvec.search.ann import AnnIndex, meta_path
-from jsonvec.search.exact import CollectionSearch, Searcher, noise_ceiling
-from jsonvec.search.field_search import Filter, Found, search_by_field, search_filtered, where_mask
-from jsonvec.search.hits import Hit, collect_hits, format_plain
+from jsonvec.search.exact import Searcher
+from jsonvec.search.hits import Hit, format_plain
 from jsonvec.search.queries import check_one_query, parse_query, read_queries, split_arguments
+from jsonvec.search.similar import find
 from jsonvec.search.where import Condition
 from jsonvec.storage.collection import Collection
 from jsonvec.storage.guard import Named, check_files, reads
@@ -155,12 +152,12 @@ def similar(
         raise click.UsageError("--ef needs --index (exact search has no breadth to set)")
     _check_engine(engine, scheduler, by_field=by_field, where=bool(where), index=index_path)
     conditions = _conditions(where, index_path)
+    if by_field:
+        _check_by_field(query_id, index_path)
     collection = Collection.open(vectors)
     _guard(collection, codebook_path, query_file, index_path)
     if records and not collection.has_records:
         raise click.UsageError("--records needs vectors written with encode --keep-records")
-    if by_field:
-        _check_by_field(collection, query_id, index_path)
     # a codebook given is checked whatever the query (with --id, none is needed)
     book = vectors_codebook(collection, codebook_path, queries=query_id is None)
     exclude: int | None = None
@@ -176,20 +173,21 @@ def similar(
         notice("jsonvec: the vectors hold no records")
         return
     ann = AnnIndex(collection, index_path, ef or 64) if index_path is not None else None
-    extra = 1 if exclude is not None else 0
-    found, allowed = _search(collection, book, conditions, values if by_field else None,
-                             queries, number + extra, ann, engine, scheduler)  # fmt: skip
-    several = query_file is not None
-    hits = collect_hits(collection, found.rows, found.scores, number, threshold, exclude,
-                        records, labels)  # fmt: skip
-    _print(hits, several=several, plain=plain, records=records)
-    # after the hits, and only when they were written
-    for warning in found.warnings:
+    try:
+        with _searcher(collection, ann, engine, scheduler) as searcher:
+            results = find(collection, queries, number, codebook=book,
+                           by_field=values if by_field else None, where=conditions,
+                           searcher=searcher, exclude=exclude, threshold=threshold,
+                           records=records, labels=labels)  # fmt: skip
+    except WhereError as exc:
+        raise click.BadParameter(str(exc), param_hint="--where") from exc
+    for note in results.notes:
+        notice(f"jsonvec: {note}")
+    _print(results.hits, several=query_file is not None, plain=plain, records=records)
+    for warning in results.warnings:  # after the hits, and only when they were written
         warn(warning)
-    if hits and not (conditions or by_field or query_id is not None):
-        _noise_warning(found.scores, collection)
-    if len({hit.query for hit in hits}) < len(queries):
-        _say_why_none(hits, len(queries), collection, exclude, threshold, allowed)
+    if results.why_none is not None:
+        notice(f"jsonvec: {results.why_none}")
 
 
 def _queries(
@@ -212,35 +210,6 @@ def _guard(
     read += reads([query_file] if query_file else [], "queries file")
     read += reads([index, meta_path(index)] if index else [], "index")
     check_files(read, [Named("output", "-")])
-
-
-def _search(
-    collection: Collection,
-    book: Codebook,
-    conditions: list[Condition],
-    by_field: list[Any] | None,
-    queries: NDArray[np.float32],
-    k: int,
-    ann: Searcher | None,
-    engine: str,
-    scheduler: str | None,
-) -> tuple[Found, NDArray[np.bool_] | None]:
-    """The rows and scores of each query's best ``k``, and the rows ``--where`` allowed."""
-    allowed = None
-    if conditions:
-        kept = _where_mask(collection, conditions, book)
-        allowed = kept.allowed
-        if by_field is not None:
-            found = search_by_field(collection, by_field, queries, k, allowed)
-        else:
-            found = search_filtered(collection, queries, k, allowed)
-        found.warnings[:0] = kept.warnings
-        return found, allowed
-    if by_field is not None:
-        return search_by_field(collection, by_field, queries, k), None
-    with _searcher(collection, ann, engine, scheduler) as searcher:
-        rows, scores = CollectionSearch(collection, searcher).search(queries, k)
-    return Found(rows, scores), None
 
 
 def _check_engine(
@@ -272,59 +241,11 @@ def _searcher(
         yield ClusterSearch(collection, client)
 
 
-def _check_by_field(collection: Collection, query_id: str | None, index_path: str | None) -> None:
-    if not collection.has_records:
-        raise click.UsageError("--by-field needs vectors written with encode --keep-records")
+def _check_by_field(query_id: str | None, index_path: str | None) -> None:
     if query_id is not None:
         raise click.UsageError("--by-field scores a query's fields: give a query, not --id")
     if index_path is not None:
         raise click.UsageError("--by-field scores every stored record: it takes no --index")
-
-
-def _noise_warning(scores: NDArray[np.float32], collection: Collection) -> None:
-    """Warn when best hits do not stand above what unrelated records score."""
-    ceiling = noise_ceiling(collection.count, collection.dim)
-    best = scores[:, 0] if scores.shape[1] else np.zeros(0, dtype=np.float32)
-    low = int(np.sum(best < ceiling))
-    if not low:
-        return
-    which = (
-        f"the best hits of {low:,} of {len(best):,} queries score"
-        if len(best) > 1
-        else f"the best hit scores {float(best[0]):.3f},"
-    )
-    remedy = (
-        "--by-field scores the stored records field by field"
-        if collection.has_records
-        else "--by-field scores stored records field by field (encode --keep-records)"
-    )
-    warn(
-        f"{which} under {ceiling:.3f}, what unrelated records can reach among "
-        f"{collection.count:,} of dim {collection.dim}: a hit may not hold the query's values "
-        f"(on records of many fields one field carries little of a vector); {remedy}"
-    )
-
-
-def _say_why_none(
-    hits: list[Hit],
-    queries: int,
-    collection: Collection,
-    exclude: int | None,
-    threshold: float | None,
-    allowed: NDArray[np.bool_] | None,
-) -> None:
-    """A search that found nothing for some query says why, instead of printing nothing."""
-    if allowed is not None and not allowed.any():
-        reason = "no record passes every --where condition"
-    elif exclude is not None and collection.count == 1:
-        reason = "the vectors hold one record, the query's own (--id leaves it out of its hits)"
-    elif threshold is not None:
-        reason = f"no record scores at least --threshold {threshold:g}"
-    else:
-        reason = "no record is left to rank"
-    empty = queries - len({hit.query for hit in hits})
-    which = "no hits" if queries == 1 else f"no hits for {empty:,} of {queries:,} queries"
-    notice(f"jsonvec: {which}: {reason}")
 
 
 def _conditions(where: tuple[str, ...], index_path: str | None) -> list[Condition]:
@@ -334,21 +255,6 @@ def _conditions(where: tuple[str, ...], index_path: str | None) -> list[Conditio
         return [Condition.parse(text) for text in where]
     except (WhereError, PathError) as exc:
         raise click.BadParameter(str(exc), param_hint="--where") from exc
-
-
-def _where_mask(collection: Collection, conditions: list[Condition], book: Codebook) -> Filter:
-    """Rows that hold every condition: exact from stored records, else decoded."""
-    try:
-        kept = where_mask(collection, conditions, book)
-    except ProbeError as exc:
-        raise click.BadParameter(str(exc), param_hint="--where") from exc
-    if kept.decoded:
-        notice(
-            "jsonvec: --where read from the vectors (no stored records): a record counts as "
-            f"holding a value when it decodes to it (kept {int(kept.allowed.sum()):,} of "
-            f"{collection.count:,}); encode --keep-records makes it exact"
-        )
-    return kept
 
 
 def _print(hits: list[Hit], *, several: bool, plain: bool, records: bool) -> None:

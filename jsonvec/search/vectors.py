@@ -20,8 +20,9 @@ from jsonvec._utils import arguments
 from jsonvec.codebook.codebook import Codebook
 from jsonvec.encoding.encoder import encoder_for
 from jsonvec.errors import ArgumentError, CodebookMismatchError, EncodeError, SearchError
-from jsonvec.search.exact import CollectionSearch, Searcher
-from jsonvec.search.hits import Hit, collect_hits
+from jsonvec.search.exact import Searcher
+from jsonvec.search.similar import HitLists, conditions, find
+from jsonvec.search.where import Condition
 from jsonvec.storage.collection import Collection
 from jsonvec.storage.layout import ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
 from jsonvec.storage.parquet.arrays import vectors_table
@@ -102,7 +103,6 @@ class Vectors:
         self._ann = ann
         self.dim = collection.dim
         self.fingerprint = collection.fingerprint
-        self._search = CollectionSearch(collection, ann)
         self._ids: list[Any] | None = None
         self._vectors: NDArray[np.float32] | None = None
 
@@ -222,7 +222,9 @@ class Vectors:
         *,
         codebook: Codebook | None = None,
         include_records: bool = False,
-    ) -> list[list[Hit]]:
+        where: Mapping[str, Any] | Sequence[str] | None = None,
+        by_field: bool = False,
+    ) -> HitLists:
         """The ``k`` stored records most like each query record.
 
         Parameters
@@ -238,17 +240,31 @@ class Vectors:
             the one that encoded them.
         include_records : bool
             Give each hit its stored record (the vectors must keep them).
+        where : dict of path to value, or list of ``PATH=VALUE`` texts, optional
+            Keep only records that hold every value at its path (``{"city": "Paris"}``, as
+            ``similar --where``): exactly from the stored records, else read back from the
+            vectors (the warnings say so).
+        by_field : bool
+            Rank the stored records (the vectors must keep them) field by field against each
+            query, ties broken by cosine (as ``similar --by-field``): for partial queries
+            on wide records, and mistyped ones.
 
         Returns
         -------
-        list of lists of Hit
+        HitLists
             One list per query, best first; a hit has ``id``, ``score`` (cosine), ``rank``
-            (from 1), ``row`` and ``record``.
+            (from 1), ``row`` and ``record``. Its ``warnings`` say what may be wrong with
+            the hits (best hits that score no higher than unrelated records can, a query
+            path no stored record holds), or why a query found none.
 
         Raises
         ------
         CodebookMismatchError
             When ``codebook`` is not the one that encoded the vectors.
+        UsageError
+            For ``by_field`` on vectors without their records.
+        WhereError, PathError
+            For a ``where`` condition that cannot be read.
 
         Examples
         --------
@@ -270,7 +286,9 @@ class Vectors:
             vectors = encoder_for(book).encode_batch(queries)
         except EncodeError as exc:
             raise SearchError(f"a query cannot be encoded: {exc}") from exc
-        return self._hits(vectors, k, include_records)
+        filters = conditions(where)
+        fields = queries if arguments.flag(by_field, "by_field") else None
+        return self._hits(vectors, k, include_records, book, filters, fields)
 
     def search_vectors(
         self,
@@ -279,7 +297,7 @@ class Vectors:
         *,
         codebook: Codebook | str | None = None,
         include_records: bool = False,
-    ) -> list[list[Hit]]:
+    ) -> HitLists:
         """The ``k`` stored vectors nearest to each query vector, by cosine similarity.
 
         Parameters
@@ -297,8 +315,8 @@ class Vectors:
 
         Returns
         -------
-        list of lists of Hit
-            One list per query, best first.
+        HitLists
+            One list per query, best first, with ``warnings`` (see :meth:`search`).
 
         Raises
         ------
@@ -321,20 +339,26 @@ class Vectors:
                 )
         return self._hits(array, k, include_records)
 
-    def _hits(self, queries: Any, k: int, include_records: bool) -> list[list[Hit]]:
+    def _hits(
+        self,
+        queries: Any,
+        k: int,
+        include_records: bool,
+        codebook: Codebook | None = None,
+        where: Sequence[Condition] = (),
+        by_field: Sequence[Any] | None = None,
+    ) -> HitLists:
         if include_records and not self.has_records:
             raise SearchError("include_records needs vectors written with encode --keep-records")
         k = arguments.integer(k, "k", 0)
         arguments.flag(include_records, "include_records")
         q = arguments.matrix(queries, "queries", self.dim, SearchError)
         if len(self) == 0 or k == 0 or q.shape[0] == 0:
-            return [[] for _ in range(q.shape[0])]
-        rows, scores = self._search.search(q, k)
-        hits = collect_hits(self.collection, rows, scores, k, records=include_records)
-        grouped: list[list[Hit]] = [[] for _ in range(q.shape[0])]
-        for hit in hits:
-            grouped[hit.query].append(hit)
-        return grouped
+            return HitLists([] for _ in range(q.shape[0]))
+        searcher = self._ann if not (where or by_field is not None) else None  # exact: all rows
+        results = find(self.collection, q, k, codebook=codebook, by_field=by_field, where=where,
+                       searcher=searcher, records=include_records)  # fmt: skip
+        return HitLists.of(results)
 
 
 _ONE_QUERY = "search([{shown}]) for one query, a list of records for several"
