@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 # The install compiles the encoder core (jsonvec/encoding/_core.pyx) when a C compiler is there, and
 # goes on without it when none is (same vectors, slower; `jsonvec --version` says which).
-$(STAMP): pyproject.toml setup.py jsonvec/encoding/_core.pyx jsonvec/records/_scan.pyx
+$(STAMP): pyproject.toml setup.py jsonvec/*/_*.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,dask,pandas,sklearn]'
@@ -54,5 +54,5 @@ bench-setup: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,ann,bench]'
 
 clean:
-	rm -rf $(VENV) .venv-parity build .pytest_cache .mypy_cache .ruff_cache .hypothesis jsonvec/encoding/_core.c \
-		jsonvec/encoding/_core.*.so jsonvec/records/_scan.c jsonvec/records/_scan.*.so
+	rm -rf $(VENV) .venv-parity build .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+		jsonvec/*/_*.c jsonvec/*/_*.so

@@ -65,7 +65,7 @@ def test_one_typo_is_one_edit(text: str, data: st.DataObject) -> None:
 
 @pytest.mark.skipif(not COMPILED, reason="the compiled core is not built")
 def test_the_core_measures_what_the_reference_does() -> None:
-    from jsonvec.encoding._core import osa_distance as compiled  # noqa: PLC0415
+    from jsonvec.search._distance import osa_distance as compiled  # noqa: PLC0415
 
     rng = random.Random(4)
     for _ in range(3000):

@@ -203,6 +203,22 @@ cdef struct Cycle:
     int32_t full            # parity of the negative signs over the whole cycle
 
 
+cdef struct SeqCycles:
+    # Q_seq as its cycles (jsonvec.encoding.bind.SeqPowers): what a power of it needs
+    Coord* coords           # each coordinate's cycle and place in it
+    Cycle* cycles
+    int32_t* members        # the coordinates of each cycle, cycle after cycle
+    uint8_t* parity         # negative-sign parities along each cycle, taken twice
+    int count               # how many cycles
+
+
+cdef struct NumberCode:
+    # the parts of a number leaf (jsonvec.encoding.leaves.LeafCoder.numbers)
+    double exact, part      # weights of the exact atom and of each graded level
+    int levels
+    uint64_t k_num, k_num0, k_numint, k_plus, k_minus
+
+
 cdef struct Level:
     # one ordered array on a path: its power of Q_seq, as a shift and a sign flip per cycle
     int64_t power           # the power these were computed for (-1: none yet)
@@ -325,16 +341,11 @@ cdef class CoreEncoder:
     cdef int padded
     cdef Shape atom_shape, piece_shape, exact_shape, anchor_shape
     cdef StringCode text
-    cdef double num_exact, num_part
-    cdef uint64_t k_num, k_num0, k_numint, k_plus, k_minus, k_role
-    cdef int levels
-    cdef double[::1] widths
+    cdef NumberCode num
+    cdef double[::1] widths  # of the graded levels, and their weights
     cdef double[::1] graded
-    cdef Coord* coords
-    cdef Cycle* cycles
-    cdef int32_t* members
-    cdef uint8_t* parity
-    cdef int n_cycles
+    cdef uint64_t k_role
+    cdef SeqCycles seq
     cdef int64_t[::1] const_ptr, const_pos
     cdef double[::1] const_val
     cdef dict const_ids
@@ -372,16 +383,18 @@ cdef class CoreEncoder:
         self.text.k_last = int(kind_key(seed, "pos>"))
         e = s.number_exact_weight
         part = 1.0 / math.sqrt(1.0 + e * e)
-        self.num_exact = e * part
-        self.num_part = part
+        self.num.exact = e * part
+        self.num.part = part
         levels = level_weights(s)
-        self.levels = len(levels)
+        self.num.levels = len(levels)
         self.widths = np.asarray([width for width, _ in levels], dtype=np.float64)
         self.graded = np.asarray([weight for _, weight in levels], dtype=np.float64)
-        self.k_num, self.k_num0 = int(kind_key(seed, "num")), int(kind_key(seed, "num0"))
-        self.k_numint = int(kind_key(seed, "numint"))
+        self.num.k_num = int(kind_key(seed, "num"))
+        self.num.k_num0 = int(kind_key(seed, "num0"))
+        self.num.k_numint = int(kind_key(seed, "numint"))
         self.k_role = int(kind_key(seed, "role:key"))
-        self.k_plus, self.k_minus = int(kind_key(seed, "lvl+")), int(kind_key(seed, "lvl-"))
+        self.num.k_plus = int(kind_key(seed, "lvl+"))
+        self.num.k_minus = int(kind_key(seed, "lvl-"))
         self._cycles(SeqPowers.of(codebook.role("seq")))
         table = self.coder.constants(CONSTANTS)
         self.const_ptr = np.ascontiguousarray(table.ptr, dtype=np.int64)
@@ -404,35 +417,35 @@ cdef class CoreEncoder:
         self.budget.left = value
 
     def __dealloc__(self):
-        free(self.coords)
-        free(self.cycles)
-        free(self.members)
-        free(self.parity)
+        free(self.seq.coords)
+        free(self.seq.cycles)
+        free(self.seq.members)
+        free(self.seq.parity)
 
     cdef int _cycles(self, steps) except -1:
         """Q_seq's cycles (jsonvec.encoding.bind.SeqPowers) in C structs: parities of the negative
         counts are all the sign needs."""
         cdef Py_ssize_t j, c, n = len(steps.start), total = len(steps.negatives)
-        self.n_cycles = <int> n
-        self.coords = <Coord*> malloc(self.dim * sizeof(Coord))
-        self.cycles = <Cycle*> malloc(n * sizeof(Cycle))
-        self.members = <int32_t*> malloc(self.dim * sizeof(int32_t))
-        self.parity = <uint8_t*> malloc(total * sizeof(uint8_t))
-        if self.coords == NULL or self.cycles == NULL or self.members == NULL:
+        self.seq.count = <int> n
+        self.seq.coords = <Coord*> malloc(self.dim * sizeof(Coord))
+        self.seq.cycles = <Cycle*> malloc(n * sizeof(Cycle))
+        self.seq.members = <int32_t*> malloc(self.dim * sizeof(int32_t))
+        self.seq.parity = <uint8_t*> malloc(total * sizeof(uint8_t))
+        if self.seq.coords == NULL or self.seq.cycles == NULL or self.seq.members == NULL:
             raise MemoryError()
-        if self.parity == NULL:
+        if self.seq.parity == NULL:
             raise MemoryError()
         for j in range(self.dim):
-            self.coords[j].cycle = steps.cycle[j]
-            self.coords[j].place = steps.place[j]
-            self.members[j] = steps.members[j]
+            self.seq.coords[j].cycle = steps.cycle[j]
+            self.seq.coords[j].place = steps.place[j]
+            self.seq.members[j] = steps.members[j]
         for c in range(n):
-            self.cycles[c].start = steps.start[c]
-            self.cycles[c].length = steps.length[c]
-            self.cycles[c].parity_start = steps.neg_start[c]
-            self.cycles[c].full = steps.negatives[steps.neg_start[c] + steps.length[c]] & 1
+            self.seq.cycles[c].start = steps.start[c]
+            self.seq.cycles[c].length = steps.length[c]
+            self.seq.cycles[c].parity_start = steps.neg_start[c]
+            self.seq.cycles[c].full = steps.negatives[steps.neg_start[c] + steps.length[c]] & 1
         for j in range(total):
-            self.parity[j] = steps.negatives[j] & 1
+            self.seq.parity[j] = steps.negatives[j] & 1
         return 0
 
     def encode_batch(self, values):
@@ -476,8 +489,8 @@ cdef class CoreEncoder:
         sc.main = _Route()
         sc.second = _Route()
         for route in (sc.main, sc.second):
-            route.cycles = self.n_cycles
-            route.reserve(8, self.n_cycles)
+            route.cycles = self.seq.count
+            route.reserve(8, self.seq.count)
             route.chain.acc = sc.acc
             route.chain.bag = sc.bag
             route.chain.copy = NULL
@@ -869,11 +882,11 @@ cdef class CoreEncoder:
         fraction = frexp(fabs(x), &exponent)
         t = (<double> exponent - 2.0) + 2.0 * fraction
         memcpy(&bits, &x, sizeof(double))
-        self.atom(chain, hash_int(bits, self.k_num), &self.exact_shape, self.num_exact)
+        self.atom(chain, hash_int(bits, self.num.k_num), &self.exact_shape, self.num.exact)
         if x == 0.0:
-            self.atom(chain, hash_int(0, self.k_num0), &self.exact_shape, self.num_part)
+            self.atom(chain, hash_int(0, self.num.k_num0), &self.exact_shape, self.num.part)
             return 0
-        self.graded_code(chain, t, self.k_plus if x > 0.0 else self.k_minus)
+        self.graded_code(chain, t, self.num.k_plus if x > 0.0 else self.num.k_minus)
         return 0
 
     cdef void graded_code(self, Chain* chain, double t, uint64_t key) noexcept nogil:
@@ -881,7 +894,7 @@ cdef class CoreEncoder:
         cdef int level
         cdef double u, cell, f, norm, g
         cdef uint64_t anchor
-        for level in range(self.levels):
+        for level in range(self.num.levels):
             u = t / self.widths[level]
             cell = floor(u)
             f = u - cell
@@ -905,13 +918,13 @@ cdef class CoreEncoder:
         exact = -9.223372036854775808e18 <= m < 9.223372036854775808e18 and <long long> m == whole
         if exact:
             memcpy(&bits, &m, sizeof(double))
-            h = hash_int(bits, self.k_num)
+            h = hash_int(bits, self.num.k_num)
         else:
             magnitude = <uint64_t> whole if whole >= 0 else (~(<uint64_t> whole)) + 1
-            h = mix(mix(magnitude ^ self.k_numint) + GOLDEN)
-            h = mix(h ^ mix(<uint64_t> 1 ^ self.k_numint ^ (<uint64_t> (whole < 0) << 63)))
-        self.atom(chain, h, &self.exact_shape, self.num_exact)
-        self.graded_code(chain, t, self.k_plus if whole > 0 else self.k_minus)
+            h = mix(mix(magnitude ^ self.num.k_numint) + GOLDEN)
+            h = mix(h ^ mix(<uint64_t> 1 ^ self.num.k_numint ^ (<uint64_t> (whole < 0) << 63)))
+        self.atom(chain, h, &self.exact_shape, self.num.exact)
+        self.graded_code(chain, t, self.num.k_plus if whole > 0 else self.num.k_minus)
         return 0
 
     cdef int huge(self, object value, Chain* chain) except -1:
@@ -935,7 +948,7 @@ cdef class CoreEncoder:
         cdef Chain* chain = &route.chain
         cdef int32_t* table
         cdef int32_t j
-        route.reserve(node.depth, self.n_cycles)
+        route.reserve(node.depth, self.seq.count)
         chain.levels = node.depth
         chain.scaled = weight * UNIT
         for level in range(node.depth + 1):
@@ -953,10 +966,10 @@ cdef class CoreEncoder:
             if step.power == k:
                 continue
             step.power = k
-            for c in range(self.n_cycles):
-                step.shift[c] = <int32_t> (k % self.cycles[c].length)
-                turns = k // self.cycles[c].length
-                step.flip[c] = <uint8_t> ((turns & 1) & self.cycles[c].full)
+            for c in range(self.seq.count):
+                step.shift[c] = <int32_t> (k % self.seq.cycles[c].length)
+                turns = k // self.seq.cycles[c].length
+                step.flip[c] = <uint8_t> ((turns & 1) & self.seq.cycles[c].full)
         if node.depth == 1 and 1 <= powers[0] <= COMPOSED and self.budget.left > 0:
             table = <int32_t*> malloc(self.dim * sizeof(int32_t))
             if table == NULL:
@@ -1069,17 +1082,17 @@ cdef class CoreEncoder:
             p = move >> 1
         for level in range(chain.levels):
             step = &chain.steps[level]
-            coord = self.coords[p]
-            cycle = &self.cycles[coord.cycle]
+            coord = self.seq.coords[p]
+            cycle = &self.seq.cycles[coord.cycle]
             turn = coord.place + step.shift[coord.cycle]
             negated ^= (
-                self.parity[cycle.parity_start + turn]
-                ^ self.parity[cycle.parity_start + coord.place]
+                self.seq.parity[cycle.parity_start + turn]
+                ^ self.seq.parity[cycle.parity_start + coord.place]
                 ^ step.flip[coord.cycle]
             )
             if turn >= cycle.length:
                 turn -= cycle.length
-            p = self.members[cycle.start + turn]
+            p = self.seq.members[cycle.start + turn]
             if chain.moves[level + 1] != NULL:
                 move = chain.moves[level + 1][p]
                 negated ^= move & 1
@@ -1177,105 +1190,3 @@ cdef str _constant_name(object value):
     if value is None:
         return "null"
     return "{}" if isinstance(value, dict) else "[]"
-
-
-# -- checksums ------------------------------------------------------------------------------
-
-cdef uint64_t _gf2_times(uint64_t* matrix, uint64_t vector) noexcept nogil:
-    cdef uint64_t total = 0
-    while vector:
-        if vector & 1:
-            total ^= matrix[0]
-        vector >>= 1
-        matrix += 1
-    return total
-
-
-cdef void _gf2_square(uint64_t* square, uint64_t* matrix) noexcept nogil:
-    cdef int n
-    for n in range(32):
-        square[n] = _gf2_times(matrix, matrix[n])
-
-
-def crc32_combine(uint64_t first, uint64_t second, int64_t length):
-    """The CRC-32 of two byte strings end to end, from the CRC-32 of each and the second's
-    length (zlib's crc32_combine): workers checksum their batches, the writer joins them."""
-    cdef uint64_t even[32]
-    cdef uint64_t odd[32]
-    cdef uint64_t row = 1
-    cdef int n
-    if length <= 0:
-        return first
-    odd[0] = 0xEDB88320
-    for n in range(1, 32):
-        odd[n] = row
-        row <<= 1
-    _gf2_square(even, odd)
-    _gf2_square(odd, even)
-    while True:
-        _gf2_square(even, odd)
-        if length & 1:
-            first = _gf2_times(even, first)
-        length >>= 1
-        if length == 0:
-            break
-        _gf2_square(odd, even)
-        if length & 1:
-            first = _gf2_times(odd, first)
-        length >>= 1
-        if length == 0:
-            break
-    return first ^ second
-
-
-def osa_distance(str a, str b):
-    """Optimal string alignment distance of two strings (jsonvec.search.fields._osa_python, in C):
-    insertions, deletions, substitutions and swaps of neighbours, one edit each."""
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(a), m = PyUnicode_GET_LENGTH(b), i, j
-    cdef int ka = PyUnicode_KIND(a), kb = PyUnicode_KIND(b)
-    cdef void* da = PyUnicode_DATA(a)
-    cdef void* db = PyUnicode_DATA(b)
-    cdef Py_ssize_t* rows
-    cdef Py_ssize_t* before
-    cdef Py_ssize_t* previous
-    cdef Py_ssize_t* current
-    cdef Py_ssize_t* spare
-    cdef Py_ssize_t best, cost, result
-    cdef uint32_t ca, cb
-    if a == b:
-        return 0
-    if n == 0 or m == 0:
-        return n + m
-    rows = <Py_ssize_t*> malloc(3 * (m + 1) * sizeof(Py_ssize_t))
-    if rows == NULL:
-        raise MemoryError()
-    before, previous, current = rows, rows + (m + 1), rows + 2 * (m + 1)
-    for j in range(m + 1):
-        before[j] = j
-        previous[j] = j
-    for i in range(1, n + 1):
-        current[0] = i
-        ca = PyUnicode_READ(ka, da, i - 1)
-        for j in range(1, m + 1):
-            cb = PyUnicode_READ(kb, db, j - 1)
-            cost = 0 if ca == cb else 1
-            best = previous[j] + 1
-            if current[j - 1] + 1 < best:
-                best = current[j - 1] + 1
-            if previous[j - 1] + cost < best:
-                best = previous[j - 1] + cost
-            if (
-                i > 1 and j > 1
-                and ca == PyUnicode_READ(kb, db, j - 2)
-                and PyUnicode_READ(ka, da, i - 2) == cb
-                and before[j - 2] + 1 < best
-            ):
-                best = before[j - 2] + 1
-            current[j] = best
-        spare = before
-        before = previous
-        previous = current
-        current = spare
-    result = previous[m]
-    free(rows)
-    return result

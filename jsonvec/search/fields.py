@@ -45,7 +45,7 @@ TEXT_CHARS = 1000
 
 _osa_distance: Callable[[str, str], int] | None
 try:
-    from jsonvec.encoding._core import osa_distance as _osa_distance
+    from jsonvec.search._distance import osa_distance as _osa_distance
 except ImportError:  # no compiled core: the same distance in Python
     _osa_distance = None
 

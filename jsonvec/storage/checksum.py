@@ -47,7 +47,7 @@ def _combine(first: int, second: int, length: int) -> int:
 
 _compiled_combine: Callable[[int, int, int], int] | None
 try:
-    from jsonvec.encoding._core import crc32_combine as _compiled_combine
+    from jsonvec.storage._checksum import crc32_combine as _compiled_combine
 except ImportError:
     _compiled_combine = None
 

@@ -1,0 +1,3 @@
+"""Types of the compiled string distance (jsonvec/search/_distance.pyx)."""
+
+def osa_distance(a: str, b: str) -> int: ...

@@ -1,0 +1,3 @@
+"""Types of the compiled CRC-32 combine (jsonvec/storage/_checksum.pyx)."""
+
+def crc32_combine(first: int, second: int, length: int) -> int: ...
