@@ -32,8 +32,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# the tests on both cores (tests/<layer>/ mirrors jsonvec/<layer>/; a test module is one unit
+# of work, shared out as workers free up)
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist worksteal
 
 # A binary wheel from `python -m build` installs and runs with no compiler, and a source
 # install with no compiler falls back to the pure-Python encoder.

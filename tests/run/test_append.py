@@ -19,7 +19,7 @@ from jsonvec import encode_batch
 from jsonvec._utils.atomic import AtomicFile
 from jsonvec.cli import cli
 from tests.helpers import TIMEOUT, jsonvec, spawned
-from tests.test_collection import say_encoding
+from tests.storage.test_collection import say_encoding
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from jsonvec import Codebook, Encoder, Settings
 from jsonvec.encoding.encoder import COMPILED, implementation
-from tests.test_encoder import GOLDEN, digest, json_values, scalars
+from tests.encoding.test_encoder import GOLDEN, digest, json_values, scalars
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SUITE = DATA / "JSONTestSuite" / "test_parsing"
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="the compiled core is not built")

@@ -17,7 +17,7 @@ from jsonvec.search.ann import AnnIndex, build_index, meta_path
 from jsonvec.storage.layout import MANIFEST
 from jsonvec.version import ENCODING
 from tests.helpers import write_vectors
-from tests.test_collection import say_encoding
+from tests.storage.test_collection import say_encoding
 
 
 @pytest.fixture

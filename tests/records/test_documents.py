@@ -21,7 +21,7 @@ from jsonvec.errors import InputError
 from jsonvec.records import documents
 from jsonvec.records.documents import DocumentSplitter, advance_python
 from tests.helpers import jsonvec, run
-from tests.test_memory import MEASURE
+from tests.run.test_memory import MEASURE
 
 MANY = ["--batch-size", "5", "--jobs", "2"]
 

@@ -25,8 +25,8 @@ from jsonvec.records.reader import read_lines
 from jsonvec.run.options import EncodeOptions
 from jsonvec.run.stream import encode_lines
 
-FIXTURES = Path(__file__).parent / "fixtures" / "jsontestsuite"
-SUITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "JSONTestSuite"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "jsontestsuite"
+SUITE = Path(__file__).resolve().parents[3] / "shared" / "data" / "JSONTestSuite"
 BOOK = Codebook(dim=64)
 JSONL = ["--input-format", "jsonl"]  # the files are named .json: read them as JSON Lines
 

@@ -11,7 +11,7 @@ from jsonvec.cli import cli
 from jsonvec.codebook.files import save_codebook
 from jsonvec.version import ENCODING, __version__
 from tests.helpers import jsonvec, run, write_vectors
-from tests.test_collection import say_encoding
+from tests.storage.test_collection import say_encoding
 
 
 @pytest.fixture

@@ -443,7 +443,7 @@ def test_any_json_value_is_a_record(runner: CliRunner, line: bytes) -> None:
 
 def test_the_readme_codebook_flow_runs(samples: Path, tmp_path: Path) -> None:
     """The commands of the README's Codebooks section, as written, on samples/people.jsonl."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Codebooks", 1)[1]
     block = section.split("```sh\n", 1)[1].split("```", 1)[0]
     (tmp_path / "people.jsonl").write_bytes((samples / "people.jsonl").read_bytes())

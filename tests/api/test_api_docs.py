@@ -1,7 +1,7 @@
 """The public API: typed, documented with examples that run, and listed in docs/api.md.
 
 docs/api.md is generated from the docstrings; after changing the API, write it again with
-``python -m tests.test_api_docs``.
+``python -m tests.api.test_api_docs``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-API_DOC = Path(__file__).parent.parent / "docs" / "api.md"
+API_DOC = Path(__file__).parents[2] / "docs" / "api.md"
 #: the modules whose ``__all__`` is the public API, in the order the page lists them
 MODULES = [
     "jsonvec",
@@ -28,7 +28,7 @@ HEADER = """# Python API
 
 The public API of jsonvec: every name in these modules' `__all__`, with its signature and
 the first line of its docstring (`help(name)` gives the rest, with examples). Generated from
-the docstrings by `python -m tests.test_api_docs`; `make test` fails when this page and the
+the docstrings by `python -m tests.api.test_api_docs`; `make test` fails when this page and the
 code differ. The README's "Python" section shows them at work, and `examples/` runs a whole
 notebook-style session.
 """
@@ -124,7 +124,7 @@ def _entry(module_name: str, name: str, obj: Any) -> str:
 
 
 def test_docs_api_md_is_up_to_date() -> None:
-    assert API_DOC.read_text() == render(), "run: python -m tests.test_api_docs"
+    assert API_DOC.read_text() == render(), "run: python -m tests.api.test_api_docs"
 
 
 def callables() -> Iterator[tuple[str, Any]]:
@@ -134,7 +134,7 @@ def callables() -> Iterator[tuple[str, Any]]:
                 yield f"{module_name}.{name}", obj
 
 
-@pytest.mark.parametrize(("name", "obj"), list(callables()), ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize(("name", "obj"), list(callables()), ids=[n for n, _ in callables()])
 def test_public_names_are_typed_and_have_an_example(name: str, obj: Any) -> None:
     functions = [obj] if not inspect.isclass(obj) else [
         v.fget if isinstance(v, property) else getattr(v, "__func__", v)

@@ -247,7 +247,7 @@ print("pandas" in sys.modules)
 
 def test_the_readme_python_section_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every Python block of the README's "Python" section, in order, on samples/people.jsonl."""
-    root = Path(__file__).parent.parent
+    root = Path(__file__).parents[2]
     readme = (root / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Python\n", 1)[1].split("\n## ", 1)[0]
     blocks = [b.split("\n```", 1)[0] for b in section.split("```python\n")[1:]]

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from jsonvec.cli import cli
 from jsonvec.codebook.codebook import Codebook
 from jsonvec.codebook.files import save_codebook
-from tests.test_guard import commands
+from tests.storage.test_guard import commands
 
 MANY = ["--batch-size", "4", "--jobs", "2"]
 

@@ -14,8 +14,8 @@ import orjson
 
 from tests.helpers import run
 
-EXAMPLES = Path(__file__).parent.parent / "examples"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "vega_movies.jsonl"
+EXAMPLES = Path(__file__).parents[2] / "examples"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "vega_movies.jsonl"
 GENRES = {
     "Horror": ("Night", "Blood", "Dead", "House"),
     "Comedy": ("Wedding", "Party", "Crazy", "Dad"),
