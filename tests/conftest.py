@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,10 @@ from jsonvec import Codebook
 
 settings.register_profile("jsonvec", max_examples=60, deadline=None)
 settings.load_profile("jsonvec")
+
+# files that passed their checksum are remembered (jsonvec.storage.verified): here, and in
+# every command the tests run, in a folder of the test run's own, never the user's cache
+os.environ.setdefault("JSONVEC_CACHE_DIR", tempfile.mkdtemp(prefix="jsonvec-cache-"))
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -28,6 +28,7 @@ import orjson
 from numpy.typing import NDArray
 
 from jsonvec.errors import AnnIndexError, JsonvecError, SearchError, VectorsError
+from jsonvec.storage import verified
 from jsonvec.storage.layout import ID_COLUMN, VECTOR_COLUMN, found_sidecar_paths
 from jsonvec.version import ENCODING, ENCODING_SINCE, __version__
 
@@ -197,6 +198,27 @@ class VectorFile(ABC):
         if self.crc32 is not None and crc != self.crc32:
             raise VectorsError(f"{self.path}: vectors are corrupted (checksum mismatch)")
 
+    def _checked(self, blocks: Iterator[tuple[int, Block]]) -> Iterator[tuple[int, Block]]:
+        """``blocks``, the file's vectors in order, with their checksum compared at the end;
+        or, where this file passed that check before and has not changed since
+        (:mod:`jsonvec.storage.verified`), with a look that it did not change meanwhile."""
+        if self.crc32 is None:
+            yield from blocks
+            return
+        seen = verified.identity(self.path)
+        if seen is not None and verified.known(seen, self.crc32):
+            yield from blocks
+            if verified.identity(self.path) != seen:
+                raise VectorsError(f"{self.path}: changed while it was being read")
+            return
+        crc = 0
+        for start, block in blocks:
+            crc = zlib.crc32(block.data, crc)
+            yield start, block
+        self._check_crc(crc)
+        if seen is not None and verified.identity(self.path) == seen:
+            verified.remember(seen, self.crc32)
+
 
 class NpyVectors(VectorFile):
     """A ``.npy`` file with its sidecars."""
@@ -228,13 +250,12 @@ class NpyVectors(VectorFile):
 
     def chunks(self, rows: int) -> Iterator[tuple[int, Block]]:
         with reading(self.path):
-            array = np.load(self.path, mmap_mode="r")
-            crc = 0
-            for start in range(0, self.count, rows):
-                block = np.ascontiguousarray(array[start : start + rows], dtype="<f4")
-                crc = zlib.crc32(block.data, crc)
-                yield start, block
-            self._check_crc(crc)
+            yield from self._checked(self._blocks(rows))
+
+    def _blocks(self, rows: int) -> Iterator[tuple[int, Block]]:
+        array = np.load(self.path, mmap_mode="r")
+        for start in range(0, self.count, rows):
+            yield start, np.ascontiguousarray(array[start : start + rows], dtype="<f4")
 
     def vectors_at(self, local: Sequence[int]) -> Block:
         with reading(self.path):

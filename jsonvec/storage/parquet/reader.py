@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import mmap
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,11 +57,7 @@ class ParquetVectors(VectorFile):
 
     def chunks(self, rows: int) -> Iterator[tuple[int, Block]]:
         with reading(self.path):
-            crc = 0
-            for start, block in self._blocks(rows):
-                crc = zlib.crc32(block.data, crc)
-                yield start, block
-            self._check_crc(crc)
+            yield from self._checked(self._blocks(rows))
 
     def _blocks(self, rows: int) -> Iterator[tuple[int, Block]]:
         """Blocks of ``rows`` rows (fewer at the end), each a copy the caller may keep."""
