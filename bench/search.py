@@ -42,6 +42,7 @@ from jsonvec import default_codebook
 from jsonvec.storage.layout import VECTORS_FORMAT
 from jsonvec.storage.npy import NpySink
 from jsonvec.storage.parquet.sink import ParquetSink
+from jsonvec.version import ENCODING
 
 K = 10
 
@@ -57,6 +58,7 @@ def make_collection(path: Path, n: int, dim: int, seed: int = 0) -> None:
         "dtype": "float32",
         "codebook": default_codebook().fingerprint if dim == 1024 else "synthetic",
         "id_type": "int",
+        "encoding": ENCODING,
     }
     if path.suffix == ".parquet":
         sink: NpySink | ParquetSink = ParquetSink(str(path), dim, meta, "int")
