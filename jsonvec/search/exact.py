@@ -22,6 +22,8 @@ Indices = NDArray[np.int64]
 Scores = NDArray[np.float32]
 #: rows of a collection scored at once by exact search (memory: this many times dim floats)
 CHUNK_ROWS = 1 << 16
+#: rows of scores gathered per query before the best k are picked from them
+SELECT_ROWS = 1 << 14
 
 
 class Searcher(Protocol):
@@ -56,19 +58,41 @@ def top_k(
     n = queries.shape[0]
     best_rows = np.empty((n, 0), dtype=np.int64)
     best_scores = np.empty((n, 0), dtype=np.float32)
+    # scores of consecutive blocks (pages of a Parquet file are small) gathered before a
+    # selection, which costs the same for a few rows as for many
+    gathered = np.empty((n, SELECT_ROWS), dtype=np.float32)
+    first = filled = 0
     for start, block in chunks:
-        scores = (queries @ block.T).astype(np.float32)
-        rows = np.broadcast_to(
-            np.arange(start, start + block.shape[0], dtype=np.int64), scores.shape
-        )
-        best_rows = np.concatenate([best_rows, rows], axis=1)
-        best_scores = np.concatenate([best_scores, scores], axis=1)
-        if best_scores.shape[1] > k:
-            keep = _best(best_rows, best_scores, k)
-            best_rows = np.take_along_axis(best_rows, keep, axis=1)
-            best_scores = np.take_along_axis(best_scores, keep, axis=1)
+        m = block.shape[0]
+        if filled and (filled + m > SELECT_ROWS or start != first + filled):
+            best_rows, best_scores = _merge(best_rows, best_scores, first, gathered[:, :filled], k)
+            filled = 0
+        if m > SELECT_ROWS:  # a block bigger than the buffer: scored on its own
+            scores = (queries @ block.T).astype(np.float32)
+            best_rows, best_scores = _merge(best_rows, best_scores, start, scores, k)
+            continue
+        if not filled:
+            first = start
+        np.matmul(queries, block.T, out=gathered[:, filled : filled + m])
+        filled += m
+    if filled:
+        best_rows, best_scores = _merge(best_rows, best_scores, first, gathered[:, :filled], k)
     order = np.lexsort((best_rows, -best_scores), axis=1)
     return np.take_along_axis(best_rows, order, 1), np.take_along_axis(best_scores, order, 1)
+
+
+def _merge(
+    best_rows: Indices, best_scores: Scores, start: int, scores: Scores, k: int
+) -> tuple[Indices, Scores]:
+    """The k best of those kept so far and of ``scores``, the rows from ``start`` on."""
+    rows = np.broadcast_to(np.arange(start, start + scores.shape[1], dtype=np.int64), scores.shape)
+    best_rows = np.concatenate([best_rows, rows], axis=1)
+    best_scores = np.concatenate([best_scores, scores], axis=1)
+    if best_scores.shape[1] > k:
+        keep = _best(best_rows, best_scores, k)
+        best_rows = np.take_along_axis(best_rows, keep, axis=1)
+        best_scores = np.take_along_axis(best_scores, keep, axis=1)
+    return best_rows, best_scores
 
 
 def _best(rows: Indices, scores: Scores, k: int) -> NDArray[np.intp]:

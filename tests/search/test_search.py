@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from jsonvec import Codebook, encode_batch
+from jsonvec.search import exact
 from jsonvec.search.exact import CollectionSearch, SearchError, top_k
 from jsonvec.storage.collection import Collection
 from tests.helpers import write_vectors
@@ -27,16 +28,34 @@ small_ints = st.integers(-2, 2).map(float)
     arrays(np.float32, st.tuples(st.integers(1, 4), st.just(3)), elements=small_ints),
     st.integers(0, 8),
     st.integers(1, 7),
+    st.integers(1, 12),
 )
 def test_top_k_is_exact_with_ties_broken_by_row(
-    vectors: np.ndarray, queries: np.ndarray, k: int, chunk: int
+    vectors: np.ndarray, queries: np.ndarray, k: int, chunk: int, select: int
 ) -> None:
+    """Whatever the blocks, and however many rows of scores are gathered before each pick
+    (blocks bigger than that are scored on their own)."""
     chunks = [(s, vectors[s : s + chunk]) for s in range(0, len(vectors), chunk)]
-    rows, scores = top_k(chunks, queries, k)
+    kept = exact.SELECT_ROWS
+    exact.SELECT_ROWS = select
+    try:
+        rows, scores = top_k(chunks, queries, k)
+    finally:
+        exact.SELECT_ROWS = kept
     assert rows.shape == (len(queries), min(k, len(vectors)))
     assert rows.tolist() == brute_force(vectors, queries, k)
     expected = np.take_along_axis(queries @ vectors.T, rows, 1) if len(vectors) else scores
     assert np.allclose(scores, expected)
+
+
+def test_top_k_of_blocks_that_do_not_follow_each_other() -> None:
+    """Rows are numbered by each block's start, gaps and all."""
+    q = np.array([[1.0, 0.0]], dtype=np.float32)
+    blocks = [(10, np.array([[0.5, 0.0], [0.9, 0.0]], np.float32)),
+              (40, np.array([[0.7, 0.0]], np.float32))]  # fmt: skip
+    rows, scores = top_k(blocks, q, 3)
+    assert rows.tolist() == [[11, 40, 10]]
+    assert np.allclose(scores, [[0.9, 0.7, 0.5]])
 
 
 @pytest.fixture
