@@ -26,6 +26,7 @@ COMMANDS = {
     "codebook": "jsonvec.commands.codebook",
     "encode": "jsonvec.commands.encode",
     "index": "jsonvec.commands.index",
+    "info": "jsonvec.commands.info",
     "probe": "jsonvec.commands.probe",
     "similar": "jsonvec.commands.similar",
 }

@@ -175,7 +175,7 @@ class InputPath(click.Path):
 
 class OutputPath(click.Path):
     """A path a command writes. Every one is named to the guard (:mod:`jsonvec.storage.guard`)
-    with what the command reads, before anything is read or written; ``tests/test_guard.py``
+    with what the command reads, before anything is read or written; ``tests/storage/test_guard.py``
     tries every option of this type in every command."""
 
     def __init__(self) -> None:

@@ -63,7 +63,7 @@ class ReferenceEncoder:
 
     Safe to call from several threads at once, as the core is: each call has its own buffers,
     and the path tree they share only gains nodes, or is replaced whole, under the GIL (a
-    thread that still walks the old tree finishes on it; tests/test_encoder.py).
+    thread that still walks the old tree finishes on it; tests/encoding/test_encoder.py).
     """
 
     def __init__(self, codebook: Codebook) -> None:

@@ -276,3 +276,30 @@ class AnnIndex:
         found = np.arange(keys.shape[1]) < np.asarray(counts).reshape(-1, 1)
         # a graph search can return fewer than k: mark the missing places with row -1
         return np.where(found, keys, -1), np.where(found, scores, -np.inf).astype(np.float32)
+
+
+def index_state(collection: Collection, index_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Whether the index at ``index_path`` answers for ``collection``, from its metadata alone
+    (``jsonvec info --index``): ``current``; ``behind`` (the collection's files start with
+    those it was built from, and more were added since: ``added`` rows); or ``unusable``,
+    with why (``error``)."""
+    path = Path(index_path)
+    state: dict[str, Any] = {"path": str(path)}
+    try:
+        meta = orjson.loads(meta_path(path).read_bytes())
+        built = meta.get("files") or []
+        if meta.get("codebook") != collection.fingerprint:
+            raise AnnIndexError(f"{path} was built with codebook {meta.get('codebook')}")
+        now = describe(collection.files, path.parent)
+        if [_content(f) for f in built] == [_content(f) for f in now]:
+            return {**state, "state": "current", "rows": meta.get("count")}
+        head = now[: len(built)]
+        if built and [_content(f) for f in built] == [_content(f) for f in head]:
+            added = sum(int(f["count"]) for f in now[len(built) :])
+            return {**state, "state": "behind", "rows": meta.get("count"), "added": added}
+        AnnIndex(collection, path)  # says what is wrong, in its words
+    except AnnIndexError as exc:
+        return {**state, "state": "unusable", "error": str(exc)}
+    except (OSError, orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+        return {**state, "state": "unusable", "error": f"{path}: cannot read index: {exc}"}
+    return {**state, "state": "unusable", "error": f"{path} does not answer for these vectors"}

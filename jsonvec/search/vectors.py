@@ -26,6 +26,7 @@ from jsonvec.search.where import Condition
 from jsonvec.storage.collection import Collection
 from jsonvec.storage.layout import ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
 from jsonvec.storage.parquet.arrays import vectors_table
+from jsonvec.storage.summary import summary
 from jsonvec.storage.vector_files import NpyVectors, check_encoding
 from jsonvec.version import ENCODING
 
@@ -129,6 +130,33 @@ class Vectors:
             f"Vectors(count={len(self)}, dim={self.dim}, codebook={self.fingerprint!r}, "
             f"files=[{files}{more}])"
         )
+
+    def info(self, *, check: bool = False) -> dict[str, Any]:
+        """What these vectors hold, as ``jsonvec info --json`` says it: rows, dim, dtype,
+        codebook and its parameters, encoding, id type, records, parts, bytes, the state of
+        the checksums (``verified``, ``unverified`` or ``none``) and of the index they were
+        loaded with.
+
+        ``check`` reads every vector first and compares its checksum
+        (:class:`~jsonvec.errors.VectorsError` for one that does not match).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile, jsonvec
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "in.jsonl").write_text('{"id": "a"}\\n{"id": "b"}\\n')
+        >>> _ = jsonvec.encode_file(folder / "in.jsonl", folder / "v.npy", id_field="id")
+        >>> found = jsonvec.load(folder / "v.npy").info(check=True)
+        >>> found["rows"], found["dim"], found["id_type"], found["checksum"]
+        (2, 1024, 'string', 'verified')
+        """
+        name = ", ".join(str(path) for path in self.files)
+        found = summary(self.collection, name, check=arguments.flag(check, "check"))
+        if self._ann is not None and hasattr(self._ann, "path"):
+            from jsonvec.search.ann import index_state  # noqa: PLC0415 - the ANN extra
+
+            found["index"] = index_state(self.collection, self._ann.path)
+        return found
 
     @property
     def files(self) -> list[Path]:

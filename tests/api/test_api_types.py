@@ -127,6 +127,7 @@ def calls(files: dict[str, Path]) -> list[Call]:
         ),
         Call("Vectors.search_vectors", loaded.search_vectors, {"queries": vector, "k": 2}),
         Call("Vectors.to_arrow", loaded.to_arrow, {}),
+        Call("Vectors.info", loaded.info, {"check": False}),
         Call("Vectors.to_pandas", loaded.to_pandas, {}),
         Call(
             "CollectionSearch.search",

@@ -2,7 +2,7 @@
 
 Real local clusters of worker processes on loopback. Each run spreads its input over many
 partitions and both workers; tests are repeated (a cluster takes seconds to start, so three
-times rather than the ten of tests/test_faults.py). Time limits detect hangs only.
+times rather than the ten of tests/run/test_faults.py). Time limits detect hangs only.
 """
 
 from __future__ import annotations
