@@ -155,6 +155,17 @@ def describe(files: list[VectorFile], base: Path) -> list[dict[str, Any]]:
     return described
 
 
+def _added(built: list[dict[str, Any]], now: list[dict[str, Any]]) -> int | None:
+    """Rows in the files after those an index was built from, when those come first and
+    unchanged (vectors appended since); else None."""
+    head = now[: len(built)]
+    if not built or len(now) == len(built):
+        return None
+    if [_content(f) for f in built] != [_content(f) for f in head]:
+        return None
+    return sum(int(f["count"]) for f in now[len(built) :])
+
+
 def _content(entry: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(entry.get(k) for k in ("count", "size", "crc32", "mtime_ns"))
 
@@ -249,6 +260,12 @@ class AnnIndex:
         now = describe(files, self.path.parent)
         if [_content(f) for f in built] == [_content(f) for f in now]:
             return
+        added = _added(built, now)
+        if added is not None:
+            raise AnnIndexError(
+                f"{self.path} is behind the vectors: {added:,} rows were added after it was "
+                "built; rebuild it with jsonvec index build"
+            )
         for file, old, new in zip(files, built, now, strict=False):
             if old["path"] == new["path"] and _content(old) != _content(new):
                 raise AnnIndexError(
@@ -293,9 +310,8 @@ def index_state(collection: Collection, index_path: str | os.PathLike[str]) -> d
         now = describe(collection.files, path.parent)
         if [_content(f) for f in built] == [_content(f) for f in now]:
             return {**state, "state": "current", "rows": meta.get("count")}
-        head = now[: len(built)]
-        if built and [_content(f) for f in built] == [_content(f) for f in head]:
-            added = sum(int(f["count"]) for f in now[len(built) :])
+        added = _added(built, now)
+        if added is not None:
             return {**state, "state": "behind", "rows": meta.get("count"), "added": added}
         AnnIndex(collection, path)  # says what is wrong, in its words
     except AnnIndexError as exc:

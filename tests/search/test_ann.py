@@ -148,3 +148,24 @@ def test_damaged_index_is_detected(built: tuple[Collection, Path]) -> None:
     path.write_bytes(original[:-10])
     with pytest.raises(AnnIndexError, match="index file is damaged"):
         AnnIndex(collection, path)
+
+
+def test_an_index_behind_its_folder_says_so(tmp_path: Path, samples: Path) -> None:
+    """Parts appended after the index was built: `similar --index` says the index is behind,
+    by how many rows, and how to catch up (exit 1, nothing on stdout)."""
+    folder = tmp_path / "v"
+    encode = ["encode", str(samples / "people.jsonl"), "-o", f"{folder}/", "--append", "-q"]
+    runner = CliRunner()
+    assert runner.invoke(cli, encode).exit_code == 0
+    index = folder / "index.usearch"
+    assert (
+        runner.invoke(cli, ["index", "build", str(folder), "-o", str(index), "-q"]).exit_code == 0
+    )
+    assert runner.invoke(cli, encode).exit_code == 0
+    done = runner.invoke(cli, ["similar", str(folder), "--index", str(index), '{"name": "Ann"}'])
+    assert done.exit_code == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"Error: {index} is behind the vectors: 12 rows were added after it was built; "
+        "rebuild it with jsonvec index build\n"
+    )
