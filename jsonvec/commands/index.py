@@ -7,7 +7,7 @@ import time
 import click
 
 from jsonvec.commands.common import InputPath, OutputPath, notice, quiet_option
-from jsonvec.search.ann import AnnIndex, build_index
+from jsonvec.search.ann import AnnIndex, build_index, update_index
 from jsonvec.storage.collection import Collection
 
 
@@ -21,6 +21,7 @@ def index() -> None:
         jsonvec index build vectors.parquet -o vectors.usearch
         jsonvec similar vectors.parquet --index vectors.usearch '{"name": "Ann"}'
         jsonvec index check vectors.usearch vectors.parquet
+        jsonvec index update vectors/index.usearch vectors/
     """
 
 
@@ -74,6 +75,35 @@ def index_build(
     build_index(collection, output, connectivity=connectivity, expansion_add=expansion_add)
     seconds = time.perf_counter() - started
     notice(f"jsonvec: indexed {collection.count:,} vectors in {seconds:.2f} s -> {output}")
+
+
+@index.command("update")
+@click.argument("index_file", metavar="INDEX", type=InputPath())
+@click.argument("vectors", nargs=-1, required=True)
+@quiet_option
+def index_update(index_file: str, vectors: tuple[str, ...], quiet: bool) -> None:
+    """Add to INDEX the vectors appended to VECTORS since it was built (the parts a nightly
+    `encode --append` adds to a folder), instead of building it again.
+
+    VECTORS must begin with the files INDEX was built from, unchanged: a file that changed
+    or went is refused with one line (build the index again). INDEX and INDEX.meta.json are
+    replaced together only when the update is complete, so an update that fails or is
+    interrupted leaves the previous index usable. An index that is current is left as it is.
+
+    Example:
+
+    \b
+        jsonvec encode today.jsonl -o vectors/ --append --skip-existing --id-field id
+        jsonvec index update vectors/index.usearch vectors/
+    """
+    collection = Collection.open(vectors)
+    started = time.perf_counter()
+    added = update_index(collection, index_file)
+    seconds = time.perf_counter() - started
+    if added:
+        notice(f"jsonvec: added {added:,} vectors to {index_file} in {seconds:.2f} s")
+    else:
+        notice(f"jsonvec: {index_file} is up to date with {collection.count:,} vectors")
 
 
 @index.command("check")

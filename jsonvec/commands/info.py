@@ -98,7 +98,7 @@ def _lines(entry: dict[str, Any]) -> list[str]:
     if index is not None:
         state = index["state"]
         if state == "behind":
-            state += f": {index['added']:,} rows added since it was built; rebuild it"
+            state += f": {index['added']:,} rows added since it was built (jsonvec index update)"
         elif state == "unusable":
             state += f": {index['error']}"
         lines.append(f"  index     {index['path']}: {state}")

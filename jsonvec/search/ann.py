@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import orjson
@@ -95,6 +95,48 @@ def build_index(
     _write(uindex, Path(index_path), meta)
 
 
+def update_index(
+    collection: Collection, index_path: str | os.PathLike[str], *, chunk_rows: int = 1 << 16
+) -> int:
+    """Add to the index at ``index_path`` the rows of ``collection`` appended after it was
+    built (its files start with the index's, unchanged, and go on with more), and put the
+    grown index and its metadata in place atomically: an update that fails or is interrupted
+    leaves the previous index as it was. Returns the rows added (0: the index was current,
+    and nothing was written).
+
+    Raises :class:`~jsonvec.errors.AnnIndexError` for an index that is damaged (it is read in
+    full and its checksum compared), of another codebook, or built from files that changed
+    or are not the collection's first.
+    """
+    path = Path(index_path)
+    meta = _read_meta(path, collection)
+    built = meta.get("files") or []
+    now = describe(collection.files, path.parent)
+    if [_content(f) for f in built] == [_content(f) for f in now]:
+        return 0
+    if _added(built, now) is None:
+        _refuse(path, collection.files, built, now)
+    written = [Named("index", os.fspath(path)), Named("index metadata", str(meta_path(path)))]
+    check_files(collection.read_files(), written)
+    if crc32(path) != meta.get("index_crc32"):
+        raise AnnIndexError(f"{path}: index file is damaged (checksum mismatch)")
+    try:
+        uindex = _usearch().restore(str(path), view=False)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise AnnIndexError(f"{path}: cannot read index: {exc}") from exc
+    if uindex is None or len(uindex) != meta["count"]:
+        raise AnnIndexError(f"{path}: index file is damaged or not a jsonvec index")
+    first = len(built)
+    start = int(collection.offsets[first])
+    added = Collection(collection.files[first:])
+    for offset, block in added.chunks(chunk_rows):
+        rows = np.arange(start + offset, start + offset + len(block), dtype=np.uint64)
+        uindex.add(rows, block)
+    meta.update(count=collection.count, files=now, jsonvec_version=__version__)
+    _write(uindex, path, meta)
+    return added.count
+
+
 def _write(uindex: Any, target: Path, meta: dict[str, Any]) -> None:
     """Put the index and its metadata in place, both on disk before either replaces the
     files of a previous index."""
@@ -153,6 +195,56 @@ def describe(files: list[VectorFile], base: Path) -> list[dict[str, Any]]:
             entry["mtime_ns"] = stat.st_mtime_ns
         described.append(entry)
     return described
+
+
+def _read_meta(path: Path, collection: Collection) -> dict[str, Any]:
+    """The index's metadata, refused when unreadable, of another format, other encoding
+    rules or another codebook than ``collection``'s."""
+    where = meta_path(path)
+    try:
+        meta = orjson.loads(where.read_bytes())
+    except FileNotFoundError as exc:
+        raise AnnIndexError(f"{path}: no index metadata ({where.name} is missing)") from exc
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise AnnIndexError(f"{where}: index metadata is unreadable or corrupted") from exc
+    if meta.get("format") == 1:
+        raise AnnIndexError(
+            f"{path} was built by jsonvec 0.2, whose indexes cannot be moved; "
+            "rebuild it with jsonvec index build"
+        )
+    if meta.get("format") != INDEX_FORMAT:
+        raise AnnIndexError(f"{path}: unsupported index format {meta.get('format')!r}")
+    check_encoding(where, meta.get("encoding"), "index")
+    if meta.get("codebook") != collection.fingerprint:
+        raise AnnIndexError(
+            f"{path} was built with codebook {meta.get('codebook')}, but the vectors "
+            f"have codebook {collection.fingerprint}"
+        )
+    return dict(meta)
+
+
+def _refuse(
+    path: Path, files: list[VectorFile], built: list[dict[str, Any]], now: list[dict[str, Any]]
+) -> NoReturn:
+    """Say why an index does not answer for these files: behind them, out of date, or built
+    from others."""
+    added = _added(built, now)
+    if added is not None:
+        raise AnnIndexError(
+            f"{path} is behind the vectors: {added:,} rows were added after it was built; "
+            "add them with jsonvec index update"
+        )
+    for file, old, new in zip(files, built, now, strict=False):
+        if old["path"] == new["path"] and _content(old) != _content(new):
+            raise AnnIndexError(
+                f"{path} is out of date: {file.path} changed after the index was built; "
+                "rebuild it with jsonvec index build"
+            )
+    names = ", ".join(str(f["path"]) for f in built)
+    raise AnnIndexError(
+        f"{path} was built from other vectors files ({names}, relative to the index); "
+        "rebuild it or give those files"
+    )
 
 
 def _added(built: list[dict[str, Any]], now: list[dict[str, Any]]) -> int | None:
@@ -229,54 +321,15 @@ class AnnIndex:
             raise AnnIndexError(f"{self.path}: index file is damaged (checksum mismatch)")
 
     def _check_meta(self) -> dict[str, Any]:
-        where = meta_path(self.path)
-        try:
-            meta = orjson.loads(where.read_bytes())
-        except FileNotFoundError as exc:
-            raise AnnIndexError(
-                f"{self.path}: no index metadata ({where.name} is missing)"
-            ) from exc
-        except (OSError, orjson.JSONDecodeError) as exc:
-            raise AnnIndexError(f"{where}: index metadata is unreadable or corrupted") from exc
-        if meta.get("format") == 1:
-            raise AnnIndexError(
-                f"{self.path} was built by jsonvec 0.2, whose indexes cannot be moved; "
-                "rebuild it with jsonvec index build"
-            )
-        if meta.get("format") != INDEX_FORMAT:
-            raise AnnIndexError(f"{self.path}: unsupported index format {meta.get('format')!r}")
-        check_encoding(where, meta.get("encoding"), "index")
-        if meta.get("codebook") != self.collection.fingerprint:
-            raise AnnIndexError(
-                f"{self.path} was built with codebook {meta.get('codebook')}, but the vectors "
-                f"have codebook {self.collection.fingerprint}"
-            )
+        meta = _read_meta(self.path, self.collection)
         self._check_files(meta.get("files") or [])
-        return dict(meta)
+        return meta
 
     def _check_files(self, built: list[dict[str, Any]]) -> None:
         """The collection's files must be those the index was built from, in order."""
-        files = self.collection.files
-        now = describe(files, self.path.parent)
-        if [_content(f) for f in built] == [_content(f) for f in now]:
-            return
-        added = _added(built, now)
-        if added is not None:
-            raise AnnIndexError(
-                f"{self.path} is behind the vectors: {added:,} rows were added after it was "
-                "built; rebuild it with jsonvec index build"
-            )
-        for file, old, new in zip(files, built, now, strict=False):
-            if old["path"] == new["path"] and _content(old) != _content(new):
-                raise AnnIndexError(
-                    f"{self.path} is out of date: {file.path} changed after the index was "
-                    "built; rebuild it with jsonvec index build"
-                )
-        names = ", ".join(str(f["path"]) for f in built)
-        raise AnnIndexError(
-            f"{self.path} was built from other vectors files ({names}, relative to the "
-            "index); rebuild it or give those files"
-        )
+        now = describe(self.collection.files, self.path.parent)
+        if [_content(f) for f in built] != [_content(f) for f in now]:
+            _refuse(self.path, self.collection.files, built, now)
 
     def search(
         self, queries: NDArray[np.float32], k: int
@@ -303,19 +356,16 @@ def index_state(collection: Collection, index_path: str | os.PathLike[str]) -> d
     path = Path(index_path)
     state: dict[str, Any] = {"path": str(path)}
     try:
-        meta = orjson.loads(meta_path(path).read_bytes())
+        meta = _read_meta(path, collection)
         built = meta.get("files") or []
-        if meta.get("codebook") != collection.fingerprint:
-            raise AnnIndexError(f"{path} was built with codebook {meta.get('codebook')}")
         now = describe(collection.files, path.parent)
         if [_content(f) for f in built] == [_content(f) for f in now]:
             return {**state, "state": "current", "rows": meta.get("count")}
         added = _added(built, now)
         if added is not None:
             return {**state, "state": "behind", "rows": meta.get("count"), "added": added}
-        AnnIndex(collection, path)  # says what is wrong, in its words
+        _refuse(path, collection.files, built, now)
     except AnnIndexError as exc:
         return {**state, "state": "unusable", "error": str(exc)}
-    except (OSError, orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+    except (OSError, TypeError, KeyError, ValueError) as exc:  # metadata of the wrong shape
         return {**state, "state": "unusable", "error": f"{path}: cannot read index: {exc}"}
-    return {**state, "state": "unusable", "error": f"{path} does not answer for these vectors"}

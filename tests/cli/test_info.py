@@ -123,7 +123,10 @@ def test_index_states(made: dict[str, Path]) -> None:
     loaded = jsonvec.load(first, index=index).info()
     assert loaded["index"] == current["index"]
     code, text, _ = invoke(str(made["folder"]), "--index", index)
-    assert f"  index     {index}: behind: 12 rows added since it was built; rebuild it" in text
+    assert (
+        f"  index     {index}: behind: 12 rows added since it was built (jsonvec index update)"
+        in text
+    )
 
 
 def test_info_cannot_write_into_what_it_reads(made: dict[str, Path]) -> None:

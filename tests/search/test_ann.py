@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +17,10 @@ from click.testing import CliRunner
 
 from jsonvec import Codebook
 from jsonvec.cli import cli
-from jsonvec.search.ann import AnnIndex, AnnIndexError, build_index, meta_path
+from jsonvec.search.ann import AnnIndex, AnnIndexError, build_index, meta_path, update_index
 from jsonvec.search.exact import CollectionSearch
 from jsonvec.storage.collection import Collection
+from tests.helpers import jsonvec as jsonvec_command
 from tests.helpers import write_vectors
 
 pytest.importorskip("usearch")
@@ -167,5 +172,122 @@ def test_an_index_behind_its_folder_says_so(tmp_path: Path, samples: Path) -> No
     assert done.stdout == ""
     assert done.stderr == (
         f"Error: {index} is behind the vectors: 12 rows were added after it was built; "
+        "add them with jsonvec index update\n"
+    )
+
+
+@pytest.fixture
+def grown(tmp_path: Path, samples: Path) -> tuple[Path, Path]:
+    """A folder of two parts and an index built over the first: behind by 12 rows."""
+    folder = tmp_path / "v"
+    encode = ["encode", str(samples / "people.jsonl"), "-o", f"{folder}/", "--append",
+              "--id-field", "id", "-q"]  # fmt: skip
+    runner = CliRunner()
+    assert runner.invoke(cli, encode).exit_code == 0
+    index = folder / "index.usearch"
+    build_index(Collection.open([str(folder)]), index)
+    encode[1] = str(samples / "products.jsonl")
+    assert runner.invoke(cli, [*encode[:-2], "sku", "-q"]).exit_code == 0
+    return folder, index
+
+
+def test_index_update_adds_the_appended_rows(grown: tuple[Path, Path]) -> None:
+    folder, index = grown
+    collection = Collection.open([str(folder)])
+    old = collection.offsets[1]
+    done = CliRunner().invoke(cli, ["index", "update", str(index), str(folder)])
+    assert done.exit_code == 0, done.output
+    added = collection.count - old
+    assert done.stderr.startswith(f"jsonvec: added {added} vectors to {index} in ")
+    searcher = CollectionSearch(collection, AnnIndex(collection, index))
+    queries = np.stack([collection.vector(r) for r in range(collection.count)])
+    rows, _ = searcher.search(queries, 1)
+    assert rows[:, 0].tolist() == list(range(collection.count))  # old rows and new alike
+    files = {p: p.stat().st_mtime_ns for p in (index, meta_path(index))}
+    again = CliRunner().invoke(cli, ["index", "update", str(index), str(folder)])
+    assert again.stderr == f"jsonvec: {index} is up to date with {collection.count} vectors\n"
+    assert {p: p.stat().st_mtime_ns for p in files} == files  # nothing written
+
+
+def test_index_update_refuses_a_changed_file_and_keeps_the_index(
+    grown: tuple[Path, Path], samples: Path
+) -> None:
+    folder, index = grown
+    before = index.read_bytes(), meta_path(index).read_bytes()
+    first = sorted(folder.glob("*.parquet"))[0]
+    write_vectors(first, samples / "products.jsonl", id_field="sku")
+    done = CliRunner().invoke(cli, ["index", "update", str(index), str(folder)])
+    assert done.exit_code == 1
+    assert done.stderr == (
+        f"Error: {index} is out of date: {first} changed after the index was built; "
         "rebuild it with jsonvec index build\n"
     )
+    assert (index.read_bytes(), meta_path(index).read_bytes()) == before
+
+
+def test_an_interrupted_update_leaves_the_previous_index(
+    grown: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, index = grown
+    before = index.read_bytes(), meta_path(index).read_bytes()
+    listed = sorted(folder.iterdir())
+    from usearch.index import Index  # noqa: PLC0415
+
+    def interrupted(self: Any, path: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Index, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        update_index(Collection.open([str(folder)]), index)
+    assert (index.read_bytes(), meta_path(index).read_bytes()) == before
+    assert sorted(folder.iterdir()) == listed  # no file left behind
+    first = Collection.open([str(sorted(folder.glob("*.parquet"))[0])])
+    AnnIndex(first, index).verify()  # the previous index, whole
+
+
+def synthetic_part(path: Path, rows: int, first: int, dim: int = 128) -> None:
+    """A Parquet part of ``rows`` random unit vectors, as jsonvec writes it."""
+    from jsonvec.storage.parquet.sink import ParquetSink  # noqa: PLC0415
+    from jsonvec.version import ENCODING  # noqa: PLC0415
+
+    meta = {"format": 1, "dim": dim, "dtype": "float32", "codebook": "synthetic",
+            "id_type": "int", "encoding": ENCODING}  # fmt: skip
+    data = np.random.default_rng(first).standard_normal((rows, dim)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    sink = ParquetSink(str(path), dim, meta, "int")
+    for start in range(0, rows, 1024):
+        block = data[start : start + 1024]
+        sink.write(list(range(first + start, first + start + len(block))), block)
+    sink.commit()
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.4, 0.8, 1.5])
+def test_an_update_killed_at_any_moment_leaves_a_whole_index(tmp_path: Path, delay: float) -> None:
+    """SIGKILL cannot be handled: whenever it comes, INDEX is the previous index or the
+    updated one, whole, and nothing else is left in its folder."""
+    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    synthetic_part(first, 1000, 0)
+    synthetic_part(second, 20000, 1000)
+    index = tmp_path / "index.usearch"
+    build_index(Collection.open([str(first)]), index)
+    listed = sorted(tmp_path.iterdir())
+    with subprocess.Popen(
+        jsonvec_command("index", "update", index, first, second), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    ) as proc:  # fmt: skip
+        time.sleep(delay)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert sorted(tmp_path.iterdir()) == listed
+    for files in ([first], [first, second]):
+        collection = Collection.open([str(f) for f in files])
+        try:
+            opened = AnnIndex(collection, index)
+        except AnnIndexError:
+            continue
+        opened.verify()
+        assert len(opened._index) == collection.count
+        break
+    else:
+        pytest.fail("the index answers for neither the old files nor the new")
