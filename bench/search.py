@@ -3,6 +3,7 @@
 Usage:  python bench/search.py [--sizes 100000 1000000] [--dim 1024] [--workdir build/bench]
                                [--write docs/search.md]
         python bench/search.py --formats [--sizes 1000000] [--write docs/search.md]
+        python bench/search.py --update [--sizes 100000] [--write docs/search.md]
 
 For each size it writes synthetic record vectors to an .npy collection (with the sidecars that
 `jsonvec encode` writes), then measures, each in a fresh process so peak memory is its own:
@@ -22,7 +23,12 @@ written by jsonvec's own writers), searched exactly by the whole command, `jsonv
 FILE --id ID -n 10` (best of 3 runs, the files in the page cache), and by the library (one
 query, a batch of 100). It reports wall time, peak RSS and peak anonymous memory (RssAnon,
 polled every 10 ms from /proc: memory-mapped file pages are not in it), and Parquet's time
-as a multiple of .npy's. With --write, each mode replaces only its own table in the file.
+as a multiple of .npy's.
+
+--update times ``jsonvec index update`` of 10% appended vectors against a full build over all
+of them (the nightly append: an index that follows its folder).
+
+With --write, each mode replaces only its own table in the file.
 """
 
 from __future__ import annotations
@@ -241,6 +247,45 @@ def write_section(path: Path, name: str, text: str) -> None:
     path.write_text(f"{before}{start}\n{text}\n{end}{after}", encoding="utf-8")
 
 
+def update_cost(n: int, dim: int, workdir: Path) -> str:
+    """A row of the update table: a full build over n + n/10 vectors against a build over n
+    then ``index update`` of the n/10 appended (both in this process, one after the other)."""
+    from jsonvec.search.ann import build_index, update_index  # noqa: PLC0415
+    from jsonvec.storage.collection import Collection  # noqa: PLC0415
+
+    base, more = workdir / f"update_{n}_{dim}.parquet", workdir / f"update_{n}_{dim}.more.parquet"
+    if not base.exists():
+        make_collection(base, n, dim, seed=0)
+    if not more.exists():
+        make_collection(more, n // 10, dim, seed=1)
+    both = Collection.open([str(base), str(more)])
+    started = time.perf_counter()
+    build_index(both, workdir / "update_full.usearch")
+    full = time.perf_counter() - started
+    build_index(Collection.open([str(base)]), workdir / "update_part.usearch")
+    started = time.perf_counter()
+    added = update_index(both, workdir / "update_part.usearch")
+    update = time.perf_counter() - started
+    return f"| {n:,} | {added:,} | {full:.1f} | {update:.1f} | {update / full:.1%} |"
+
+
+def main_update(args: argparse.Namespace) -> None:
+    lines = [
+        f"Command: `python bench/search.py {' '.join(sys.argv[1:])}`; dim {args.dim}, "
+        f"{platform.machine()}, Python {platform.python_version()}, index build defaults.",
+        "",
+        "| vectors | appended (10%) | full build s | update s | update / build |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    print("\n".join(lines), flush=True)
+    for n in args.sizes:
+        row = update_cost(n, args.dim, args.workdir)
+        print(row, flush=True)
+        lines.append(row)
+    if args.write:
+        write_section(args.write, "update", "\n".join(lines))
+
+
 def main_formats(args: argparse.Namespace) -> None:
     lines = [
         f"Command: `python bench/search.py {' '.join(sys.argv[1:])}`; dim {args.dim}, top-{K}, "
@@ -272,10 +317,14 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep an index built before")
     parser.add_argument("--write", type=Path, help="also write the table to this Markdown file")
     parser.add_argument("--formats", action="store_true", help="compare .npy and Parquet")
+    parser.add_argument("--update", action="store_true", help="index update against a build")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.formats:
         main_formats(args)
+        return
+    if args.update:
+        main_update(args)
         return
     lines = [
         f"dim {args.dim}, top-{K}, {platform.machine()}, Python {platform.python_version()}, "
