@@ -112,7 +112,7 @@ def update_index(
     meta = _read_meta(path, collection)
     built = meta.get("files") or []
     now = describe(collection.files, path.parent)
-    if [_content(f) for f in built] == [_content(f) for f in now]:
+    if _same(built, now):
         return 0
     if _added(built, now) is None:
         _refuse(path, collection.files, built, now)
@@ -253,9 +253,14 @@ def _added(built: list[dict[str, Any]], now: list[dict[str, Any]]) -> int | None
     head = now[: len(built)]
     if not built or len(now) == len(built):
         return None
-    if [_content(f) for f in built] != [_content(f) for f in head]:
+    if not _same(built, head):
         return None
     return sum(int(f["count"]) for f in now[len(built) :])
+
+
+def _same(built: list[dict[str, Any]], now: list[dict[str, Any]]) -> bool:
+    """Whether two lists of described files hold the same files, by content, in order."""
+    return [_content(f) for f in built] == [_content(f) for f in now]
 
 
 def _content(entry: dict[str, Any]) -> tuple[Any, ...]:
@@ -328,7 +333,7 @@ class AnnIndex:
     def _check_files(self, built: list[dict[str, Any]]) -> None:
         """The collection's files must be those the index was built from, in order."""
         now = describe(self.collection.files, self.path.parent)
-        if [_content(f) for f in built] != [_content(f) for f in now]:
+        if not _same(built, now):
             _refuse(self.path, self.collection.files, built, now)
 
     def search(
@@ -359,7 +364,7 @@ def index_state(collection: Collection, index_path: str | os.PathLike[str]) -> d
         meta = _read_meta(path, collection)
         built = meta.get("files") or []
         now = describe(collection.files, path.parent)
-        if [_content(f) for f in built] == [_content(f) for f in now]:
+        if _same(built, now):
             return {**state, "state": "current", "rows": meta.get("count")}
         added = _added(built, now)
         if added is not None:

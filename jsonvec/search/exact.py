@@ -24,6 +24,8 @@ Scores = NDArray[np.float32]
 CHUNK_ROWS = 1 << 16
 #: rows of scores gathered per query before the best k are picked from them
 SELECT_ROWS = 1 << 14
+#: and at most this many bytes of them (a batch of many queries gathers fewer rows)
+SELECT_BYTES = 64 << 20
 
 
 class Searcher(Protocol):
@@ -59,23 +61,27 @@ def top_k(
     best_rows = np.empty((n, 0), dtype=np.int64)
     best_scores = np.empty((n, 0), dtype=np.float32)
     # scores of consecutive blocks (pages of a Parquet file are small) gathered before a
-    # selection, which costs the same for a few rows as for many
-    gathered = np.empty((n, SELECT_ROWS), dtype=np.float32)
+    # selection, which costs the same for a few rows as for many; at most SELECT_BYTES of them
+    span = max(1, min(SELECT_ROWS, SELECT_BYTES // (4 * max(n, 1))))
+    gathered: NDArray[np.float32] | None = None
     first = filled = 0
     for start, block in chunks:
         m = block.shape[0]
-        if filled and (filled + m > SELECT_ROWS or start != first + filled):
+        if filled and (filled + m > span or start != first + filled):
+            assert gathered is not None
             best_rows, best_scores = _merge(best_rows, best_scores, first, gathered[:, :filled], k)
             filled = 0
-        if m > SELECT_ROWS:  # a block bigger than the buffer: scored on its own
+        if m > span:  # a block bigger than the buffer: scored on its own
             scores = (queries @ block.T).astype(np.float32)
             best_rows, best_scores = _merge(best_rows, best_scores, start, scores, k)
             continue
+        if gathered is None:
+            gathered = np.empty((n, span), dtype=np.float32)
         if not filled:
             first = start
         np.matmul(queries, block.T, out=gathered[:, filled : filled + m])
         filled += m
-    if filled:
+    if filled and gathered is not None:
         best_rows, best_scores = _merge(best_rows, best_scores, first, gathered[:, :filled], k)
     order = np.lexsort((best_rows, -best_scores), axis=1)
     return np.take_along_axis(best_rows, order, 1), np.take_along_axis(best_scores, order, 1)

@@ -48,7 +48,7 @@ def identity(path: str | os.PathLike[str]) -> Identity | None:
 
 def known(seen: Identity, crc: int) -> bool:
     """Whether a file of identity ``seen`` passed its checksum ``crc`` before."""
-    return _key(seen, crc) in _entries()
+    return _key(seen, crc) in _entries()[1]
 
 
 def remember(seen: Identity, crc: int) -> None:
@@ -56,7 +56,7 @@ def remember(seen: Identity, crc: int) -> None:
     where = cache_file()
     if where is None or time.time_ns() - max(seen[3], seen[4]) < SETTLED_SECONDS * 1e9:
         return
-    entries = [key for key in _entries() if key != _key(seen, crc)]
+    entries = [key for key in _entries()[0] if key != _key(seen, crc)]
     entries.append(_key(seen, crc))
     text = "".join(f"{key}\n" for key in entries[-ENTRIES:])
     with contextlib.suppress(OSError):  # no cache here: passes check in full
@@ -83,14 +83,26 @@ def cache_file() -> Path | None:
     return Path(folder) / _NAME
 
 
-def _entries() -> list[str]:
+#: the entries last read, by the cache file's identity: read once per process (a folder of a
+#: year of nightly parts asks for each part at every pass) until the file is replaced
+_read: dict[Path, tuple[Identity | None, list[str], frozenset[str]]] = {}
+
+
+def _entries() -> tuple[list[str], frozenset[str]]:
+    """The remembered keys, oldest first, and the same as a set."""
     where = cache_file()
     if where is None:
-        return []
+        return [], frozenset()
+    now = identity(where)
+    memo = _read.get(where)
+    if memo is not None and now is not None and memo[0] == now:
+        return memo[1], memo[2]
     try:
-        return where.read_text(encoding="ascii").split()
+        keys = where.read_text(encoding="ascii").split()
     except (OSError, UnicodeDecodeError):
-        return []
+        keys = []
+    _read[where] = (now, keys, frozenset(keys))
+    return keys, frozenset(keys)
 
 
 def _key(seen: Identity, crc: int) -> str:

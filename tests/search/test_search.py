@@ -29,19 +29,23 @@ small_ints = st.integers(-2, 2).map(float)
     st.integers(0, 8),
     st.integers(1, 7),
     st.integers(1, 12),
+    st.booleans(),
 )
 def test_top_k_is_exact_with_ties_broken_by_row(
-    vectors: np.ndarray, queries: np.ndarray, k: int, chunk: int, select: int
+    vectors: np.ndarray, queries: np.ndarray, k: int, chunk: int, select: int, by_bytes: bool
 ) -> None:
-    """Whatever the blocks, and however many rows of scores are gathered before each pick
-    (blocks bigger than that are scored on their own)."""
+    """Whatever the blocks, and however many rows of scores are gathered before each pick,
+    bounded by rows or by bytes (blocks bigger than that are scored on their own)."""
     chunks = [(s, vectors[s : s + chunk]) for s in range(0, len(vectors), chunk)]
-    kept = exact.SELECT_ROWS
-    exact.SELECT_ROWS = select
+    kept = exact.SELECT_ROWS, exact.SELECT_BYTES
+    if by_bytes:
+        exact.SELECT_BYTES = 4 * len(queries) * select
+    else:
+        exact.SELECT_ROWS = select
     try:
         rows, scores = top_k(chunks, queries, k)
     finally:
-        exact.SELECT_ROWS = kept
+        exact.SELECT_ROWS, exact.SELECT_BYTES = kept
     assert rows.shape == (len(queries), min(k, len(vectors)))
     assert rows.tolist() == brute_force(vectors, queries, k)
     expected = np.take_along_axis(queries @ vectors.T, rows, 1) if len(vectors) else scores

@@ -150,3 +150,24 @@ def test_the_cache_keeps_the_newest_entries(monkeypatch: pytest.MonkeyPatch) -> 
         verified.remember((1, n, 2, 3, 4), 7)
     assert [verified.known((1, n, 2, 3, 4), 7) for n in range(5)] == [False] * 2 + [True] * 3
     assert not verified.known((1, 4, 2, 3, 4), 8)  # another stored checksum: not known
+
+
+def test_the_cache_file_is_read_once_while_it_is_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A folder of many parts asks for each at every pass: one read of the cache serves all,
+    and a cache replaced (by another run) is read again."""
+    verified.remember((1, 1, 2, 3, 4), 7)
+    reads: list[Path] = []
+    real = Path.read_text
+
+    def counted(self: Path, *args: Any, **kwargs: Any) -> str:
+        reads.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    assert all(verified.known((1, 1, 2, 3, 4), 7) for _ in range(100))
+    assert len(reads) <= 1
+    verified.remember((1, 2, 2, 3, 4), 7)
+    assert verified.known((1, 2, 2, 3, 4), 7)
+    assert verified.known((1, 1, 2, 3, 4), 7)
