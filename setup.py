@@ -1,6 +1,7 @@
 """Build of the compiled encoder core (``jsonvec.encoding._core``), the JSON document scanner
-(``jsonvec.records._scan``), the CRC-32 combine (``jsonvec.storage._checksum``) and the string
-distance of field scores (``jsonvec.search._distance``), optional by design.
+(``jsonvec.records._scan``), the CRC-32 combine (``jsonvec.storage._checksum``), the unpacking
+of stored float16 and int8 vectors (``jsonvec.storage._dtypes``) and the string distance of
+field scores (``jsonvec.search._distance``), optional by design.
 
 Everything else is in ``pyproject.toml``. Where the extension cannot be built (no C compiler),
 the package installs without it and encodes with the pure-Python reference, bit for bit the
@@ -67,6 +68,7 @@ def extensions() -> list[Extension]:
             Extension("jsonvec.encoding._core", ["jsonvec/encoding/_core.pyx"]),
             Extension("jsonvec.records._scan", ["jsonvec/records/_scan.pyx"]),
             Extension("jsonvec.storage._checksum", ["jsonvec/storage/_checksum.pyx"]),
+            Extension("jsonvec.storage._dtypes", ["jsonvec/storage/_dtypes.pyx"]),
             Extension("jsonvec.search._distance", ["jsonvec/search/_distance.pyx"]),
         ],
         compiler_directives={"language_level": "3"},

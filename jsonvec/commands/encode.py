@@ -39,6 +39,7 @@ from jsonvec.run.encode_file import encode_to
 from jsonvec.run.options import EncodeOptions, EncodeSummary, check_options, check_outputs
 from jsonvec.run.stream import Inputs, rejects_file
 from jsonvec.storage.appending import is_folder_target
+from jsonvec.storage.dtypes import DTYPES, Dtype
 from jsonvec.storage.stdout import StdoutWriter
 
 ID_FIELD_HELP = (
@@ -80,6 +81,14 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 )
 @click.option(
     "--keep-records", is_flag=True, help="Store each record's JSON text too (.parquet only)."
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(DTYPES),
+    default="float32",
+    show_default=True,
+    help="Store the vectors as float32, float16 (half the size) or int8 (a quarter; each "
+    "row scaled to its largest value), in .parquet or .npy; every reader takes each.",
 )
 @click.option(
     "--append",
@@ -139,6 +148,7 @@ def encode(
     max_invalid: int | None,
     rejects: str | None,
     keep_records: bool,
+    dtype: Dtype,
     append: bool,
     skip_existing: bool,
     summary_path: str | None,
@@ -178,7 +188,7 @@ def encode(
         jsonvec encode tweets.jsonl.gz -o tweets.parquet --id-field id_str
         cat exports/*.jsonl | jsonvec encode -o vectors.npy --skip-invalid --rejects bad.jsonl
         jsonvec encode feed.jsonl -o feed.parquet --max-invalid 100 --rejects bad.jsonl
-        jsonvec encode big.jsonl.gz -o big.parquet --jobs 2
+        jsonvec encode big.jsonl.gz -o big.parquet --jobs 2 --dtype float16
         jsonvec encode today.jsonl -o vectors/ --append --skip-existing --id-field id \\
             --summary run.json
         jsonvec encode 'lake/*.jsonl.gz' -o vectors/ --engine dask --scheduler tcp://s:8786
@@ -197,6 +207,7 @@ def encode(
         max_invalid=max_invalid,
         append=append,
         skip_existing=skip_existing,
+        dtype=dtype,
     )
     _check_usage(paths, output, options, rejects, summary_path, dask, codebook_path)
     out = StdoutWriter()
@@ -268,7 +279,8 @@ def _on_dask(
             inputs, output, codebook, id_field=options.id_field,
             keep_records=options.keep_records, skip_invalid=options.skip_invalid,
             max_invalid=options.max_invalid, rejects=rejects, append=options.append,
-            skip_existing=options.skip_existing, partition_size=settings.partition_size,
+            skip_existing=options.skip_existing, dtype=options.dtype,
+            partition_size=settings.partition_size,
             batch_size=options.batch_size, client=client, progress=shown,
             input_format=input_format,
         )  # fmt: skip

@@ -38,10 +38,17 @@ from jsonvec.errors import (
 )
 from jsonvec.records.reader import check_files, expand_inputs
 from jsonvec.run.batches import BatchEncoder, Invalid
-from jsonvec.run.encode_file import vectors_metadata
+from jsonvec.run.encode_file import appending_kind, vectors_metadata
 from jsonvec.run.options import EncodeOptions, EncodeSummary
 from jsonvec.run.stream import collector_paused
-from jsonvec.storage.appending import AppendPlan, check_existing, check_joinable, next_position
+from jsonvec.storage.appending import (
+    AppendPlan,
+    Kind,
+    check_existing,
+    check_joinable,
+    next_position,
+)
+from jsonvec.storage.dtypes import Dtype
 from jsonvec.storage.layout import MANIFEST, part_name, part_number
 from jsonvec.storage.manifest import Manifest
 from jsonvec.storage.parquet.reader import ParquetVectors
@@ -113,7 +120,7 @@ def _encode_into(
 ) -> None:  # fmt: skip
     """The body of :func:`_encode_range`: the part written at ``local`` and committed, or
     aborted at a bad line that fails the run."""
-    sink = ParquetSink(local, encoder.dim, vectors_metadata(encoder, options.id_kind),
+    sink = ParquetSink(local, encoder.dim, vectors_metadata(encoder, options),
                        options.id_kind, options.keep_records)  # fmt: skip
     work = BatchEncoder(encoder, options.id_field, options.keep_records)
     out = np.empty((options.batch_size, encoder.dim), dtype=np.float32)
@@ -207,21 +214,23 @@ def _target(output: Output, book: Codebook, options: EncodeOptions) -> _Target:
             f"{output.where}: holds vectors already: add to them with --append, or give an "
             "empty folder"
         )
-    wanted = (book.fingerprint, book.dim, options.id_kind, options.keep_records)
+    wanted = appending_kind(book, options)
     if not manifest.parts:
         position = 0
     elif manifest.complete:
-        dim, kind, kept = int(manifest.dim or 0), str(manifest.id_type), bool(manifest.keep_records)
-        check_joinable(output.where, manifest.codebook, dim, kind, kept, wanted=wanted)
+        listed = Kind(manifest.codebook, int(manifest.dim or 0), str(manifest.id_type),
+                      bool(manifest.keep_records), manifest.dtype)  # fmt: skip
+        check_joinable(output.where, listed, wanted)
         position = int(manifest.next_position or 0)
     elif output.remote:
         raise OutputError(f"cannot append to {output.where}: its {MANIFEST} is incomplete")
     else:
         plan = AppendPlan(output.where, None, [Path(output.path(p)) for p in manifest.parts])
-        check_existing(plan, *wanted)
+        check_existing(plan, wanted)
         position = next_position(plan)
     manifest = replace(manifest, codebook=book.fingerprint, dim=book.dim,
                        id_type=options.id_kind, keep_records=options.keep_records,
+                       dtype=options.dtype,
                        next_position=position)  # fmt: skip
     return _Target(manifest, found is not None, max(numbers, default=-1) + 1)
 
@@ -247,6 +256,7 @@ def encode_files(
     rejects: str | None = None,
     append: bool = False,
     skip_existing: bool = False,
+    dtype: Dtype = "float32",
     partition_size: int = 64 << 20,
     batch_size: int = 1024,
     client: Any = None,
@@ -272,6 +282,7 @@ def encode_files(
     append : add parts to ``out_dir`` (and a new manifest) instead of wanting it empty.
     skip_existing : with ``append`` and ``id_field``, leave out records whose id is in the
         folder already or came earlier in this run.
+    dtype : the type the vectors are stored in: float32, float16 or int8.
     partition_size : at most this many bytes of input per partition and part, as many
         partitions as make whole rounds of the cluster's workers (a gzip input is one).
     batch_size : records encoded and written together (a row group of a part).
@@ -306,7 +317,7 @@ def encode_files(
     options = EncodeOptions(
         id_field=id_field, keep_records=keep_records,
         skip_invalid=skip_invalid, max_invalid=max_invalid,
-        append=append, skip_existing=skip_existing, batch_size=batch_size,
+        append=append, skip_existing=skip_existing, batch_size=batch_size, dtype=dtype,
     )  # fmt: skip
     if skip_existing and not (append and id_field is not None):
         raise UsageError("skip_existing needs append and id_field")

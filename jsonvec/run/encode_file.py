@@ -20,6 +20,7 @@ from jsonvec.run.options import EncodeOptions, EncodeSummary, check_options, che
 from jsonvec.run.stream import Inputs, Source, encode_lines, rejects_file
 from jsonvec.storage.appending import (
     AppendPlan,
+    Kind,
     SeenIds,
     append_lock,
     check_existing,
@@ -27,7 +28,8 @@ from jsonvec.storage.appending import (
     next_position,
     plan_append,
 )
-from jsonvec.storage.layout import VECTORS_FORMAT, IdKind
+from jsonvec.storage.dtypes import DTYPES, dtype_named
+from jsonvec.storage.layout import VECTORS_FORMAT
 from jsonvec.storage.manifest import Manifest, write_manifest
 from jsonvec.storage.outputs import open_sink
 from jsonvec.storage.sink import VectorSink
@@ -35,19 +37,26 @@ from jsonvec.storage.stdout import StdoutWriter
 from jsonvec.version import ENCODING, __version__
 
 
-def vectors_metadata(encoder: Encoder, id_kind: IdKind) -> dict[str, Any]:
+def vectors_metadata(encoder: Encoder, options: EncodeOptions) -> dict[str, Any]:
     """The description stored with every vectors output."""
     codebook = encoder.codebook
     return {
         "format": VECTORS_FORMAT,
         "dim": codebook.dim,
-        "dtype": "float32",
+        "dtype": options.dtype,
         "codebook": codebook.fingerprint,
         "encoding": ENCODING,
         "codebook_params": codebook.params(),
-        "id_type": id_kind,
+        "id_type": options.id_kind,
         "jsonvec_version": __version__,
     }
+
+
+def appending_kind(codebook: Codebook, options: EncodeOptions) -> Kind:
+    """What the vectors of a run share with those it may be appended to."""
+    return Kind(
+        codebook.fingerprint, codebook.dim, options.id_kind, options.keep_records, options.dtype
+    )
 
 
 def encode_to(
@@ -73,7 +82,7 @@ def encode_to(
     options = options or EncodeOptions()
     if not options.append:
         sink = open_sink(
-            output, encoder.dim, vectors_metadata(encoder, options.id_kind), options.id_kind,
+            output, encoder.dim, vectors_metadata(encoder, options), options.id_kind,
             stdout, options.keep_records,
         )  # fmt: skip
         summary = _run(lines, encoder, sink, options, rejects)
@@ -93,13 +102,11 @@ def _append(
     from jsonvec.storage.parquet.sink import ParquetSink  # noqa: PLC0415 - pyarrow when needed
 
     plan = plan_append(output)
-    check_existing(
-        plan, encoder.codebook.fingerprint, encoder.dim, options.id_kind, options.keep_records
-    )
+    check_existing(plan, appending_kind(encoder.codebook, options))
     seen = SeenIds(existing_ids(plan)) if options.skip_existing else None
     start = next_position(plan) if options.id_field is None else 0
     sink = ParquetSink(
-        plan.target, encoder.dim, vectors_metadata(encoder, options.id_kind), options.id_kind,
+        plan.target, encoder.dim, vectors_metadata(encoder, options), options.id_kind,
         options.keep_records, copy_from=plan.copy_from,
         names=plan.part_names(),
     )  # fmt: skip
@@ -176,6 +183,7 @@ def encode_file(
     batch_size: int = 1024,
     jobs: int = 1,
     input_format: str | None = None,
+    dtype: str = "float32",
 ) -> EncodeSummary:
     """Encode files of records into a vectors file: ``jsonvec encode`` as one call.
 
@@ -202,6 +210,9 @@ def encode_file(
     input_format : {"jsonl", "json"}, optional
         How to read every input; by default ``json`` for names ending in ``.json`` (or
         ``.json.gz``), else ``jsonl``.
+    dtype : {"float32", "float16", "int8"}
+        The type the vectors are stored in (``.parquet`` and ``.npy``); every reader gives
+        float32 (:mod:`jsonvec.storage.dtypes`).
 
     Returns
     -------
@@ -242,7 +253,7 @@ def encode_file(
     options = _options(
         id_field=id_field, skip_invalid=skip_invalid, keep_records=keep_records,
         batch_size=batch_size, jobs=jobs, max_invalid=max_invalid, append=append,
-        skip_existing=skip_existing,
+        skip_existing=skip_existing, dtype=dtype,
     )  # fmt: skip
     if input_format is not None:
         arguments.choice(input_format, "input_format", INPUT_FORMATS)
@@ -264,6 +275,7 @@ def _options(
     max_invalid: object,
     append: object,
     skip_existing: object,
+    dtype: object,
 ) -> EncodeOptions:
     """The options of :func:`encode_file`, checked."""
     id_path = arguments.optional_text(id_field, "id_field")
@@ -279,4 +291,5 @@ def _options(
         max_invalid=limit,
         append=arguments.flag(append, "append"),
         skip_existing=arguments.flag(skip_existing, "skip_existing"),
+        dtype=dtype_named(arguments.choice(dtype, "dtype", DTYPES)),
     )

@@ -12,6 +12,7 @@ from jsonvec.records.reader import STDIN
 from jsonvec.storage.appending import (
     is_folder_target,
 )
+from jsonvec.storage.dtypes import Dtype, dtype_named
 from jsonvec.storage.guard import Named, check_files, reads
 from jsonvec.storage.layout import IdKind
 from jsonvec.storage.outputs import output_format, written_files
@@ -34,6 +35,8 @@ class EncodeOptions:
     max_invalid : with ``skip_invalid``, fail once more than this many lines were invalid.
     append : add to an existing Parquet file or folder of parts instead of replacing it.
     skip_existing : with ``append``, leave out records whose id is already in the output.
+    dtype : the type the vectors are stored in (:mod:`jsonvec.storage.dtypes`): float32,
+        float16 or int8; ``.parquet`` and ``.npy`` outputs only.
     """
 
     id_field: str | None = None
@@ -44,8 +47,10 @@ class EncodeOptions:
     max_invalid: int | None = None
     append: bool = False
     skip_existing: bool = False
+    dtype: Dtype = "float32"
 
     def __post_init__(self) -> None:
+        dtype_named(self.dtype)
         if self.max_invalid is not None and not self.skip_invalid:
             object.__setattr__(self, "skip_invalid", True)  # a limit on skipping is skipping
 
@@ -138,6 +143,8 @@ def check_options(
     fmt = _format(output, options, folder)
     if options.keep_records and fmt not in (None, ".parquet"):
         raise UsageError("--keep-records needs a .parquet output")
+    if options.dtype != "float32" and fmt not in (None, ".parquet", ".npy"):
+        raise UsageError(f"--dtype {options.dtype} needs a .parquet or .npy output")
 
 
 def check_outputs(

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jsonvec.errors import OutputError, VectorsError
-from jsonvec.storage.layout import IdKind, part_name, part_number
+from jsonvec.storage.layout import part_name, part_number
 from jsonvec.storage.manifest import Manifest, has_manifest, read_manifest
 from jsonvec.storage.outputs import output_format
 
@@ -148,49 +148,61 @@ def _largest_id(file: ParquetVectors) -> int:
     return largest
 
 
-def check_existing(
-    plan: AppendPlan, fingerprint: str, dim: int, id_kind: IdKind, keep_records: bool
-) -> None:
-    """Refuse to append to files from another codebook, with other ids or other columns."""
+@dataclass(frozen=True)
+class Kind:
+    """What vectors must share to join a file or folder: the codebook's fingerprint, dim,
+    kind of ids, whether records are kept, and the stored type."""
+
+    fingerprint: str | None
+    dim: int
+    id_type: str
+    keep_records: bool
+    dtype: str
+
+    @classmethod
+    def of(cls, found: ParquetVectors) -> Kind:
+        """The kind of the vectors of an existing file."""
+        return cls(found.fingerprint, found.dim, found.id_type, found.has_records, found.dtype)
+
+
+def check_existing(plan: AppendPlan, wanted: Kind) -> None:
+    """Refuse to append to files from another codebook, with other ids, other columns or
+    another stored type."""
     for path in plan.existing:
         try:
             found = _parquet(path)
         except VectorsError as exc:
             raise OutputError(f"cannot append: {exc}") from exc
-        check_joinable(str(path), found.fingerprint, found.dim, found.id_type, found.has_records,
-                       wanted=(fingerprint, dim, id_kind, keep_records))  # fmt: skip
+        check_joinable(str(path), Kind.of(found), wanted)
 
 
-def check_joinable(
-    where: str,
-    fingerprint: str | None,
-    dim: int,
-    id_type: str,
-    has_records: bool,
-    *,
-    wanted: tuple[str, int, IdKind, bool],
-) -> None:
-    """Refuse to add vectors (of the ``wanted`` codebook fingerprint, dim, kind of ids and
-    columns) to vectors described by the rest (a file, or a folder's manifest)."""
-    book, want_dim, id_kind, keep_records = wanted
-    if fingerprint != book:
+def check_joinable(where: str, found: Kind, wanted: Kind) -> None:
+    """Refuse to add vectors of the ``wanted`` kind to vectors of the ``found`` kind (a file,
+    or a folder's manifest)."""
+    if found.fingerprint != wanted.fingerprint:
         raise OutputError(
-            f"{where} was encoded with codebook {fingerprint}, this run uses codebook "
-            f"{book}: vectors of two codebooks cannot be mixed"
+            f"{where} was encoded with codebook {found.fingerprint}, this run uses codebook "
+            f"{wanted.fingerprint}: vectors of two codebooks cannot be mixed"
         )
-    if dim != want_dim:
-        raise OutputError(f"{where} has dim {dim}, this run has dim {want_dim}")
-    if id_type != id_kind:
-        theirs = "record positions" if id_type == "int" else "ids from a field"
-        ours = "record positions" if id_kind == "int" else "ids from --id-field"
+    if found.dim != wanted.dim:
+        raise OutputError(f"{where} has dim {found.dim}, this run has dim {wanted.dim}")
+    if found.id_type != wanted.id_type:
+        theirs = "record positions" if found.id_type == "int" else "ids from a field"
+        ours = "record positions" if wanted.id_type == "int" else "ids from --id-field"
         raise OutputError(
             f"{where} holds {theirs} as ids, this run writes {ours} "
             "(use the same --id-field setting)"
         )
-    if has_records != keep_records:
+    if found.keep_records != wanted.keep_records:
+        kept = found.keep_records
         raise OutputError(
-            f"{where} {'keeps' if has_records else 'does not keep'} the records: "
-            f"append {'with' if has_records else 'without'} --keep-records"
+            f"{where} {'keeps' if kept else 'does not keep'} the records: "
+            f"append {'with' if kept else 'without'} --keep-records"
+        )
+    if found.dtype != wanted.dtype:
+        raise OutputError(
+            f"{where} stores {found.dtype} vectors, this run writes {wanted.dtype}: "
+            f"append with --dtype {found.dtype}"
         )
 
 

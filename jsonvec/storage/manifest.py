@@ -33,9 +33,10 @@ class Manifest:
     positions, ``"string"`` for ids from a field), ``keep_records`` and ``next_position``
     (one past the largest positional id) let a run append without opening every part; they
     are None in a manifest that does not say (written by jsonvec 0.3.0), and then read from
-    the parts. The encoding rules (``version.ENCODING``) are written into every manifest and
-    checked when one is read (one without them was written by rules 2), so parts of other
-    rules never join a folder, even by an append that reads only the manifest.
+    the parts. ``dtype`` is the type the parts store (float32 where a manifest does not say:
+    no other was written before). The encoding rules (``version.ENCODING``) are written into
+    every manifest and checked when one is read (one without them was written by rules 2), so
+    parts of other rules never join a folder, even by an append that reads only the manifest.
     """
 
     parts: list[str] = field(default_factory=list)
@@ -45,6 +46,7 @@ class Manifest:
     id_type: str | None = None
     keep_records: bool | None = None
     next_position: int | None = None
+    dtype: str = "float32"
 
     @property
     def records(self) -> int:
@@ -73,6 +75,7 @@ class Manifest:
             "id_type": self.id_type,
             "keep_records": self.keep_records,
             "next_position": self.next_position,
+            "dtype": self.dtype,
         }
         return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
@@ -100,6 +103,7 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
         id_type=document.get("id_type") if document.get("id_type") in ("int", "string") else None,
         keep_records=(keep if isinstance(keep := document.get("keep_records"), bool) else None),
         next_position=_int(document.get("next_position")),
+        dtype=str(document.get("dtype", "float32")),
     )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
-"""The ``.npy`` vector output: rows streamed into ``NAME.npy``, ids into ``NAME.npy.ids``,
-the metadata with count and CRC-32 into ``NAME.npy.meta``, all renamed into place together."""
+"""The ``.npy`` vector output: rows streamed into ``NAME.npy`` (in the stored type the
+metadata names, :mod:`jsonvec.storage.dtypes`), ids into ``NAME.npy.ids``, the metadata with
+count and CRC-32 into ``NAME.npy.meta``, all renamed into place together."""
 
 from __future__ import annotations
 
@@ -14,15 +15,17 @@ from jsonvec._utils.atomic import AtomicFile
 from jsonvec._utils.behind import Behind
 from jsonvec.errors import OutputError
 from jsonvec.storage.checksum import extend
+from jsonvec.storage.dtypes import NUMPY, Dtype, dtype_named, pack
 from jsonvec.storage.layout import sidecar_paths
 from jsonvec.storage.sink import Ids, write_error
 
 _NPY_HEADER = 128  # bytes reserved for the .npy header, rewritten with the final count
 
 
-def npy_header(rows: int, dim: int) -> bytes:
-    """A version 1.0 ``.npy`` header of fixed length for a float32 (rows, dim) array."""
-    text = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}"
+def npy_header(rows: int, dim: int, dtype: Dtype = "float32") -> bytes:
+    """A version 1.0 ``.npy`` header of fixed length for a (rows, dim) array of ``dtype``."""
+    descr = NUMPY[dtype].str
+    text = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {dim}), }}"
     body = text.encode("latin1").ljust(_NPY_HEADER - 10 - 1) + b"\n"
     return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body
 
@@ -38,6 +41,7 @@ class NpySink:
         self.dim = dim
         self.rows = 0
         self.metadata = metadata
+        self.dtype = dtype_named(metadata.get("dtype", "float32"))
         self.crc32 = 0  # of the array's data, stored in the metadata and checked when read
         self._array = AtomicFile(path)
         opened = [self._array]
@@ -52,7 +56,7 @@ class NpySink:
         self._files = (self._ids, self._meta, self._array)
         self._behind = Behind()
         try:
-            self._guard(lambda: self._array.file.write(npy_header(0, dim)))
+            self._guard(lambda: self._array.file.write(npy_header(0, dim, self.dtype)))
         except OutputError:
             self.abort()
             raise
@@ -70,12 +74,13 @@ class NpySink:
         records: Sequence[str] | None = None,
         crc: int | None = None,
     ) -> None:
-        data = np.array(vectors, dtype="<f4")  # a copy: the caller reuses its own
+        data = pack(vectors, self.dtype)  # a copy: the caller reuses its own
         lines = b"".join(orjson.dumps(i) + b"\n" for i in ids)
-        self._behind.submit(lambda: self._write(data, lines, crc))
+        known = crc if self.dtype == "float32" else None  # the caller's is of float32 data
+        self._behind.submit(lambda: self._write(data, lines, known))
         self.rows += len(ids)
 
-    def _write(self, data: NDArray[np.float32], lines: bytes, crc: int | None) -> None:
+    def _write(self, data: NDArray[Any], lines: bytes, crc: int | None) -> None:
         """Write one batch and add it to the checksum (in the writer thread, behind the
         encoding, in batch order)."""
         self.crc32 = extend(self.crc32, data.data, crc)
@@ -86,7 +91,7 @@ class NpySink:
         def finish() -> None:
             meta = {**self.metadata, "count": self.rows, "crc32": self.crc32}
             self._array.file.seek(0)
-            self._array.file.write(npy_header(self.rows, self.dim))
+            self._array.file.write(npy_header(self.rows, self.dim, self.dtype))
             self._meta.file.write(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
 
         try:

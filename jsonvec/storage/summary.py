@@ -40,7 +40,7 @@ def summary(collection: Collection, name: str, *, check: bool = False) -> dict[s
         "formats": sorted({f.path.suffix for f in files}),
         "rows": collection.count,
         "dim": collection.dim,
-        "dtype": "float32",
+        "dtype": _one({f.dtype for f in files}),
         "codebook": collection.fingerprint,
         "codebook_params": params,
         "encoding": ENCODING,

@@ -28,7 +28,8 @@ import orjson
 from numpy.typing import NDArray
 
 from jsonvec.errors import AnnIndexError, JsonvecError, SearchError, VectorsError
-from jsonvec.storage import verified
+from jsonvec.storage import dtypes, verified
+from jsonvec.storage.dtypes import DTYPES, Dtype
 from jsonvec.storage.layout import ID_COLUMN, VECTOR_COLUMN, found_sidecar_paths
 from jsonvec.version import ENCODING, ENCODING_SINCE, __version__
 
@@ -121,7 +122,9 @@ class VectorFile(ABC):
     id_type : ``"int"`` (record positions), ``"string"`` (from ``--id-field``), or
         ``"mixed"`` (JSON Lines: each line's own).
     has_records : whether each record's JSON text is stored too.
-    crc32 : CRC-32 of the vectors' float32 data in row order, or None where not stored.
+    dtype : the type the vectors are stored in (:mod:`jsonvec.storage.dtypes`); every reader
+        gives them as float32.
+    crc32 : CRC-32 of the vectors' stored data in row order, or None where not stored.
     """
 
     path: Path
@@ -131,6 +134,7 @@ class VectorFile(ABC):
     params: dict[str, Any] | None
     id_type: str
     has_records: bool = False
+    dtype: Dtype = "float32"
     crc32: int | None = None
 
     def _init(self, path: Path, meta: dict[str, Any], count: int) -> None:
@@ -141,6 +145,10 @@ class VectorFile(ABC):
         params = meta.get("codebook_params")
         self.params = params if isinstance(params, dict) else None
         self.id_type = "string" if meta.get("id_type") == "string" else "int"
+        stored = meta.get("dtype", "float32")
+        if stored not in DTYPES:
+            raise VectorsError(f"{path}: jsonvec metadata is corrupted (dtype {stored!r})")
+        self.dtype = stored
 
     @abstractmethod
     def chunks(self, rows: int) -> Iterator[tuple[int, Block]]:
@@ -198,23 +206,24 @@ class VectorFile(ABC):
         if self.crc32 is not None and crc != self.crc32:
             raise VectorsError(f"{self.path}: vectors are corrupted (checksum mismatch)")
 
-    def _checked(self, blocks: Iterator[tuple[int, Block]]) -> Iterator[tuple[int, Block]]:
-        """``blocks``, the file's vectors in order, with their checksum compared at the end;
-        or, where this file passed that check before and has not changed since
-        (:mod:`jsonvec.storage.verified`), with a look that it did not change meanwhile."""
+    def _checked(self, blocks: Iterator[tuple[int, NDArray[Any]]]) -> Iterator[tuple[int, Block]]:
+        """``blocks``, the file's vectors in order as stored, unpacked into float32, with their
+        checksum compared at the end; or, where this file passed that check before and has not
+        changed since (:mod:`jsonvec.storage.verified`), with a look that it did not change
+        meanwhile."""
         if self.crc32 is None:
-            yield from blocks
+            yield from _unpacked(blocks)
             return
         seen = verified.identity(self.path)
         if seen is not None and verified.known(seen, self.crc32):
-            yield from blocks
+            yield from _unpacked(blocks)
             if verified.identity(self.path) != seen:
                 raise VectorsError(f"{self.path}: changed while it was being read")
             return
         crc = 0
         for start, block in blocks:
-            crc = zlib.crc32(block.data, crc)
-            yield start, block
+            crc = zlib.crc32(np.ascontiguousarray(block).data, crc)
+            yield from _unpacked([(start, block)])
         self._check_crc(crc)
         if seen is not None and verified.identity(self.path) == seen:
             verified.remember(seen, self.crc32)
@@ -230,7 +239,8 @@ class NpyVectors(VectorFile):
         with reading(path):
             raw = meta_path.read_bytes() if meta_path.exists() else None
             meta = read_metadata(path, raw)
-            shape = np.load(path, mmap_mode="r").shape
+            array = np.load(path, mmap_mode="r")
+            shape, kind = array.shape, dtypes.of_numpy(array.dtype)
         count = meta.get("count", -1)
         if not isinstance(count, int) or shape != (count, meta["dim"]):
             raise VectorsError(
@@ -238,6 +248,10 @@ class NpyVectors(VectorFile):
                 f"{count} of dim {meta['dim']}"
             )
         self._init(path, meta, count)
+        if kind != self.dtype:
+            raise VectorsError(
+                f"{path}: holds {array.dtype} values, but its metadata says {self.dtype}"
+            )
         crc = meta.get("crc32")
         self.crc32 = crc if isinstance(crc, int) else None
 
@@ -252,15 +266,15 @@ class NpyVectors(VectorFile):
         with reading(self.path):
             yield from self._checked(self._blocks(rows))
 
-    def _blocks(self, rows: int) -> Iterator[tuple[int, Block]]:
+    def _blocks(self, rows: int) -> Iterator[tuple[int, NDArray[Any]]]:
         array = np.load(self.path, mmap_mode="r")
         for start in range(0, self.count, rows):
-            yield start, np.ascontiguousarray(array[start : start + rows], dtype="<f4")
+            yield start, np.ascontiguousarray(array[start : start + rows])
 
     def vectors_at(self, local: Sequence[int]) -> Block:
         with reading(self.path):
             array = np.load(self.path, mmap_mode="r")
-            return np.array(array[list(local)], dtype=np.float32).reshape(-1, self.dim)
+            return dtypes.unpack(np.asarray(array[list(local)]).reshape(-1, self.dim))
 
     def ids(self) -> Iterator[Any]:
         rows = 0
@@ -356,6 +370,19 @@ class JsonlVectors(VectorFile):
     def ids(self) -> Iterator[Any]:
         for _, rid, _, _ in self._lines():
             yield rid
+
+
+def _unpacked(blocks: Iterable[tuple[int, NDArray[Any]]]) -> Iterator[tuple[int, Block]]:
+    """Stored blocks as float32: float32 blocks as they are, others unpacked a few hundred
+    rows at a time (:func:`jsonvec.storage.dtypes.blocks`)."""
+    for start, block in blocks:
+        if block.dtype == np.float32:
+            yield start, block
+            continue
+        first = start
+        for piece in dtypes.blocks(block):
+            yield first, piece
+            first += len(piece)
 
 
 def chunked(blocks: Iterable[tuple[int, Block]], offset: int) -> Iterator[tuple[int, Block]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -381,6 +382,25 @@ def test_skip_existing_as_on_one_machine(client: Any, tmp_path: Path, size: int)
     assert expected.existing > 0
     assert expected.repeated > 0
     assert rows_of(out) == rows_of(one)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "int8"])
+def test_reduced_types_as_on_one_machine(client: Any, tmp_path: Path, dtype: str) -> None:
+    """A folder of float16 or int8 parts holds the bytes one machine stores; its manifest
+    says the type, and an append of another type is refused from the manifest alone."""
+    first, second = split_input(tmp_path, noisy_input(tmp_path), 230)
+    out, one = tmp_path / "out", tmp_path / "one.parquet"
+    options: dict[str, Any] = {"skip_invalid": True, "append": True, "dtype": dtype}
+    for source in (first, second):
+        encode_files([str(source)], str(out), partition_size=900, client=client, **options)
+        one_machine(tmp_path, [source], one, **options)
+    assert rows_of(out) == rows_of(one)
+    assert manifest_of(out)["dtype"] == dtype
+    stored = pq.read_table(out / manifest_of(out)["parts"][0]).column("vector")
+    assert stored.type == (pa.binary(1024) if dtype == "int8" else pa.list_(
+        pa.field("item", pa.float16(), nullable=False), 1024))  # fmt: skip
+    with pytest.raises(OutputError, match=f"stores {dtype} vectors, this run writes float32"):
+        encode_files([str(first)], str(out), skip_invalid=True, append=True, client=client)
 
 
 def test_an_append_with_nothing_new_writes_nothing(client: Any, tmp_path: Path) -> None:

@@ -77,9 +77,11 @@ def test_first_invalid_line_raises() -> None:
 
 
 def test_metadata_names_the_codebook() -> None:
-    meta = vectors_metadata(Encoder(BOOK), "int")
+    meta = vectors_metadata(Encoder(BOOK), EncodeOptions())
     assert meta["codebook"] == BOOK.fingerprint
     assert (meta["dim"], meta["dtype"], meta["id_type"]) == (64, "float32", "int")
+    meta = vectors_metadata(Encoder(BOOK), EncodeOptions(id_field="id", dtype="int8"))
+    assert (meta["dtype"], meta["id_type"]) == ("int8", "string")
 
 
 def many_lines() -> list[Line]:

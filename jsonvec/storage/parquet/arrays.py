@@ -1,4 +1,5 @@
-"""Arrow arrays built straight from their buffers, and the table of a set of vectors.
+"""Arrow arrays built straight from their buffers, the vector column of each stored type,
+and the table of a set of vectors.
 
 ``pa.array(values)`` first asks whether ``values`` is a pandas object, which imports pandas
 where it is installed: 0.18-0.21 s measured here, paid by every ``jsonvec encode`` to
@@ -15,6 +16,7 @@ import orjson
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from jsonvec.storage.dtypes import NUMPY, Dtype, of_numpy
 from jsonvec.storage.layout import ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
 
 #: the largest total of bytes of a ``string`` array (its offsets are int32)
@@ -23,16 +25,6 @@ _STRING_BYTES = 2**31 - 1
 
 def _buffer(data: object) -> pa.Buffer:
     return pa.py_buffer(cast(Any, data))
-
-
-def float32_array(data: NDArray[np.float32]) -> pa.Array[Any]:
-    """``data`` (1-D, float32, C-contiguous) as an Arrow array over the same memory.
-
-    >>> float32_array(np.array([0.5, 2.0], dtype=np.float32)).to_pylist()
-    [0.5, 2.0]
-    """
-    data = np.ascontiguousarray(data, dtype="<f4")
-    return pa.Array.from_buffers(pa.float32(), len(data), [None, _buffer(data)])
 
 
 def int64_array(values: Sequence[int]) -> pa.Array[Any]:
@@ -72,15 +64,79 @@ def id_array(ids: Sequence[Any]) -> pa.Array[Any]:
     return string_array([i if isinstance(i, str) else orjson.dumps(i).decode() for i in ids])
 
 
+def vector_type(dim: int, dtype: Dtype = "float32") -> pa.DataType:
+    """The Arrow type of the vector column: ``fixed_size_list<float32 not null>[dim]``
+    (``float16``: of ``halffloat``); for ``int8``, ``fixed_size_binary[dim]``, the row's
+    bytes (Parquet has no one-byte integers: a list of int8 would take four bytes a value).
+    """
+    if dtype == "int8":
+        return pa.binary(dim)
+    item = pa.float32() if dtype == "float32" else pa.float16()
+    return pa.list_(pa.field("item", item, nullable=False), dim)
+
+
+def type_dtype(kind: pa.DataType) -> tuple[Dtype, int] | None:
+    """The stored type and dim of a vector column of Arrow type ``kind``, or None."""
+    if pa.types.is_fixed_size_binary(kind):
+        return "int8", kind.byte_width
+    if not pa.types.is_fixed_size_list(kind):
+        return None
+    if pa.types.is_float32(kind.value_type):
+        return "float32", kind.list_size
+    if pa.types.is_float16(kind.value_type):
+        return "float16", kind.list_size
+    return None
+
+
+def vector_array(packed: NDArray[Any]) -> pa.Array[Any]:
+    """Stored rows (n, dim) of a stored type (:mod:`jsonvec.storage.dtypes`) as a vector column
+    over the same memory.
+
+    >>> vector_array(np.array([[1, -2]], dtype=np.int8)).type
+    FixedSizeBinaryType(fixed_size_binary[2])
+    """
+    data = np.ascontiguousarray(packed)
+    rows, dim = data.shape
+    dtype = of_numpy(data.dtype)
+    if dtype is None:
+        raise TypeError(f"vectors of type {data.dtype} are not stored")
+    kind = vector_type(dim, dtype)
+    if dtype == "int8":
+        return pa.Array.from_buffers(kind, rows, [None, _buffer(data)])
+    item = pa.float32() if dtype == "float32" else pa.float16()
+    values = pa.Array.from_buffers(item, data.size, [None, _buffer(data)])
+    return pa.FixedSizeListArray.from_arrays(values, type=cast(Any, kind))
+
+
+def stored_rows(column: pa.Array[Any] | pa.ChunkedArray[Any], dim: int) -> NDArray[Any]:
+    """A vector column's rows in their stored type: (n, dim) (a copy where Arrow's is not
+    contiguous)."""
+    chunks: list[Any] = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = [_stored(chunk, dim) for chunk in chunks]
+    if len(parts) == 1:
+        return parts[0]
+    kind = type_dtype(column.type)
+    empty = np.zeros((0, dim), dtype=NUMPY[kind[0] if kind else "float32"])
+    return np.concatenate(parts) if parts else empty
+
+
+def _stored(chunk: Any, dim: int) -> NDArray[Any]:
+    if pa.types.is_fixed_size_binary(chunk.type):
+        data = chunk.buffers()[1]
+        flat = np.frombuffer(data, dtype=np.int8, count=len(chunk) * dim, offset=chunk.offset * dim)
+        return flat.reshape(-1, dim)
+    values = chunk.flatten().to_numpy(zero_copy_only=False)  # flatten: of a slice, its rows
+    return np.asarray(values).reshape(-1, dim)
+
+
 def vectors_table(
     ids: Sequence[Any], vectors: NDArray[np.float32], records: Sequence[str] | None, metadata: bytes
 ) -> pa.Table:
     """Columns ``id``, ``vector`` (fixed-size lists of float32) and, given ``records`` (JSON
     texts), ``record``, with ``metadata`` under the vectors' metadata key."""
-    flat = float32_array(np.ascontiguousarray(vectors).reshape(-1))
     columns = {
         ID_COLUMN: id_array(ids),
-        VECTOR_COLUMN: pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1]),
+        VECTOR_COLUMN: vector_array(np.ascontiguousarray(vectors, dtype="<f4")),
     }
     if records is not None:
         columns[RECORD_COLUMN] = string_array(records)

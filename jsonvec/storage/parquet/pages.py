@@ -4,11 +4,13 @@ Arrow decodes a ``fixed_size_list<float32>`` column through its repetition and d
 levels into new buffers, at about a third of the speed of reading a ``.npy`` file. jsonvec
 writes that column in one known layout: data pages of format 1, PLAIN encoding, no
 compression, no nulls. Each such page is a Thrift page header, the two level runs (each
-behind a 4-byte length) and then the float32 values as they are in memory, so the values can
-be read from a memory map in place. :func:`vector_pages` finds them; anything that does not
-fit that layout exactly (another writer, a damaged header) gives ``None`` and the caller
-reads the column through Arrow instead. The values are checked by the CRC-32 that jsonvec
-stores for them (``jsonvec.crc32``), so a damaged page cannot pass unnoticed either way.
+behind a 4-byte length) and then the values as they are in memory (float32, or float16 as
+2-byte fixed-length arrays; an int8 column, ``fixed_size_binary[dim]``, has no levels and a
+row's bytes as each value), so the values can be read from a memory map in place.
+:func:`vector_pages` finds them; anything that does not fit that layout exactly (another
+writer, a damaged header) gives ``None`` and the caller reads the column through Arrow
+instead. The values are checked by the CRC-32 that jsonvec stores for them
+(``jsonvec.crc32``), so a damaged page cannot pass unnoticed either way.
 
 Thrift compact protocol, as far as page headers need it: a field header byte holds the id
 delta (high nibble) and the type (low nibble); integers are zigzag varints.
@@ -123,12 +125,20 @@ _NESTED = {"data_page": {1: "num_values", 2: "encoding"}}
 
 
 def vector_pages(
-    data: bytes | memoryview, start: int, length: int, codec: str
+    data: bytes | memoryview,
+    start: int,
+    length: int,
+    codec: str,
+    value_bytes: int = 4,
+    level_runs: int = 2,
 ) -> list[tuple[int, int]] | None:
-    """``(offset, number of floats)`` of the values of each page of one column chunk.
+    """``(offset, number of values)`` of the values of each page of one column chunk.
 
     ``data`` is the file (a memory map will do), ``start`` and ``length`` the chunk's place in
-    it, ``codec`` its compression. None when the chunk is not in the layout described above.
+    it, ``codec`` its compression; each value takes ``value_bytes`` (a float32 4, a float16 2,
+    a ``fixed_size_binary[dim]`` row ``dim``), behind ``level_runs`` runs of levels (a list
+    column has repetition and definition levels, a required flat column none). None when the
+    chunk is not in the layout described above.
     """
     if codec != _UNCOMPRESSED:
         return None
@@ -145,9 +155,9 @@ def vector_pages(
             if page.get("encoding") != _PLAIN or not isinstance(size, int) or size < 8:
                 return None
             body, pos = reader.pos, reader.pos + size
-            values = _skip_levels(data, body, pos)
+            values = _skip_levels(data, body, pos, level_runs)
             count = page.get("num_values")
-            if not isinstance(count, int) or pos - values != 4 * count or pos > end:
+            if not isinstance(count, int) or pos - values != value_bytes * count or pos > end:
                 return None
             pages.append((values, count))
     except MalformedError:
@@ -155,10 +165,10 @@ def vector_pages(
     return pages
 
 
-def _skip_levels(data: bytes | memoryview, body: int, end: int) -> int:
+def _skip_levels(data: bytes | memoryview, body: int, end: int, runs: int) -> int:
     """Where the values of a page start: after its repetition and definition levels."""
     pos = body
-    for _ in range(2):  # repetition levels, then definition levels, each behind its length
+    for _ in range(runs):  # repetition levels, then definition levels, each behind its length
         if pos + 4 > end:
             raise MalformedError
         pos += 4 + int.from_bytes(bytes(data[pos : pos + 4]), "little")

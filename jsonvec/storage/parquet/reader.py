@@ -20,9 +20,13 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
 from jsonvec.errors import VectorsError
+from jsonvec.storage import dtypes
+from jsonvec.storage.dtypes import NUMPY
 from jsonvec.storage.layout import CRC_KEY, ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
+from jsonvec.storage.parquet.arrays import stored_rows, type_dtype
 from jsonvec.storage.parquet.pages import vector_pages
 from jsonvec.storage.vector_files import Block, VectorFile, matches, read_metadata, reading
 
@@ -42,6 +46,11 @@ class ParquetVectors(VectorFile):
         if ID_COLUMN not in schema.names or VECTOR_COLUMN not in schema.names:
             raise VectorsError(f"{path}: not a jsonvec vectors file (no id or vector column)")
         self._init(path, meta, self.metadata.num_rows)
+        if type_dtype(schema.field(VECTOR_COLUMN).type) != (self.dtype, self.dim):
+            raise VectorsError(
+                f"{path}: its vector column is {schema.field(VECTOR_COLUMN).type}, but its "
+                f"metadata says {self.dtype} vectors of dim {self.dim}"
+            )
         self.has_records = RECORD_COLUMN in schema.names
         self.id_type = "string" if pa.types.is_string(schema.field(ID_COLUMN).type) else "int"
         self.crc32 = int(crc) if crc is not None and crc.isdigit() else None
@@ -49,6 +58,8 @@ class ParquetVectors(VectorFile):
             [0] + [self.metadata.row_group(i).num_rows for i in range(self.metadata.num_row_groups)]
         )
         self._vector_column = schema.get_field_index(VECTOR_COLUMN)
+        leaf = self.metadata.schema.column(self._vector_column)
+        self._level_runs = (leaf.max_repetition_level > 0) + (leaf.max_definition_level > 0)
 
     def _open(self) -> pq.ParquetFile:
         # page checksums are checked where no checksum of the vectors is stored (0.2 files);
@@ -59,19 +70,19 @@ class ParquetVectors(VectorFile):
         with reading(self.path):
             yield from self._checked(self._blocks(rows))
 
-    def _blocks(self, rows: int) -> Iterator[tuple[int, Block]]:
-        """Blocks of ``rows`` rows (fewer at the end), each a copy the caller may keep."""
+    def _blocks(self, rows: int) -> Iterator[tuple[int, NDArray[Any]]]:
+        """Blocks of ``rows`` stored rows (fewer at the end), each a copy the caller may keep."""
         start = 0
         for block in _rechunk(self._pieces(), min(rows, _PAGE_BLOCK_ROWS), self.dim):
             yield start, block
             start += len(block)
 
-    def _pieces(self) -> Iterator[Block]:
-        """The vector column's floats, a page (or a row group) at a time, in row order."""
+    def _pieces(self) -> Iterator[NDArray[Any]]:
+        """The vector column's stored values, a page (or a row group) at a time, in row order."""
         if self.crc32 is None:  # no checksum of the vectors: Arrow reads and checks pages
             parquet = self._open()
             for group in range(self.metadata.num_row_groups):
-                yield self._arrow_group(parquet, group).reshape(-1)
+                yield self._stored_group(parquet, group).reshape(-1)
             return
         if self.count == 0:
             return
@@ -82,7 +93,7 @@ class ParquetVectors(VectorFile):
                 for group in range(self.metadata.num_row_groups):
                     pages = self._group_pages(data, group)
                     if pages is None:  # not the layout jsonvec writes: Arrow reads this group
-                        pages = [self._arrow_group(self._open(), group).reshape(-1)]
+                        pages = [self._stored_group(self._open(), group).reshape(-1)]
                     yield from pages
                     del pages
                 data.release()
@@ -90,31 +101,24 @@ class ParquetVectors(VectorFile):
                 with contextlib.suppress(BufferError):  # a view still held keeps it open
                     mapped.close()
 
-    def _group_pages(self, data: memoryview, group: int) -> list[Block] | None:
-        """Views of the float values of one row group's pages, or None if it cannot be."""
+    def _group_pages(self, data: memoryview, group: int) -> list[NDArray[Any]] | None:
+        """Views of the stored values of one row group's pages, or None if it cannot be."""
         column = self.metadata.row_group(group).column(self._vector_column)
+        kind = NUMPY[self.dtype]
+        # a value of the column: a float, or (int8) a row of dim bytes
+        per_value = self.dim if self.dtype == "int8" else 1
         pages = vector_pages(
-            data, column.data_page_offset, column.total_compressed_size, column.compression
-        )
+            data, column.data_page_offset, column.total_compressed_size, column.compression,
+            kind.itemsize * per_value, self._level_runs,
+        )  # fmt: skip
         expected = self.metadata.row_group(group).num_rows * self.dim
-        if pages is None or sum(count for _, count in pages) != expected:
+        if pages is None or sum(count * per_value for _, count in pages) != expected:
             return None
-        return [np.frombuffer(data, dtype="<f4", count=n, offset=o) for o, n in pages]
+        return [np.frombuffer(data, dtype=kind, count=n * per_value, offset=o) for o, n in pages]
 
-    def _arrow_blocks(self) -> Iterator[tuple[int, Block]]:
-        parquet = self._open()
-        start = 0
-        for group in range(self.metadata.num_row_groups):
-            block = self._arrow_group(parquet, group)
-            yield start, block
-            start += len(block)
-
-    def _arrow_group(self, parquet: pq.ParquetFile, group: int) -> Block:
+    def _stored_group(self, parquet: pq.ParquetFile, group: int) -> NDArray[Any]:
         column = parquet.read_row_group(group, columns=[VECTOR_COLUMN]).column(0)
-        chunks: list[Any] = column.chunks
-        flat = [c.values.to_numpy(zero_copy_only=False) for c in chunks]
-        joined = np.concatenate(flat) if flat else np.zeros(0, dtype=np.float32)
-        return np.asarray(joined, dtype=np.float32).reshape(-1, self.dim)
+        return stored_rows(column, self.dim)
 
     def ids(self) -> Iterator[Any]:
         with reading(self.path, "ids"):
@@ -144,7 +148,7 @@ class ParquetVectors(VectorFile):
 
     def vectors_at(self, local: Sequence[int]) -> Block:
         rows = self._column_at(VECTOR_COLUMN, local)
-        return np.stack(rows) if rows else self._empty()
+        return dtypes.unpack(np.stack(rows)) if rows else self._empty()
 
     def _column_at(self, column: str, local: Sequence[int]) -> list[Any]:
         """Values of ``column`` at ``local`` rows, reading only the row groups that hold them."""
@@ -158,11 +162,11 @@ class ParquetVectors(VectorFile):
             for group, members in groups.items():
                 values = parquet.read_row_group(group, columns=[column]).column(0)
                 for row in members:
-                    item = values[row - int(self._bounds[group])]
+                    at = row - int(self._bounds[group])
                     out[row] = (
-                        np.asarray(item.values.to_numpy(zero_copy_only=False), dtype=np.float32)
-                        if column == "vector"
-                        else item.as_py()
+                        stored_rows(values.slice(at, 1), self.dim)[0]
+                        if column == VECTOR_COLUMN
+                        else values[at].as_py()
                     )
         return [out[row] for row in local]
 
@@ -195,10 +199,10 @@ def _is_integer(text: str) -> bool:
     return body.isascii() and body.isdigit()
 
 
-def _rechunk(pieces: Iterable[Block], rows: int, dim: int) -> Iterator[Block]:
-    """Runs of floats cut into blocks of ``rows`` rows of ``dim`` (copies)."""
+def _rechunk(pieces: Iterable[NDArray[Any]], rows: int, dim: int) -> Iterator[NDArray[Any]]:
+    """Runs of values cut into blocks of ``rows`` rows of ``dim`` (copies)."""
     wanted = rows * dim
-    gathered: list[Block] = []
+    gathered: list[NDArray[Any]] = []
     have = 0
     for piece in pieces:
         rest = piece

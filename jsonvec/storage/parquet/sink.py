@@ -22,6 +22,7 @@ from jsonvec._utils.atomic import AtomicFile
 from jsonvec._utils.behind import Behind
 from jsonvec.errors import OutputError
 from jsonvec.storage.checksum import extend
+from jsonvec.storage.dtypes import dtype_named, pack
 from jsonvec.storage.layout import (
     CRC_KEY,
     ID_COLUMN,
@@ -30,13 +31,14 @@ from jsonvec.storage.layout import (
     VECTOR_COLUMN,
     IdKind,
 )
-from jsonvec.storage.parquet.arrays import float32_array, int64_array, string_array
+from jsonvec.storage.parquet.arrays import (
+    int64_array,
+    stored_rows,
+    string_array,
+    vector_array,
+    vector_type,
+)
 from jsonvec.storage.sink import Ids, failure_reason, write_error
-
-
-def vector_type(dim: int) -> pa.DataType:
-    """The Arrow type of the vector column: ``fixed_size_list<float32 not null>[dim]``."""
-    return pa.list_(pa.field("item", pa.float32(), nullable=False), dim)
 
 
 class ParquetSink:
@@ -57,10 +59,11 @@ class ParquetSink:
         copy_from: Path | None = None,
         names: Iterator[Path] | None = None,
     ) -> None:
+        self.dtype = dtype_named(metadata.get("dtype", "float32"))
         id_type = pa.int64() if id_kind == "int" else pa.string()
         fields = [
             pa.field(ID_COLUMN, id_type, nullable=False),
-            pa.field(VECTOR_COLUMN, vector_type(dim), nullable=False),
+            pa.field(VECTOR_COLUMN, vector_type(dim, self.dtype), nullable=False),
         ]
         if keep_records:
             fields.append(pa.field(RECORD_COLUMN, pa.string(), nullable=False))
@@ -105,7 +108,8 @@ class ParquetSink:
                 table = parquet.read_row_group(i).replace_schema_metadata(self.schema.metadata)
                 if not table.schema.equals(self.schema):
                     raise OutputError(f"{source}: cannot append: its columns differ")
-                self.crc32 = zlib.crc32(vector_data(table.column(VECTOR_COLUMN)), self.crc32)
+                stored = stored_rows(table.column(VECTOR_COLUMN), self.dim)
+                self.crc32 = zlib.crc32(np.ascontiguousarray(stored).data, self.crc32)
                 self._writer.write_table(table)
                 self._file.sync_behind()
         except (OSError, pa.ArrowException) as exc:
@@ -118,20 +122,17 @@ class ParquetSink:
         records: Sequence[str] | None = None,
         crc: int | None = None,
     ) -> None:
-        data = np.array(vectors, dtype="<f4").reshape(-1)  # a copy: the caller reuses its own
-        flat = float32_array(data)
-        columns = [
-            _id_array(ids, self.schema.field(ID_COLUMN).type),
-            pa.FixedSizeListArray.from_arrays(flat, type=cast(Any, vector_type(self.dim))),
-        ]
+        data = pack(vectors, self.dtype)  # a copy: the caller reuses its own
+        columns = [_id_array(ids, self.schema.field(ID_COLUMN).type), vector_array(data)]
         if self.keep_records:
             if records is None or len(records) != len(ids):
                 raise ValueError("this sink keeps records: give one per row")
             columns.append(string_array(records))
         table = pa.Table.from_arrays(columns, schema=self.schema)
-        self._behind.submit(lambda: self._write(table, data, crc))
+        known = crc if self.dtype == "float32" else None  # the caller's is of float32 data
+        self._behind.submit(lambda: self._write(table, data, known))
 
-    def _write(self, table: pa.Table, data: NDArray[np.float32], crc: int | None) -> None:
+    def _write(self, table: pa.Table, data: NDArray[Any], crc: int | None) -> None:
         """Write one batch and add it to the checksum (in the writer thread, behind the
         encoding, in batch order)."""
         self.crc32 = extend(self.crc32, data.data, crc)
@@ -172,11 +173,3 @@ def _id_array(ids: Ids, kind: pa.DataType) -> pa.Array[Any]:
     if kind == pa.int64():
         return int64_array(cast(Sequence[int], ids))
     return string_array(cast(Sequence[str], ids))
-
-
-def vector_data(column: Any) -> memoryview:
-    """The float32 data of a vector column (Arrow), row after row, as bytes for a checksum."""
-    chunks: list[Any] = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    parts = [np.asarray(c.values.to_numpy(zero_copy_only=False), dtype="<f4") for c in chunks]
-    flat = np.concatenate(parts) if parts else np.zeros(0, dtype="<f4")
-    return flat.data

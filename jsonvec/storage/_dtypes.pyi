@@ -1,0 +1,6 @@
+"""Types of the compiled unpacking of stored vectors (jsonvec/storage/_dtypes.pyx)."""
+
+from typing import Any
+
+def int8_rows(src: Any, out: Any) -> None: ...
+def float16_rows(src: Any, out: Any) -> None: ...
