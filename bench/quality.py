@@ -1,7 +1,8 @@
 """Finding the same record again: jsonvec against feature hashing and a neural embedder.
 
 Usage:  python bench/quality.py [--data DIR] [--limit 2000] [--copies 200] [--no-minilm]
-                                [--fit] [--haar] [--variant LABEL:NAME=VALUE,...] [--seeds 5]
+                                [--fit] [--haar] [--dtypes] [--variant LABEL:NAME=VALUE,...]
+                                [--seeds 5]
                                 [--corpus NAME ...] [--write docs/quality.md]
 
 For every corpus (each .jsonl in the data folder) it takes up to --limit records, makes
@@ -14,8 +15,10 @@ that ties with the right one counts against the method.
 Methods: jsonvec (default codebook, dim 1024); flatten + scikit-learn FeatureHasher (dim 1024)
 with numbers as values, and with every leaf as a path=value token; all-MiniLM-L6-v2 on the
 compact JSON text (needs the `bench` extra; skipped with a message when not installed).
---fit adds jsonvec with a fitted codebook, --haar jsonvec's leaves bound by dense Haar
-matrices instead of signed permutations (bench/families.py), --variant other settings.
+--fit adds jsonvec with a fitted codebook, --dtypes jsonvec with the originals stored as
+float16 and int8 (queries stay float32, as `similar` encodes them), --haar jsonvec's leaves
+bound by dense Haar matrices instead of signed permutations (bench/families.py), --variant
+other settings.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from perturb import PERTURBATIONS
 
 import jsonvec
 from jsonvec.codebook.fit import fit_settings
+from jsonvec.storage import dtypes
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 DIM = 1024
@@ -114,6 +118,17 @@ def variant(spec: str) -> tuple[str, jsonvec.Codebook]:
     return label, codebook
 
 
+#: methods whose stored vectors (the originals) are kept in a reduced type, as a vectors
+#: file of ``encode --dtype`` keeps them and its readers read them back; queries stay float32
+STORED: dict[str, str] = {}
+
+
+def stored(method: str, vectors: np.ndarray) -> np.ndarray:
+    """The originals' vectors as a search reads them from a file of the method's type."""
+    dtype = STORED.get(method)
+    return vectors if dtype is None else dtypes.unpack(dtypes.pack(vectors, dtype))
+
+
 def run_corpus(
     path: Path, limit: int, copies: int, chosen: dict[str, Method], fit: bool
 ) -> dict[tuple[str, str], tuple[float, float]]:
@@ -131,7 +146,7 @@ def run_corpus(
     results = {}
     for method, embed in chosen.items():
         started = time.perf_counter()
-        base = embed(originals)
+        base = stored(method, embed(originals))
         for name, values in perturbed.items():
             results[(name, method)] = recall_and_mrr(base, embed(values), targets, groups)
         seconds = time.perf_counter() - started
@@ -163,6 +178,11 @@ def main() -> None:
         default=1,
         help="also report jsonvec's mean over codebook seeds 0..N-1 (jsonvec-N-seeds)",
     )
+    parser.add_argument(
+        "--dtypes",
+        action="store_true",
+        help="also jsonvec with the originals stored as float16 and as int8 (encode --dtype)",
+    )
     parser.add_argument("--write", type=Path, help="also write the tables to this Markdown file")
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -179,6 +199,10 @@ def main() -> None:
     for spec in args.variant:
         label, codebook = variant(spec)
         chosen[label] = lambda values, book=codebook: jsonvec.encode_batch(values, book)
+    if args.dtypes:
+        for dtype in ("float16", "int8"):
+            chosen[f"jsonvec-{dtype}"] = jsonvec.encode_batch
+            STORED[f"jsonvec-{dtype}"] = dtype
     seeded = [f"jsonvec@{seed}" for seed in range(1, args.seeds)]
     for label in seeded:
         book = jsonvec.Codebook(seed=int(label.partition("@")[2]))

@@ -4,6 +4,7 @@ Usage:  python bench/search.py [--sizes 100000 1000000] [--dim 1024] [--workdir 
                                [--write docs/search.md]
         python bench/search.py --formats [--sizes 1000000] [--write docs/search.md]
         python bench/search.py --update [--sizes 100000] [--write docs/search.md]
+        python bench/search.py --dtypes [--sizes 1000000] [--write docs/search.md]
 
 For each size it writes synthetic record vectors to an .npy collection (with the sidecars that
 `jsonvec encode` writes), then measures, each in a fresh process so peak memory is its own:
@@ -27,6 +28,10 @@ as a multiple of .npy's.
 
 --update times ``jsonvec index update`` of 10% appended vectors against a full build over all
 of them (the nightly append: an index that follows its folder).
+
+--dtypes stores the same vectors as float32, float16 and int8 (`encode --dtype`), in .npy and
+Parquet, and measures exact search on each (one query, a batch of 100) with its recall@10
+against float32 exact search.
 
 With --write, each mode replaces only its own table in the file.
 """
@@ -53,15 +58,16 @@ from jsonvec.version import ENCODING
 K = 10
 
 
-def make_collection(path: Path, n: int, dim: int, seed: int = 0) -> None:
-    """Write ``n`` clustered unit vectors to ``path`` (.npy, or Parquet by its suffix)."""
+def make_collection(path: Path, n: int, dim: int, seed: int = 0, dtype: str = "float32") -> None:
+    """Write ``n`` clustered unit vectors to ``path`` (.npy, or Parquet by its suffix), stored
+    as ``dtype`` (the same vectors for every type, given the same seed)."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((max(n // 50, 1), dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     meta = {
         "format": VECTORS_FORMAT,
         "dim": dim,
-        "dtype": "float32",
+        "dtype": dtype,
         "codebook": default_codebook().fingerprint if dim == 1024 else "synthetic",
         "id_type": "int",
         "encoding": ENCODING,
@@ -235,6 +241,57 @@ def formats(n: int, dim: int, workdir: Path) -> list[str]:
     return rows
 
 
+def dtypes(n: int, dim: int, workdir: Path) -> list[str]:
+    """The same vectors stored as float32, float16 and int8, .npy and Parquet, searched
+    exactly by the library: rows of the table (recall@10 against float32 exact)."""
+    base = workdir / f"synthetic_{n}_{dim}.npy"
+    queries = base.with_suffix(".queries.npy")
+    if not base.exists():
+        make_collection(base, n, dim)
+    np.save(queries, make_queries(base, dim))
+    rows = []
+    reference: dict[str, Any] = {}
+    for suffix in (".npy", ".parquet"):
+        for dtype in ("float32", "float16", "int8"):
+            name = f"synthetic_{n}_{dim}" + ("" if dtype == "float32" else f"_{dtype}")
+            vectors = workdir / (name + suffix)
+            if not vectors.exists():
+                make_collection(vectors, n, dim, dtype=dtype)
+            found = run_worker("exact", vectors, vectors.with_suffix(".usearch"), queries)
+            reference.setdefault(suffix, found)
+            recall = np.mean([
+                len(set(a) & set(e)) / K
+                for a, e in zip(found["rows"], reference[".npy"]["rows"], strict=True)
+            ])  # fmt: skip
+            size = vectors.stat().st_size / 1e9
+            ratio = reference[suffix].get("size", size) / size
+            reference[suffix].setdefault("size", size)
+            rows.append(
+                f"| {n:,} | {suffix} | {dtype} | {size:.2f} | {ratio:.2f}x | "
+                f"{found['one_ms']:.1f} | {found['batch_s']:.2f} | {recall:.4f} |"
+            )
+    return rows
+
+
+def main_dtypes(args: argparse.Namespace) -> None:
+    lines = [
+        f"Command: `python bench/search.py {' '.join(sys.argv[1:])}`; dim {args.dim}, top-{K}, "
+        f"{platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}; "
+        "exact search by the library, files in the page cache.",
+        "",
+        "| vectors | file | dtype | GB | smaller | 1 query ms | 100 queries s "
+        "| recall@10 vs float32 |",
+        "|---:|---|---|---:|---:|---:|---:|---:|",
+    ]
+    print("\n".join(lines), flush=True)
+    for n in args.sizes:
+        rows = dtypes(n, args.dim, args.workdir)
+        print("\n".join(rows), flush=True)
+        lines += rows
+    if args.write:
+        write_section(args.write, "dtypes", "\n".join(lines))
+
+
 def write_section(path: Path, name: str, text: str) -> None:
     """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``path``."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
@@ -318,6 +375,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="also write the table to this Markdown file")
     parser.add_argument("--formats", action="store_true", help="compare .npy and Parquet")
     parser.add_argument("--update", action="store_true", help="index update against a build")
+    parser.add_argument("--dtypes", action="store_true", help="float32, float16 and int8 files")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.formats:
@@ -325,6 +383,9 @@ def main() -> None:
         return
     if args.update:
         main_update(args)
+        return
+    if args.dtypes:
+        main_dtypes(args)
         return
     lines = [
         f"dim {args.dim}, top-{K}, {platform.machine()}, Python {platform.python_version()}, "

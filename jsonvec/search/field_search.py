@@ -32,9 +32,19 @@ class Found:
     warnings: list[str] = field(default_factory=list)
 
 
-def cosines(collection: Collection, queries: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Every row's cosine with every query: shape (n_queries, count), float32."""
-    blocks = [(queries @ block.T).astype(np.float32) for _, block in collection.chunks()]
+def cosines(
+    collection: Collection, queries: NDArray[np.float32], rows: NDArray[np.int64] | None = None
+) -> NDArray[np.float32]:
+    """The cosine of every row (or of ``rows``, sorted) with every query: shape (n_queries,
+    count or len(rows)), float32; each computed with its whole block, so a row's cosine is
+    the same whichever rows are asked for."""
+    blocks = []
+    for start, block in collection.chunks():
+        near = (queries @ block.T).astype(np.float32)
+        if rows is not None:
+            at = rows[np.searchsorted(rows, start) : np.searchsorted(rows, start + len(block))]
+            near = near[:, at - start]
+        blocks.append(near)
     if not blocks:
         return np.zeros((len(queries), 0), dtype=np.float32)
     return np.concatenate(blocks, axis=1)
@@ -48,15 +58,52 @@ def search_by_field(
     allowed: NDArray[np.bool_] | None = None,
 ) -> Found:
     """The best ``k`` rows (of the ``allowed`` ones) for each query value by field score
-    (:mod:`jsonvec.search.fields`), ties broken by the cosine with the query ``vectors``."""
+    (:mod:`jsonvec.search.fields`), ties broken by the cosine with the query ``vectors``.
+
+    The records are streamed (a row group at a time) and scored as they come, in 8 bytes a
+    row per query; the cosines are computed only for the rows that can be among the best
+    ``k`` (those scoring at least the k-th best), in one pass over the vectors.
+    """
     unheld: list[Path] = []
     scores = field_scores(values, collection.all_records(), unheld)
-    rows, best = ranked(scores, cosines(collection, queries), k, allowed)
+    rows, best = best_by_fields(collection, scores, queries, k, allowed)
     warnings = []
     if unheld:
         census = take_census(collection.all_records())
         warnings = [missing_path(generic_path(p), census, "--by-field") for p in unheld]
     return Found(rows, best, warnings)
+
+
+def best_by_fields(
+    collection: Collection,
+    scores: NDArray[np.float64],
+    queries: NDArray[np.float32],
+    k: int,
+    allowed: NDArray[np.bool_] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """What :func:`jsonvec.search.fields.ranked` gives for ``scores`` and every row's cosine
+    with ``queries``, with the cosines kept only for the rows that can be among the best
+    ``k`` of a query: those of the ``allowed`` rows scoring at least its k-th best."""
+    n_queries, n = scores.shape
+    pool = np.arange(n) if allowed is None else np.flatnonzero(allowed)
+    contenders = []
+    for q in range(n_queries):
+        mine = pool
+        if len(pool) > k:
+            kth = np.partition(scores[q, pool], len(pool) - k)[len(pool) - k]
+            mine = pool[scores[q, pool] >= kth]
+        contenders.append(mine)
+    union = np.unique(np.concatenate(contenders)) if contenders else pool[:0]
+    near = cosines(collection, queries, union)
+    rows = np.full((n_queries, k), -1, dtype=np.int64)
+    best = np.zeros((n_queries, k), dtype=np.float32)
+    for q, mine in enumerate(contenders):
+        tie = near[q, np.searchsorted(union, mine)]
+        order = np.lexsort((mine, -tie, -scores[q, mine]))[:k]
+        rows[q, : len(order)] = mine[order]
+        best[q, : len(order)] = scores[q, mine[order]]
+    keep = min(k, len(pool))
+    return rows[:, :keep], best[:, :keep]
 
 
 def search_filtered(

@@ -10,23 +10,27 @@ import numpy as np
 import orjson
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jsonvec import Encoder
 from jsonvec.cli import cli
 from jsonvec.encoding.encoder import COMPILED
 from jsonvec.search.exact import noise_ceiling
+from jsonvec.search.field_search import best_by_fields, cosines
 from jsonvec.search.fields import (
     ANY,
+    FieldScorer,
     _osa_python,
     field_score,
     osa_distance,
     query_fields,
     rank_by_fields,
+    ranked,
     similarity,
     values_at,
 )
+from jsonvec.storage.collection import Collection
 from tests.helpers import write_vectors
 
 TEXT = st.text(alphabet="abcé😀 ", max_size=12)
@@ -238,3 +242,58 @@ def test_a_hit_within_noise_is_warned_about_once(
     assert len(result.stderr.splitlines()) == 1
     by_field = runner.invoke(cli, ["similar", str(vectors), "-i", str(queries), "--by-field"])
     assert by_field.stderr == ""
+
+
+JSON_LEAF = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from([1.0, 2.5, -1.0]),
+    st.sampled_from(["Paris", "Pariss", "Lyon", "", "paris"]),
+)  # fmt: skip
+RECORD = st.recursive(
+    JSON_LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(RECORD, max_size=3), st.lists(RECORD, max_size=12))
+def test_the_streaming_scorer_gives_field_score_exactly(
+    queries: list[Any], records: list[Any]
+) -> None:
+    """FieldScorer remembers similarities and walks key paths inline: the same floats as
+    field_score, and the same unheld paths."""
+    scorer = FieldScorer(queries)
+    for record in records:
+        expected = [field_score(query_fields(q), record) for q in queries]
+        assert scorer.score(record) == expected
+    fields = [query_fields(q) for q in queries]
+    held = [[False] * len(f) for f in fields]
+    for record in records:
+        for f, h in zip(fields, held, strict=True):
+            field_score(f, record, h)
+    want = list(dict.fromkeys(
+        p for f, h in zip(fields, held, strict=True) for (p, _), was in zip(f, h, strict=True)
+        if not was
+    ))  # fmt: skip
+    assert scorer.unheld() == want
+
+
+@pytest.mark.parametrize("k", [1, 3, 50, 400])
+def test_cosines_of_contenders_only_rank_as_all_cosines_do(tmp_path: Path, k: int) -> None:
+    """best_by_fields keeps the cosines of the rows that can make a query's best k only:
+    the same rows and scores as ranking with every cosine, ties and filters included."""
+    source = tmp_path / "r.jsonl"
+    source.write_text("".join(f'{{"id": "r{i}", "c": {i % 7}, "t": "x{i % 5}"}}\n'
+                              for i in range(300)))  # fmt: skip
+    collection = Collection.open([str(write_vectors(tmp_path / "r.npy", source))])
+    rng = np.random.default_rng(k)
+    scores = rng.choice([0.0, 0.5, 0.75, 1.0], size=(3, 300))  # many ties
+    queries = Encoder().encode_batch([{"c": 1}, {"t": "x2"}, {"c": 3, "t": "x1"}])
+    for allowed in (None, rng.random(300) < 0.3, np.zeros(300, dtype=bool)):
+        want = ranked(scores, cosines(collection, queries), k, allowed)
+        got = best_by_fields(collection, scores, queries, k, allowed)
+        assert np.array_equal(got[0], want[0])
+        assert np.array_equal(got[1], want[1])
