@@ -8,12 +8,13 @@ Usage:  python bench/search.py [--sizes 100000 1000000] [--dim 1024] [--workdir 
 
 For each size it writes synthetic record vectors to an .npy collection (with the sidecars that
 `jsonvec encode` writes), then measures, each in a fresh process so peak memory is its own:
-exact search (`jsonvec.search.exact.CollectionSearch`, chunked over the memory-mapped file) and the
-ANN index (`jsonvec index build` defaults: HNSW, connectivity 16, expansion_add 128,
-expansion_search 64): build time, peak RSS, latency of 1 query (median of 20) and of a batch
-of 100 after one warm-up pass (the files are memory-mapped), and recall@10 of the ANN against
-exact search on those 100 queries. --reuse keeps an index built by an earlier run, with its
-build figures.
+exact search (`jsonvec.search.exact.CollectionSearch`, chunked over the memory-mapped file)
+and the ANN index (`jsonvec index build` defaults: HNSW of float16 vectors, connectivity 16,
+expansion_add 64; `similar --index` searches with expansion_search 512): build time, peak
+RSS, latency of 1 query (median of 20) and of a batch of 100 after one warm-up pass (the
+files are memory-mapped), and recall@10 of the ANN against exact search on those 100
+queries, for each --ef. --reuse keeps an index built by an earlier run, with its build
+figures.
 
 Synthetic record vectors are clustered, as encoded records are: n/50 random unit centres, each
 vector a centre plus Gaussian noise (cosine to its centre ~0.7), normalised. Queries are
@@ -118,6 +119,7 @@ def worker(
         build_index(collection, index)
         out["build_s"] = time.perf_counter() - started
         out["index_mb"] = index.stat().st_size / 1e6
+        out["dtype"] = json.loads(index.with_name(index.name + ".meta.json").read_text())["dtype"]
     else:
         started = time.perf_counter()
         ann = AnnIndex(collection, index, expansion_search=ef) if kind == "ann" else None
@@ -171,7 +173,8 @@ def measure(n: int, dim: int, workdir: Path, efs: list[int], reuse: bool) -> lis
             [len(set(a) & set(e)) / K for a, e in zip(ann["rows"], exact["rows"], strict=True)]
         )
         rows.append(
-            f"| {n:,} | usearch HNSW f32, ef {ef} | {build['build_s']:.0f} s "
+            f"| {n:,} | usearch HNSW {build.get('dtype', 'float32')}, ef {ef} | "
+            f"{build['build_s']:.0f} s "
             f"({build['index_mb']:,.0f} MB) | {max(build['peak_rss_mb'], ann['peak_rss_mb']):,.0f}"
             f" | {ann['one_ms']:.2f} | {ann['batch_s']:.3f} | {recall:.3f} |"
         )

@@ -28,7 +28,7 @@ from jsonvec.commands.common import (
 from jsonvec.encoding.encoder import Encoder
 from jsonvec.errors import PathError, WhereError
 from jsonvec.records.reader import STDIN
-from jsonvec.search.ann import AnnIndex, meta_path
+from jsonvec.search.ann import DEFAULTS, AnnIndex, meta_path
 from jsonvec.search.exact import Searcher
 from jsonvec.search.hits import Hit, format_plain
 from jsonvec.search.queries import check_one_query, parse_query, read_queries, split_arguments
@@ -77,8 +77,8 @@ from jsonvec.storage.guard import Named, check_files, reads
     "--ef",
     type=click.IntRange(1),
     metavar="EF",
-    help="With --index: search breadth [default: 64]; higher finds more of the true "
-    "neighbours, slower.",
+    help=f"With --index: search breadth [default: {DEFAULTS['expansion_search']}]; higher "
+    "finds more of the true neighbours, slower.",
 )
 @engine_options(
     "exact search, file by file, for collections larger than this machine (the same hits),"
@@ -172,7 +172,8 @@ def similar(
     if collection.count == 0:
         notice("jsonvec: the vectors hold no records")
         return
-    ann = AnnIndex(collection, index_path, ef or 64) if index_path is not None else None
+    breadth = ef or DEFAULTS["expansion_search"]
+    ann = AnnIndex(collection, index_path, breadth) if index_path is not None else None
     try:
         with _searcher(collection, ann, engine, scheduler) as searcher:
             results = find(collection, queries, number, codebook=book,

@@ -1,8 +1,10 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, nonecheck=False, embedsignature=True
-"""The optimal string alignment distance in C, for the field scores of
+"""The optimal string alignment distance in C, and the field scores of records, for
 :mod:`jsonvec.search.fields`."""
 
+from cpython.dict cimport PyDict_Check, PyDict_GetItem
+from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_READ
 from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, malloc
@@ -59,3 +61,125 @@ def osa_distance(str a, str b):
     result = previous[m]
     free(rows)
     return result
+
+
+cdef int _TEXT_CHARS = 1000  # jsonvec.search.fields.TEXT_CHARS
+_NUMBERS = (int, float, bool, type(None))
+
+
+cdef double _text_similarity(str query, str value, double almost) except -1.0:
+    """jsonvec.search.fields.similarity of two strings, the same float."""
+    cdef Py_ssize_t lq, lv, head, tail, longest
+    cdef double score
+    if query == value:
+        return 1.0
+    lq = PyUnicode_GET_LENGTH(query)
+    lv = PyUnicode_GET_LENGTH(value)
+    head = osa_distance(
+        query if lq <= _TEXT_CHARS else query[:_TEXT_CHARS],
+        value if lv <= _TEXT_CHARS else value[:_TEXT_CHARS],
+    )
+    tail = (lq - _TEXT_CHARS if lq > _TEXT_CHARS else 0) - (lv - _TEXT_CHARS if lv > _TEXT_CHARS else 0)
+    if tail < 0:
+        tail = -tail
+    longest = lq if lq > lv else lv
+    score = 1.0 - <double>(head + tail) / <double>longest
+    if score < 0.0:
+        score = 0.0
+    return score if score < almost else almost
+
+
+def score_records(
+    list records,
+    list plans,
+    list held,
+    double[:, ::1] out,
+    object similarity,
+    object values_at,
+    double almost,
+    Py_ssize_t memo_values,
+):
+    """jsonvec.search.fields.FieldScorer.score of each record into the rows of ``out`` (one
+    column per query), in C where a path is of keys and a value is text: the same floats.
+
+    ``plans[q]`` holds query q's fields as ``(path, wanted, keys_only, memo)``; ``held[q][f]``
+    becomes True where a record holds a value at field f's path; ``similarity`` and
+    ``values_at`` are the Python functions for every other case.
+    """
+    cdef Py_ssize_t r, q, f, n_fields, n_queries = len(plans)
+    cdef double total, best, known
+    cdef list plan, flags
+    cdef tuple field, path
+    cdef dict memo
+    cdef object record, value, wanted, key, remembered
+    cdef PyObject* item
+    cdef bint keys_only, found, text_query
+    for r in range(len(records)):
+        record = records[r]
+        for q in range(n_queries):
+            plan = <list>plans[q]
+            n_fields = len(plan)
+            if n_fields == 0:
+                out[r, q] = 0.0
+                continue
+            flags = <list>held[q]
+            total = 0.0
+            for f in range(n_fields):
+                field = <tuple>plan[f]
+                path = <tuple>field[0]
+                wanted = field[1]
+                keys_only = field[2]
+                memo = <dict>field[3]
+                if keys_only:
+                    value = record
+                    found = True
+                    for key in path:
+                        if not PyDict_Check(value):
+                            found = False
+                            break
+                        item = PyDict_GetItem(value, key)
+                        if item == NULL:
+                            found = False
+                            break
+                        value = <object>item
+                    if not found:
+                        continue
+                    values = (value,)
+                else:
+                    values = values_at(record, path)
+                    if not values:
+                        continue
+                if flags[f] is not True:
+                    flags[f] = True
+                text_query = type(wanted) is str
+                best = 0.0
+                for value in values:
+                    if text_query and type(value) is str:
+                        remembered = memo.get(value)
+                        if remembered is None:
+                            known = _text_similarity(<str>wanted, <str>value, almost)
+                            if len(memo) >= memo_values:
+                                memo.clear()
+                            memo[value] = known
+                        else:
+                            known = remembered
+                    elif type(value) in _NUMBERS:
+                        key = (type(value), value)
+                        remembered = memo.get(key)
+                        if remembered is None:
+                            known = similarity(wanted, value)
+                            if len(memo) >= memo_values:
+                                memo.clear()
+                            memo[key] = known
+                        else:
+                            known = remembered
+                    else:
+                        known = similarity(wanted, value)
+                    if known > best:
+                        best = known
+                total += best
+            if total == n_fields:
+                out[r, q] = 1.0
+            else:
+                known = total / n_fields
+                out[r, q] = known if known < almost else almost

@@ -26,7 +26,6 @@ the holder of a mistyped value is rarely among the vectors' first hundred, docs/
 
 from __future__ import annotations
 
-import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -45,10 +44,12 @@ ALMOST = 1.0 - 2.0**-20
 TEXT_CHARS = 1000
 
 _osa_distance: Callable[[str, str], int] | None
+_score_records: Callable[..., None] | None
 try:
     from jsonvec.search._distance import osa_distance as _osa_distance
-except ImportError:  # no compiled core: the same distance in Python
-    _osa_distance = None
+    from jsonvec.search._distance import score_records as _score_records
+except ImportError:  # no compiled core: the same distance and scores in Python
+    _osa_distance = _score_records = None
 
 
 def query_fields(query: Any) -> list[tuple[Path, Any]]:
@@ -179,13 +180,27 @@ def field_scores(
     mistyped path scores 0.0 everywhere: the caller says so).
     """
     scorer = FieldScorer(queries)
-    columns = array.array("d")
-    for record in records:
-        columns.extend(scorer.score(record))
+    blocks = [scorer.score_block(block) for block in _blocks(records, _SCORE_BLOCK)]
     if unheld is not None:
         unheld.extend(scorer.unheld())
-    flat = np.frombuffer(columns, dtype=np.float64) if columns else np.zeros(0)
-    return flat.reshape(-1, len(queries)).T.copy()
+    if not blocks:
+        return np.zeros((len(queries), 0), dtype=np.float64)
+    return np.concatenate(blocks).T.copy()
+
+
+#: records scored together (by the compiled scorer: one call)
+_SCORE_BLOCK = 4096
+
+
+def _blocks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    block: list[Any] = []
+    for item in items:
+        block.append(item)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 #: values whose similarity to a query value a scorer remembers, per query field
@@ -237,6 +252,19 @@ class FieldScorer:
                 total += best
             scores.append(1.0 if total == len(plan) else min(total / len(plan), ALMOST))
         return scores
+
+    def score_block(self, records: list[Any]) -> NDArray[np.float64]:
+        """The scores of ``records``: shape (len(records), n_queries); compiled where the
+        core is built, the same floats as :meth:`score`."""
+        out = np.zeros((len(records), len(self.fields)), dtype=np.float64)
+        if _score_records is not None:
+            _score_records(
+                records, self._plan, self._held, out, similarity, values_at, ALMOST, _MEMO_VALUES
+            )
+        else:
+            for row, record in enumerate(records):
+                out[row] = self.score(record)
+        return out
 
     def unheld(self) -> list[Path]:
         """The query paths no record scored so far holds a value at, each once."""

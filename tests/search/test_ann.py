@@ -35,8 +35,16 @@ def built(tmp_path: Path, samples: Path) -> tuple[Collection, Path]:
     return collection, path
 
 
-def test_ann_agrees_with_exact_search(built: tuple[Collection, Path]) -> None:
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_ann_agrees_with_exact_search(
+    built: tuple[Collection, Path], dtype: str, tmp_path: Path
+) -> None:
+    """A float16 index scores as its half-precision vectors do (within 2e-3), a float32 one
+    as exact search does."""
     collection, path = built
+    if dtype == "float32":
+        path = tmp_path / "f32.usearch"
+        build_index(collection, path, dtype="float32")
     queries = np.stack([collection.vector(r) for r in range(collection.count)])
     exact_rows, exact_scores = CollectionSearch(collection).search(queries, 5)
     ann_rows, ann_scores = CollectionSearch(collection, AnnIndex(collection, path)).search(
@@ -46,7 +54,10 @@ def test_ann_agrees_with_exact_search(built: tuple[Collection, Path]) -> None:
     assert ann_rows.shape == exact_rows.shape
     recall = np.mean([len(set(a) & set(e)) / 5 for a, e in zip(ann_rows, exact_rows, strict=True)])
     assert recall >= 0.9
-    assert np.allclose(ann_scores[:, 0], exact_scores[:, 0], atol=1e-5)
+    tolerance = 1e-5 if dtype == "float32" else 2e-3
+    assert np.allclose(ann_scores[:, 0], exact_scores[:, 0], atol=tolerance)
+    meta = orjson.loads(path.with_name(path.name + ".meta.json").read_bytes())
+    assert meta["dtype"] == dtype
 
 
 def test_stale_index_is_refused(built: tuple[Collection, Path], samples: Path) -> None:
@@ -291,3 +302,16 @@ def test_an_update_killed_at_any_moment_leaves_a_whole_index(tmp_path: Path, del
         break
     else:
         pytest.fail("the index answers for neither the old files nor the new")
+
+
+def test_an_index_of_another_scalar_kind_is_refused_before_building(
+    built: tuple[Collection, Path], tmp_path: Path
+) -> None:
+    collection, _ = built
+    with pytest.raises(AnnIndexError, match="unknown index dtype 'int8': choose one of float32"):
+        build_index(collection, tmp_path / "x.usearch", dtype="int8")
+    assert not (tmp_path / "x.usearch").exists()
+    result = CliRunner().invoke(cli, ["index", "build", str(collection.files[0].path), "-o",
+                                      str(tmp_path / "x.usearch"), "--dtype", "int8"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "'int8' is not one of 'float32', 'float16'" in result.stderr

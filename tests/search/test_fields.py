@@ -246,7 +246,7 @@ def test_a_hit_within_noise_is_warned_about_once(
 
 JSON_LEAF = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from([1.0, 2.5, -1.0]),
-    st.sampled_from(["Paris", "Pariss", "Lyon", "", "paris"]),
+    st.sampled_from(["Paris", "Pariss", "Lyon", "", "paris", "é" * 1003, "e" * 1001]),
 )  # fmt: skip
 RECORD = st.recursive(
     JSON_LEAF,
@@ -258,7 +258,7 @@ RECORD = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(RECORD, max_size=3), st.lists(RECORD, max_size=12))
 def test_the_streaming_scorer_gives_field_score_exactly(
     queries: list[Any], records: list[Any]
@@ -279,6 +279,11 @@ def test_the_streaming_scorer_gives_field_score_exactly(
         if not was
     ))  # fmt: skip
     assert scorer.unheld() == want
+    block = FieldScorer(queries)  # compiled where the core is built
+    got = block.score_block(records)
+    assert got.shape == (len(records), len(queries))
+    assert got.tolist() == [[field_score(query_fields(q), r) for q in queries] for r in records]
+    assert block.unheld() == want
 
 
 @pytest.mark.parametrize("k", [1, 3, 50, 400])

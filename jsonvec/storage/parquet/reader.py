@@ -24,13 +24,15 @@ from numpy.typing import NDArray
 
 from jsonvec.errors import VectorsError
 from jsonvec.storage import dtypes
-from jsonvec.storage.dtypes import NUMPY
+from jsonvec.storage.dtypes import NUMPY, UNPACK_ROWS
 from jsonvec.storage.layout import CRC_KEY, ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
 from jsonvec.storage.parquet.arrays import stored_rows, type_dtype
 from jsonvec.storage.parquet.pages import vector_pages
 from jsonvec.storage.vector_files import Block, VectorFile, matches, read_metadata, reading
 
-_PAGE_BLOCK_ROWS = 1 << 12  # rows gathered from pages into one block (16 MB at dim 1024)
+#: rows gathered from pages into one block: 256 (1 MB of float32 at dim 1024) stay in a core's
+#: cache between the copy and the search that reads them
+_PAGE_BLOCK_ROWS = UNPACK_ROWS
 
 
 class ParquetVectors(VectorFile):
