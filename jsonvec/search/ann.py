@@ -40,7 +40,7 @@ _END = 1 << 20  # bytes at each end of a larger index covered by the check at op
 #: the HNSW settings of `index build` and `similar --index` (docs/search.md: measured at 1M)
 DEFAULTS = {"connectivity": 16, "expansion_add": 64, "expansion_search": 512}
 #: how an index stores its vectors: usearch's scalar kind for each jsonvec dtype name
-SCALARS = {"float32": "f32", "float16": "f16"}
+SCALARS = {"float32": "f32", "float16": "f16", "int8": "i8"}
 DEFAULT_SCALAR = "float16"
 
 
@@ -85,13 +85,13 @@ def build_index(
         raise AnnIndexError(f"unknown index dtype {dtype!r}: choose one of {', '.join(SCALARS)}")
     uindex = _usearch()(
         ndim=collection.dim,
-        metric="ip",
+        metric="cos" if dtype == "int8" else "ip",
         dtype=SCALARS[dtype],
         connectivity=connectivity,
         expansion_add=expansion_add,
     )
     for start, block in collection.chunks(chunk_rows):
-        uindex.add(np.arange(start, start + len(block), dtype=np.uint64), block)
+        uindex.add(np.arange(start, start + len(block), dtype=np.uint64), _scaled(block, dtype))
     meta = {
         "format": INDEX_FORMAT,
         "codebook": collection.fingerprint,
@@ -143,10 +143,21 @@ def update_index(
     added = Collection(collection.files[first:])
     for offset, block in added.chunks(chunk_rows):
         rows = np.arange(start + offset, start + offset + len(block), dtype=np.uint64)
-        uindex.add(rows, block)
+        uindex.add(rows, _scaled(block, str(meta.get("dtype", "float32"))))
     meta.update(count=collection.count, files=now, jsonvec_version=__version__)
     _write(uindex, path, meta)
     return added.count
+
+
+def _scaled(vectors: NDArray[np.float32], dtype: str) -> NDArray[np.float32]:
+    """Vectors as an index of ``dtype`` takes them: for int8 (which usearch rounds from
+    ``x * 127``, for values in [-1, 1]) each row divided by its largest magnitude, so that its
+    integers use their whole range (the index compares cosines, which scaling leaves alone);
+    others as they are."""
+    if dtype != "int8" or not vectors.size:
+        return vectors
+    largest = np.abs(vectors).max(axis=-1, keepdims=True)
+    return (vectors / np.where(largest > 0, largest, 1.0)).astype(np.float32)
 
 
 def _write(uindex: Any, target: Path, meta: dict[str, Any]) -> None:
@@ -355,7 +366,7 @@ class AnnIndex:
         if k == 0 or len(queries) == 0:
             empty = np.empty((len(queries), 0))
             return empty.astype(np.int64), empty.astype(np.float32)
-        matches = self._index.search(queries, k)
+        matches = self._index.search(_scaled(queries, str(self._meta.get("dtype"))), k)
         keys = np.asarray(matches.keys).astype(np.int64).reshape(len(queries), -1)
         scores = (1.0 - np.asarray(matches.distances, dtype=np.float32)).reshape(keys.shape)
         # one query gives a single Matches (no counts), several give BatchMatches
