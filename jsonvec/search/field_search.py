@@ -74,6 +74,10 @@ def search_by_field(
     return Found(rows, best, warnings)
 
 
+#: contenders whose vectors are read where they are, rather than in a pass over every vector
+FEW_ROWS = 256
+
+
 def best_by_fields(
     collection: Collection,
     scores: NDArray[np.float64],
@@ -94,7 +98,10 @@ def best_by_fields(
             mine = pool[scores[q, pool] >= kth]
         contenders.append(mine)
     union = np.unique(np.concatenate(contenders)) if contenders else pool[:0]
-    near = cosines(collection, queries, union)
+    if len(union) <= FEW_ROWS:  # read only their vectors
+        near = (queries @ collection.vectors_at(union.tolist()).T).astype(np.float32)
+    else:
+        near = cosines(collection, queries, union)
     rows = np.full((n_queries, k), -1, dtype=np.int64)
     best = np.zeros((n_queries, k), dtype=np.float32)
     for q, mine in enumerate(contenders):

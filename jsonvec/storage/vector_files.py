@@ -272,6 +272,13 @@ class NpyVectors(VectorFile):
             yield start, np.ascontiguousarray(array[start : start + rows])
 
     def vectors_at(self, local: Sequence[int]) -> Block:
+        """The vectors of some rows, read where they are; a file not known to have passed its
+        checksum (:mod:`jsonvec.storage.verified`) is read in full first, to check it."""
+        if self.crc32 is not None:
+            seen = verified.identity(self.path)
+            if seen is None or not verified.known(seen, self.crc32):
+                for _ in self.chunks(1 << 16):
+                    pass
         with reading(self.path):
             array = np.load(self.path, mmap_mode="r")
             return dtypes.unpack(np.asarray(array[list(local)]).reshape(-1, self.dim))

@@ -35,12 +35,12 @@ def built(tmp_path: Path, samples: Path) -> tuple[Collection, Path]:
     return collection, path
 
 
-@pytest.mark.parametrize("dtype", ["float16", "float32", "int8"])
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
 def test_ann_agrees_with_exact_search(
     built: tuple[Collection, Path], dtype: str, tmp_path: Path
 ) -> None:
-    """A float16 index scores as its half-precision vectors do (within 2e-3), an int8 one as
-    its rows scaled to 127 do (within 1e-2), a float32 one as exact search does."""
+    """A float16 index scores as its half-precision vectors do (within 2e-3), a float32 one
+    as exact search does."""
     collection, path = built
     if dtype != "float16":
         path = tmp_path / f"{dtype}.usearch"
@@ -54,7 +54,7 @@ def test_ann_agrees_with_exact_search(
     assert ann_rows.shape == exact_rows.shape
     recall = np.mean([len(set(a) & set(e)) / 5 for a, e in zip(ann_rows, exact_rows, strict=True)])
     assert recall >= 0.9
-    tolerance = {"float32": 1e-5, "float16": 2e-3, "int8": 1e-2}[dtype]
+    tolerance = {"float32": 1e-5, "float16": 2e-3}[dtype]
     assert np.allclose(ann_scores[:, 0], exact_scores[:, 0], atol=tolerance)
     meta = orjson.loads(path.with_name(path.name + ".meta.json").read_bytes())
     assert meta["dtype"] == dtype
@@ -187,10 +187,10 @@ def test_an_index_behind_its_folder_says_so(tmp_path: Path, samples: Path) -> No
     )
 
 
-@pytest.fixture(params=["float16", "int8"])
+@pytest.fixture(params=["float16", "float32"])
 def grown(tmp_path: Path, samples: Path, request: pytest.FixtureRequest) -> tuple[Path, Path]:
-    """A folder of two parts and an index (of each scalar kind whose vectors are not kept as
-    given) built over the first: behind by 12 rows."""
+    """A folder of two parts and an index (of each scalar kind) built over the first: behind
+    by 12 rows."""
     folder = tmp_path / "v"
     encode = ["encode", str(samples / "people.jsonl"), "-o", f"{folder}/", "--append",
               "--id-field", "id", "-q"]  # fmt: skip
@@ -213,10 +213,8 @@ def test_index_update_adds_the_appended_rows(grown: tuple[Path, Path]) -> None:
     assert done.stderr.startswith(f"jsonvec: added {added} vectors to {index} in ")
     searcher = CollectionSearch(collection, AnnIndex(collection, index))
     queries = np.stack([collection.vector(r) for r in range(collection.count)])
-    rows, _ = searcher.search(queries, 3)
-    # every row, old and new alike, is found for its own vector (among the first three: a
-    # graph search of a few rows, built by threads, may rank a near one of equal score first)
-    assert all(row in found for row, found in enumerate(rows.tolist()))
+    rows, _ = searcher.search(queries, 1)
+    assert rows[:, 0].tolist() == list(range(collection.count))  # old rows and new alike
     files = {p: p.stat().st_mtime_ns for p in (index, meta_path(index))}
     again = CliRunner().invoke(cli, ["index", "update", str(index), str(folder)])
     assert again.stderr == f"jsonvec: {index} is up to date with {collection.count} vectors\n"
@@ -317,4 +315,4 @@ def test_an_index_of_another_scalar_kind_is_refused_before_building(
     result = CliRunner().invoke(cli, ["index", "build", str(collection.files[0].path), "-o",
                                       str(tmp_path / "x.usearch"), "--dtype", "bf16"])  # fmt: skip
     assert result.exit_code == 2
-    assert "'bf16' is not one of 'float32', 'float16', 'int8'" in result.stderr
+    assert "'bf16' is not one of 'float32', 'float16'" in result.stderr
