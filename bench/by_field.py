@@ -26,7 +26,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search import time_command, write_section
+from search import tabulate, time_command
 
 import jsonvec
 
@@ -112,13 +112,8 @@ def main() -> None:
         + (" | same hits as before |" if args.check else " |"),
         "|---:|---:|---:|---:|---:|" + ("---|" if args.check else ""),
     ]
-    print("\n".join(lines), flush=True)
-    for n in args.sizes:
-        row = measure(n, args.workdir, args.check)
-        print(row, flush=True)
-        lines.append(row)
-    if args.write:
-        write_section(args.write, "by-field", "\n".join(lines))
+    tabulate(lines, args.sizes, lambda n: [measure(n, args.workdir, args.check)], args.write,
+             "by-field")  # fmt: skip
 
 
 if __name__ == "__main__":

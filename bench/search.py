@@ -10,7 +10,7 @@ For each size it writes synthetic record vectors to an .npy collection (with the
 `jsonvec encode` writes), then measures, each in a fresh process so peak memory is its own:
 exact search (`jsonvec.search.exact.CollectionSearch`, chunked over the memory-mapped file)
 and the ANN index (`jsonvec index build` defaults: HNSW of float16 vectors, connectivity 16,
-expansion_add 64; `similar --index` searches with expansion_search 512): build time, peak
+expansion_add 128; `similar --index` searches with expansion_search 512): build time, peak
 RSS, latency of 1 query (median of 20) and of a batch of 100 after one warm-up pass (the
 files are memory-mapped), and recall@10 of the ANN against exact search on those 100
 queries, for each --ef. --reuse keeps an index built by an earlier run, with its build
@@ -45,6 +45,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -286,13 +287,25 @@ def main_dtypes(args: argparse.Namespace) -> None:
         "| recall@10 vs float32 |",
         "|---:|---|---|---:|---:|---:|---:|---:|",
     ]
+    tabulate(lines, args.sizes, lambda n: dtypes(n, args.dim, args.workdir), args.write, "dtypes")
+
+
+def tabulate(
+    lines: list[str],
+    sizes: list[int],
+    rows_for: Callable[[int], list[str]],
+    write: Path | None,
+    name: str,
+) -> None:
+    """Print the head ``lines`` and the rows measured for each size as they come; with
+    ``write``, put the whole table in that file's section ``name``."""
     print("\n".join(lines), flush=True)
-    for n in args.sizes:
-        rows = dtypes(n, args.dim, args.workdir)
+    for n in sizes:
+        rows = rows_for(n)
         print("\n".join(rows), flush=True)
         lines += rows
-    if args.write:
-        write_section(args.write, "dtypes", "\n".join(lines))
+    if write:
+        write_section(write, name, "\n".join(lines))
 
 
 def write_section(path: Path, name: str, text: str) -> None:
@@ -337,13 +350,8 @@ def main_update(args: argparse.Namespace) -> None:
         "| vectors | appended (10%) | full build s | update s | update / build |",
         "|---:|---:|---:|---:|---:|",
     ]
-    print("\n".join(lines), flush=True)
-    for n in args.sizes:
-        row = update_cost(n, args.dim, args.workdir)
-        print(row, flush=True)
-        lines.append(row)
-    if args.write:
-        write_section(args.write, "update", "\n".join(lines))
+    tabulate(lines, args.sizes, lambda n: [update_cost(n, args.dim, args.workdir)], args.write,
+             "update")  # fmt: skip
 
 
 def main_formats(args: argparse.Namespace) -> None:
@@ -355,13 +363,8 @@ def main_formats(args: argparse.Namespace) -> None:
         "| library 1 query ms | library 100 queries s |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    print("\n".join(lines), flush=True)
-    for n in args.sizes:
-        rows = formats(n, args.dim, args.workdir)
-        print("\n".join(rows), flush=True)
-        lines += rows
-    if args.write:
-        write_section(args.write, "formats", "\n".join(lines))
+    tabulate(lines, args.sizes, lambda n: formats(n, args.dim, args.workdir), args.write,
+             "formats")  # fmt: skip
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ SMALL_INDEX = 64 << 20  # bytes: an index up to this size has its full CRC-32 ch
 _END = 1 << 20  # bytes at each end of a larger index covered by the check at open
 _SMALL_GRAPH = 10_000  # vectors: an index this small is updated on one thread
 #: the HNSW settings of `index build` and `similar --index` (docs/search.md: measured at 1M)
-DEFAULTS = {"connectivity": 16, "expansion_add": 64, "expansion_search": 512}
+DEFAULTS = {"connectivity": 16, "expansion_add": 128, "expansion_search": 512}
 #: how an index stores its vectors: usearch's scalar kind for each jsonvec dtype name
 SCALARS = {"float32": "f32", "float16": "f16"}
 DEFAULT_SCALAR = "float16"

@@ -425,11 +425,14 @@ def test_an_append_of_another_codebook_is_refused(client: Any, tmp_path: Path) -
                      client=client)  # fmt: skip
 
 
-def test_similar_on_the_cluster_gives_the_hits_of_one_machine(client: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_similar_on_the_cluster_gives_the_hits_of_one_machine(
+    client: Any, tmp_path: Path, dtype: str
+) -> None:
     source = noisy_input(tmp_path)
     out = tmp_path / "out"
     encode_files([str(source)], str(out), id_field="id", skip_invalid=True,
-                 partition_size=900, client=client)  # fmt: skip
+                 partition_size=900, client=client, dtype=dtype)  # fmt: skip
     runner = CliRunner()
     queries = tmp_path / "queries.jsonl"
     queries.write_bytes(b'{"id": "r3", "n": 3}\n{"tag": "t2"}\n{"n": 250, "tag": "t5"}\n')
