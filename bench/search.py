@@ -10,7 +10,7 @@ For each size it writes synthetic record vectors to an .npy collection (with the
 `jsonvec encode` writes), then measures, each in a fresh process so peak memory is its own:
 exact search (`jsonvec.search.exact.CollectionSearch`, chunked over the memory-mapped file)
 and the ANN index (`jsonvec index build` defaults: HNSW of float16 vectors, connectivity 16,
-expansion_add 128; `similar --index` searches with expansion_search 512): build time, peak
+expansion_add 128; `similar --index` searches with expansion_search 256): build time, peak
 RSS, latency of 1 query (median of 20) and of a batch of 100 after one warm-up pass (the
 files are memory-mapped), and recall@10 of the ANN against exact search on those 100
 queries, for each --ef. --reuse keeps an index built by an earlier run, with its build

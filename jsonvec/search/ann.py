@@ -39,7 +39,7 @@ SMALL_INDEX = 64 << 20  # bytes: an index up to this size has its full CRC-32 ch
 _END = 1 << 20  # bytes at each end of a larger index covered by the check at open
 _SMALL_GRAPH = 10_000  # vectors: an index this small is updated on one thread
 #: the HNSW settings of `index build` and `similar --index` (docs/search.md: measured at 1M)
-DEFAULTS = {"connectivity": 16, "expansion_add": 128, "expansion_search": 512}
+DEFAULTS = {"connectivity": 16, "expansion_add": 128, "expansion_search": 256}
 #: how an index stores its vectors: usearch's scalar kind for each jsonvec dtype name
 SCALARS = {"float32": "f32", "float16": "f16"}
 DEFAULT_SCALAR = "float16"
@@ -73,8 +73,8 @@ def build_index(
     """Build an HNSW index over ``collection`` and write it (and its metadata) atomically.
 
     ``dtype`` is how the index keeps the vectors it compares while searching its graph:
-    ``float16`` (the default: half the memory, a build about three times faster, recall as
-    float32's on the bench's vectors) or ``float32``.
+    ``float16`` (the default: half the memory, a build 1.6-1.9 times faster, the recall of
+    float32 on the bench's vectors) or ``float32``.
 
     An index (or its metadata) that would overwrite one of the vectors files it is built from, or a
     sidecar of theirs, is refused before anything is built (:mod:`jsonvec.storage.guard`).
