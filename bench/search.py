@@ -120,7 +120,10 @@ def worker(
         build_index(collection, index)
         out["build_s"] = time.perf_counter() - started
         out["index_mb"] = index.stat().st_size / 1e6
-        out["dtype"] = json.loads(index.with_name(index.name + ".meta.json").read_text())["dtype"]
+        meta = json.loads(index.with_name(index.name + ".meta.json").read_text())
+        out["dtype"] = meta["dtype"] + (
+            f" over {meta['projection']} dims" if meta.get("projection") else ""
+        )
     else:
         started = time.perf_counter()
         ann = AnnIndex(collection, index, expansion_search=ef) if kind == "ann" else None

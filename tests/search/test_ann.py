@@ -316,3 +316,27 @@ def test_an_index_of_another_scalar_kind_is_refused_before_building(
                                       str(tmp_path / "x.usearch"), "--dtype", "bf16"])  # fmt: skip
     assert result.exit_code == 2
     assert "'bf16' is not one of 'float32', 'float16'" in result.stderr
+
+
+@pytest.mark.parametrize("projection", [256, 0])
+def test_a_projected_graph_gives_exact_scores_of_its_candidates(
+    tmp_path: Path, samples: Path, projection: int
+) -> None:
+    """Over a projection the graph finds candidates and their exact cosines order them: the
+    scores are those of exact search; without one the graph holds the vectors themselves."""
+    vectors = write_vectors(tmp_path / "v.npy", samples / "people.jsonl")
+    collection = Collection.open([str(vectors)])
+    path = tmp_path / "v.usearch"
+    build_index(collection, path, projection=projection)
+    meta = orjson.loads(meta_path(path).read_bytes())
+    assert meta["projection"] == projection
+    from usearch.index import Index  # noqa: PLC0415 - the extra
+
+    assert Index.metadata(str(path))["dimensions"] == (projection or 1024)
+    queries = np.stack([collection.vector(r) for r in range(collection.count)])
+    exact_rows, exact_scores = CollectionSearch(collection).search(queries, 4)
+    rows, scores = CollectionSearch(collection, AnnIndex(collection, path)).search(queries, 4)
+    assert rows[:, 0].tolist() == list(range(collection.count))
+    if projection:
+        assert np.array_equal(rows, exact_rows)
+        assert np.allclose(scores, exact_scores, atol=1e-6)

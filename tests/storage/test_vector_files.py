@@ -139,3 +139,33 @@ def test_damage_in_a_page_header_is_caught(tmp_path: Path) -> None:
 def test_vector_pages_never_raise(data: bytes, codec: str) -> None:
     pages = vector_pages(data, 0, len(data), codec)
     assert pages is None or all(0 <= offset <= len(data) for offset, _ in pages)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int8"])
+def test_rows_read_from_pages_are_the_rows_of_a_pass(
+    tmp_path: Path, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random rows of a Parquet file, read from its pages once it passed its checksum (rows
+    that straddle two pages included), are the rows a full pass gives; before that pass the
+    first read makes it."""
+    from jsonvec.storage import verified  # noqa: PLC0415
+
+    monkeypatch.setattr(verified, "SETTLED_SECONDS", 0.0)
+    dim, rows = 300, 1100  # 1,200 bytes a float32 row: pages of 1 MB end inside a row
+    meta = {"dim": dim, "dtype": dtype, "codebook": "test", "encoding": ENCODING}
+    data = np.random.default_rng(3).standard_normal((rows, dim)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    sink = open_sink(str(tmp_path / "v.parquet"), dim, meta, "int")
+    for start in range(0, rows, 1024):
+        sink.write(list(range(start, min(rows, start + 1024))), data[start : start + 1024])
+    sink.commit()
+    file = ParquetVectors(tmp_path / "v.parquet")
+    wanted = [1099, 0, 873, 874, 1023, 1024, 5, 873]
+    seen = verified.identity(file.path)
+    assert seen is not None
+    assert not verified.known(seen, file.crc32 or 0)
+    got = file.vectors_at(wanted)  # checks the file in full first
+    assert verified.known(seen, file.crc32 or 0)
+    whole = np.concatenate([block for _, block in file.chunks(1 << 16)])
+    assert np.array_equal(got, whole[wanted])
+    assert np.array_equal(file._rows_from_pages(wanted), whole[wanted])

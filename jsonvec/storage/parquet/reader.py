@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from jsonvec.errors import VectorsError
-from jsonvec.storage import dtypes
+from jsonvec.storage import dtypes, verified
 from jsonvec.storage.dtypes import NUMPY, UNPACK_ROWS
 from jsonvec.storage.layout import CRC_KEY, ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
 from jsonvec.storage.parquet.arrays import stored_rows, type_dtype
@@ -149,8 +149,44 @@ class ParquetVectors(VectorFile):
                     yield None if text is None else orjson.loads(text)
 
     def vectors_at(self, local: Sequence[int]) -> Block:
+        """The vectors of some rows: from the file's pages where jsonvec wrote them and their
+        checksum passed once (:mod:`jsonvec.storage.verified`; a file not known to have
+        passed is read in full first, to check it), else through Arrow a row group each."""
+        if not local:
+            return self._empty()
+        if self.crc32 is not None:
+            seen = verified.identity(self.path)
+            if seen is None or not verified.known(seen, self.crc32):
+                for _ in self.chunks(1 << 16):
+                    pass
+                seen = verified.identity(self.path)
+            if seen is not None and verified.known(seen, self.crc32):
+                found = self._rows_from_pages(local)
+                if found is not None:
+                    return found
         rows = self._column_at(VECTOR_COLUMN, local)
-        return dtypes.unpack(np.stack(rows)) if rows else self._empty()
+        return dtypes.unpack(np.stack(rows))
+
+    def _rows_from_pages(self, local: Sequence[int]) -> Block | None:
+        """Rows copied out of the memory-mapped pages, or None if a group is not in jsonvec's
+        page layout."""
+        out = np.empty((len(local), self.dim), dtype=NUMPY[self.dtype])
+        with reading(self.path), open(self.path, "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                data = memoryview(mapped)
+                for at, row in enumerate(local):
+                    group = int(np.searchsorted(self._bounds, row, side="right")) - 1
+                    pages = self._group_pages(data, group)
+                    if pages is None:
+                        return None
+                    out[at] = _take(pages, row - int(self._bounds[group]), self.dim)
+                    del pages
+                data.release()
+            finally:
+                with contextlib.suppress(BufferError):
+                    mapped.close()
+        return dtypes.unpack(out)
 
     def _column_at(self, column: str, local: Sequence[int]) -> list[Any]:
         """Values of ``column`` at ``local`` rows, reading only the row groups that hold them."""
@@ -199,6 +235,19 @@ class ParquetVectors(VectorFile):
 def _is_integer(text: str) -> bool:
     body = text[1:] if text.startswith("-") else text
     return body.isascii() and body.isdigit()
+
+
+def _take(pages: list[NDArray[Any]], row: int, dim: int) -> NDArray[Any]:
+    """Row ``row`` of a group whose values are ``pages`` (runs of values in row order)."""
+    start, end = row * dim, (row + 1) * dim
+    parts = []
+    first = 0
+    for page in pages:
+        last = first + len(page)
+        if last > start and first < end:
+            parts.append(page[max(start - first, 0) : min(end, last) - first])
+        first = last
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def _rechunk(pieces: Iterable[NDArray[Any]], rows: int, dim: int) -> Iterator[NDArray[Any]]:
