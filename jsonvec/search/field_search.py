@@ -62,7 +62,7 @@ def search_by_field(
 
     The records are streamed (a row group at a time) and scored as they come, in 8 bytes a
     row per query; the cosines are computed only for the rows that can be among the best
-    ``k`` (those scoring at least the k-th best), in one pass over the vectors.
+    ``k`` (those scoring at least the k-th best): :func:`best_by_fields`.
     """
     unheld: list[Path] = []
     scores = field_scores(values, collection.all_records(), unheld)
@@ -87,7 +87,9 @@ def best_by_fields(
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """What :func:`jsonvec.search.fields.ranked` gives for ``scores`` and every row's cosine
     with ``queries``, with the cosines kept only for the rows that can be among the best
-    ``k`` of a query: those of the ``allowed`` rows scoring at least its k-th best."""
+    ``k`` of a query: those of the ``allowed`` rows scoring at least its k-th best. Up to
+    :data:`FEW_ROWS` of them have their vectors read where they are; more are picked from
+    one pass over the vectors."""
     n_queries, n = scores.shape
     pool = np.arange(n) if allowed is None else np.flatnonzero(allowed)
     contenders = []

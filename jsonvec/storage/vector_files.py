@@ -202,6 +202,20 @@ class VectorFile(ABC):
     def _empty(self) -> Block:
         return np.zeros((0, self.dim), dtype=np.float32)
 
+    def _verified(self) -> bool:
+        """Whether this file's checksum is known to have passed (:mod:`jsonvec.storage.verified`),
+        after reading it in full to check it where that is not known yet: rows read one by one
+        from it are then those that passed. False for a file that stores no checksum, or that
+        changed in the last seconds (not remembered yet)."""
+        if self.crc32 is None:
+            return False
+        seen = verified.identity(self.path)
+        if seen is None or not verified.known(seen, self.crc32):
+            for _ in self.chunks(1 << 16):
+                pass
+            seen = verified.identity(self.path)
+        return seen is not None and verified.known(seen, self.crc32)
+
     def _check_crc(self, crc: int) -> None:
         if self.crc32 is not None and crc != self.crc32:
             raise VectorsError(f"{self.path}: vectors are corrupted (checksum mismatch)")
@@ -272,13 +286,9 @@ class NpyVectors(VectorFile):
             yield start, np.ascontiguousarray(array[start : start + rows])
 
     def vectors_at(self, local: Sequence[int]) -> Block:
-        """The vectors of some rows, read where they are; a file not known to have passed its
-        checksum (:mod:`jsonvec.storage.verified`) is read in full first, to check it."""
-        if self.crc32 is not None:
-            seen = verified.identity(self.path)
-            if seen is None or not verified.known(seen, self.crc32):
-                for _ in self.chunks(1 << 16):
-                    pass
+        """The vectors of some rows, read where they are, once the file's checksum is known to
+        have passed (:meth:`VectorFile._verified`)."""
+        self._verified()
         with reading(self.path):
             array = np.load(self.path, mmap_mode="r")
             return dtypes.unpack(np.asarray(array[list(local)]).reshape(-1, self.dim))

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from jsonvec.errors import VectorsError
-from jsonvec.storage import dtypes, verified
+from jsonvec.storage import dtypes
 from jsonvec.storage.dtypes import NUMPY, UNPACK_ROWS
 from jsonvec.storage.layout import CRC_KEY, ID_COLUMN, METADATA_KEY, RECORD_COLUMN, VECTOR_COLUMN
 from jsonvec.storage.parquet.arrays import stored_rows, type_dtype
@@ -154,16 +154,10 @@ class ParquetVectors(VectorFile):
         passed is read in full first, to check it), else through Arrow a row group each."""
         if not local:
             return self._empty()
-        if self.crc32 is not None:
-            seen = verified.identity(self.path)
-            if seen is None or not verified.known(seen, self.crc32):
-                for _ in self.chunks(1 << 16):
-                    pass
-                seen = verified.identity(self.path)
-            if seen is not None and verified.known(seen, self.crc32):
-                found = self._rows_from_pages(local)
-                if found is not None:
-                    return found
+        if self._verified():
+            found = self._rows_from_pages(local)
+            if found is not None:
+                return found
         rows = self._column_at(VECTOR_COLUMN, local)
         return dtypes.unpack(np.stack(rows))
 
