@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -108,7 +109,7 @@ def build_index(
         expansion_add=expansion_add,
     )
     matrix = _projection(collection.dim, dims)
-    for start, block in collection.chunks(chunk_rows):
+    for start, block in _gathered(collection.chunks(chunk_rows), chunk_rows):
         uindex.add(np.arange(start, start + len(block), dtype=np.uint64), _projected(block, matrix))
     meta = {
         "format": INDEX_FORMAT,
@@ -129,6 +130,26 @@ def build_index(
 #: rows a search over a projected graph takes from it before ordering them exactly
 CANDIDATES = 100
 _PROJECTION_SEED = 0x4A56  # the projection is a function of the dims alone
+
+
+def _gathered(
+    blocks: Iterable[tuple[int, NDArray[np.float32]]], rows: int
+) -> Iterator[tuple[int, NDArray[np.float32]]]:
+    """Consecutive blocks joined into blocks of up to ``rows`` rows: usearch adds a block on
+    all cores, so blocks of a few hundred rows (Parquet pages, unpacked types) would leave
+    them waiting."""
+    pending: list[NDArray[np.float32]] = []
+    first = have = 0
+    for start, block in blocks:
+        if have and have + len(block) > rows:
+            yield first, np.concatenate(pending)
+            pending, have = [], 0
+        if not have:
+            first = start
+        pending.append(block)
+        have += len(block)
+    if pending:
+        yield first, np.concatenate(pending) if len(pending) > 1 else pending[0]
 
 
 def _projection(dim: int, dims: int) -> NDArray[np.float32] | None:
@@ -184,7 +205,7 @@ def update_index(
     # 20,000 + 2,000): a small index grows on one thread, which costs it little
     threads = 1 if len(uindex) < _SMALL_GRAPH else 0
     matrix = _projection(collection.dim, int(meta.get("projection") or 0))
-    for offset, block in added.chunks(chunk_rows):
+    for offset, block in _gathered(added.chunks(chunk_rows), chunk_rows):
         rows = np.arange(start + offset, start + offset + len(block), dtype=np.uint64)
         uindex.add(rows, _projected(block, matrix), threads=threads)
     meta.update(count=collection.count, files=now, jsonvec_version=__version__)
