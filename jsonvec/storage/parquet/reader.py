@@ -169,13 +169,17 @@ class ParquetVectors(VectorFile):
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
             try:
                 data = memoryview(mapped)
+                groups: dict[int, list[NDArray[Any]] | None] = {}  # page headers read once
+                pages: list[NDArray[Any]] | None = None
                 for at, row in enumerate(local):
                     group = int(np.searchsorted(self._bounds, row, side="right")) - 1
-                    pages = self._group_pages(data, group)
+                    if group not in groups:
+                        groups[group] = self._group_pages(data, group)
+                    pages = groups[group]
                     if pages is None:
                         return None
                     out[at] = _take(pages, row - int(self._bounds[group]), self.dim)
-                    del pages
+                del pages, groups
                 data.release()
             finally:
                 with contextlib.suppress(BufferError):
